@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What dmactl's commands share: global options, exit statuses a script can
+ * rely on, and one call that reaches the daemon and reports any failure.
+ * A command is a function in its own file plus one entry in dmactl.c's table.
+ */
+#ifndef CTL_DMACTL_H
+#define CTL_DMACTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "transport.h"
+
+enum {
+	DMACTL_EXIT_OK = 0,
+	DMACTL_EXIT_FAILED = 1,	     /* dmad refused or failed the request */
+	DMACTL_EXIT_USAGE = 2,	     /* bad command line */
+	DMACTL_EXIT_UNREACHABLE = 3, /* dmad not running, or it went away */
+	DMACTL_EXIT_DENIED = 4,	     /* needs root or group dma */
+};
+
+/* dmactl_args() returns this when the command should go on. */
+#define DMACTL_CONTINUE (-1)
+
+/* How long a plain request may take before dmactl gives up on the daemon. */
+#define DMACTL_TIMEOUT_MS 10000
+
+struct dmactl {
+	const char *socket;  /* --socket, $DMAD_SOCKET or the default */
+	const char *command; /* argv[0] of the command, for messages */
+	bool json;	     /* --json */
+};
+
+/* A command's own option, which takes a value: remove's --timeout MS. */
+struct dmactl_option {
+	const char *name;
+	const char **ret_value; /* set to the option's argument, left alone without it */
+};
+
+/*
+ * dmactl_args() - parse a command's arguments: the common options (--json,
+ * --help), the @nopts options of @opts, and exactly @nargs operands, stored
+ * in ret_args[]. Options may come before or after the operands. Returns
+ * DMACTL_CONTINUE, or the exit status after printing the command's usage.
+ */
+int dmactl_args(struct dmactl *o, int argc, char **argv, const struct dmactl_option *opts,
+		unsigned nopts, unsigned nargs, char **ret_args);
+
+/*
+ * dmactl_usage_error() - print "dmactl: COMMAND: " and the message, then the
+ * command's usage, to stderr. Returns DMACTL_EXIT_USAGE.
+ */
+int dmactl_usage_error(const struct dmactl *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * dmactl_call() - connect, say HELLO, send one request and wait up to
+ * @timeout_ms for its reply. Returns DMACTL_EXIT_OK with *ret_conn (to
+ * ctl_close() once done with the body) and *ret_reply set when dmad
+ * answered, even with a refusal (ret_reply->status < 0): the command words
+ * the refusals it expects and leaves the rest to dmactl_refused(). Any other
+ * failure is printed to stderr and its exit status returned.
+ */
+int dmactl_call(const struct dmactl *o, uint16_t type, const void *req, uint32_t len,
+		int timeout_ms, struct ctl_conn **ret_conn, struct ctl_reply *ret_reply);
+
+/*
+ * dmactl_refused() - print that dmad refused the command with @status
+ * (-errno). Returns DMACTL_EXIT_DENIED for -EACCES and -EPERM, else
+ * DMACTL_EXIT_FAILED.
+ */
+int dmactl_refused(const struct dmactl *o, int status);
+
+/*
+ * dmactl_request() - dmactl_call() for a command that expects no refusal:
+ * one is printed by dmactl_refused() and its exit status returned.
+ */
+int dmactl_request(const struct dmactl *o, uint16_t type, const void *req, uint32_t len,
+		   int timeout_ms, struct ctl_conn **ret_conn, struct ctl_reply *ret_reply);
+
+/* Commands: argv[0] is the command's name. Each returns an exit status. */
+int status_main(struct dmactl *o, int argc, char **argv);
+int clients_main(struct dmactl *o, int argc, char **argv);
+int remove_main(struct dmactl *o, int argc, char **argv);
+int add_main(struct dmactl *o, int argc, char **argv);
+int fault_main(struct dmactl *o, int argc, char **argv);
+
+#endif /* CTL_DMACTL_H */

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `dmactl status` and `dmactl clients`: one STATUS request, shown as tables
+ * or as JSON. The reply is checked against its own counts before any record
+ * is read, so a daemon bug shows up as a clear error, not a read past the end.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dmad_proto.h"
+#include "dmactl.h"
+#include "format.h"
+#include "json.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* RTE_DMA_CAPA_* bit numbers from DPDK 22.11's rte_dmadev.h: dmactl does not link DPDK. */
+static const struct {
+	unsigned bit;
+	const char *name;
+} capa_words[] = {
+	{32, "copy"},
+	{33, "copy_sg"},
+	{34, "fill"},
+	{4, "sva"},
+};
+
+static const char *const state_names[] = {
+	[DMAD_PROTO_DEV_ONLINE] = "ONLINE",
+	[DMAD_PROTO_DEV_DRAINING] = "DRAINING",
+	[DMAD_PROTO_DEV_OFFLINE] = "OFFLINE",
+	[DMAD_PROTO_DEV_RELEASED] = "RELEASED",
+};
+
+struct status {
+	const struct dmad_proto_status *sum;
+	const struct dmad_proto_dev_info *dev;
+	const struct dmad_proto_client_info *client;
+	const struct dmad_proto_chan_info *chan;
+};
+
+static const char *state_name(uint32_t state)
+{
+	return state < ARRAY_SIZE(state_names) ? state_names[state] : "UNKNOWN";
+}
+
+static int fetch(struct dmactl *o, struct ctl_conn **ret_conn, struct status *ret)
+{
+	const struct dmad_proto_status *sum;
+	struct ctl_reply rep;
+	struct ctl_conn *c;
+	uint64_t need;
+	int r;
+
+	r = dmactl_request(o, DMAD_PROTO_STATUS, NULL, 0, DMACTL_TIMEOUT_MS, &c, &rep);
+	if (r != DMACTL_EXIT_OK)
+		return r;
+
+	sum = rep.body;
+	need = sizeof(*sum);
+	if (rep.len >= need)
+		need += (uint64_t)sum->ndev * sizeof(*ret->dev) +
+			(uint64_t)sum->nclient * sizeof(*ret->client) +
+			(uint64_t)sum->nchan * sizeof(*ret->chan);
+	/* Bytes after the records are allowed: a later minor version may append. */
+	if (rep.len < need) {
+		fprintf(stderr,
+			"dmactl: bad status reply from dmad at %s: %u bytes, %" PRIu64 " needed\n",
+			o->socket, rep.len, need);
+		ctl_close(c);
+		return DMACTL_EXIT_FAILED;
+	}
+
+	ret->sum = sum;
+	ret->dev = (const void *)(sum + 1);
+	ret->client = (const void *)(ret->dev + sum->ndev);
+	ret->chan = (const void *)(ret->client + sum->nclient);
+	*ret_conn = c;
+	return DMACTL_EXIT_OK;
+}
+
+static void warn_truncated(const struct status *s)
+{
+	if (s->sum->truncated)
+		fprintf(stderr, "dmactl: warning: dmad left records out of its reply; "
+				"the lists are incomplete\n");
+}
+
+static void fmt_caps(char cell[CELL_MAX], uint64_t capa)
+{
+	size_t i, n = 0;
+
+	cell[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(capa_words); i++)
+		if (capa & (UINT64_C(1) << capa_words[i].bit))
+			n += snprintf(cell + n, CELL_MAX - n, "%s%s", n ? "," : "",
+				      capa_words[i].name);
+	if (!n)
+		snprintf(cell, CELL_MAX, "-");
+}
+
+static void dev_row(const void *ctx, size_t i, char cell[][CELL_MAX])
+{
+	const struct dmad_proto_dev_info *d = (const struct dmad_proto_dev_info *)ctx + i;
+
+	fmt_name(cell[0], d->name, sizeof(d->name));
+	fmt_name(cell[1], d->driver, sizeof(d->driver));
+	snprintf(cell[2], CELL_MAX, "%s", state_name(d->state));
+	fmt_caps(cell[3], d->capa);
+	fmt_u64(cell[4], d->vchans);
+	fmt_u64(cell[5], d->channels);
+	fmt_u64(cell[6], d->ops);
+	fmt_bytes(cell[7], d->bytes);
+	fmt_u64(cell[8], d->errors);
+	fmt_bytes(cell[9], d->copybreak);
+}
+
+static void client_row(const void *ctx, size_t i, char cell[][CELL_MAX])
+{
+	const struct dmad_proto_client_info *c = (const struct dmad_proto_client_info *)ctx + i;
+
+	fmt_u64(cell[0], c->client_id);
+	snprintf(cell[1], CELL_MAX, "%" PRId32, c->pid);
+	fmt_u64(cell[2], c->uid);
+	fmt_name(cell[3], c->name, sizeof(c->name));
+	fmt_u64(cell[4], c->channels);
+	fmt_u64(cell[5], c->regions);
+	fmt_bytes(cell[6], c->bytes_mapped);
+}
+
+static void chan_row(const void *ctx, size_t i, char cell[][CELL_MAX])
+{
+	const struct dmad_proto_chan_info *ch = (const struct dmad_proto_chan_info *)ctx + i;
+
+	fmt_u64(cell[0], ch->client_id);
+	fmt_u64(cell[1], ch->chan_id);
+	/* Both copy with the CPU, in different processes: "" in the client's own
+	 * library (no engine would take it), "cpu" in the daemon's CPU engine. */
+	if (!ch->device[0])
+		snprintf(cell[2], CELL_MAX, "cpu (client)");
+	else if (!strncmp(ch->device, "cpu", sizeof(ch->device)))
+		snprintf(cell[2], CELL_MAX, "cpu (daemon)");
+	else
+		fmt_name(cell[2], ch->device, sizeof(ch->device));
+	fmt_u64(cell[3], ch->ops);
+	fmt_bytes(cell[4], ch->bytes);
+	fmt_u64(cell[5], ch->errors);
+	fmt_bytes(cell[6], ch->copybreak);
+}
+
+static void print_devices(const struct status *s)
+{
+	static const struct table_col cols[] = {
+		{"DEVICE", ALIGN_LEFT},	    {"DRIVER", ALIGN_LEFT},  {"STATE", ALIGN_LEFT},
+		{"CAPS", ALIGN_LEFT},	    {"VCHANS", ALIGN_RIGHT}, {"CHANNELS", ALIGN_RIGHT},
+		{"OPS", ALIGN_RIGHT},	    {"BYTES", ALIGN_RIGHT},  {"ERRORS", ALIGN_RIGHT},
+		{"COPYBREAK", ALIGN_RIGHT},
+	};
+
+	if (!s->sum->ndev)
+		printf("no devices: channels copy with the CPU\n");
+	else
+		table_print(stdout, cols, ARRAY_SIZE(cols), s->sum->ndev, dev_row, s->dev);
+}
+
+static void print_clients(const struct status *s)
+{
+	static const struct table_col cols[] = {
+		{"CLIENT", ALIGN_RIGHT}, {"PID", ALIGN_RIGHT},	    {"UID", ALIGN_RIGHT},
+		{"NAME", ALIGN_LEFT},	 {"CHANNELS", ALIGN_RIGHT}, {"REGIONS", ALIGN_RIGHT},
+		{"MAPPED", ALIGN_RIGHT},
+	};
+
+	if (!s->sum->nclient)
+		printf("no clients\n");
+	else
+		table_print(stdout, cols, ARRAY_SIZE(cols), s->sum->nclient, client_row, s->client);
+}
+
+static void print_channels(const struct status *s)
+{
+	static const struct table_col cols[] = {
+		{"CLIENT", ALIGN_RIGHT},    {"CHAN", ALIGN_RIGHT},  {"DEVICE", ALIGN_LEFT},
+		{"OPS", ALIGN_RIGHT},	    {"BYTES", ALIGN_RIGHT}, {"ERRORS", ALIGN_RIGHT},
+		{"COPYBREAK", ALIGN_RIGHT},
+	};
+
+	if (!s->sum->nchan)
+		printf("no channels\n");
+	else
+		table_print(stdout, cols, ARRAY_SIZE(cols), s->sum->nchan, chan_row, s->chan);
+}
+
+static void json_devices(struct json *j, const struct status *s)
+{
+	const struct dmad_proto_dev_info *d;
+	size_t k;
+
+	json_array_begin(j, "devices");
+	for (d = s->dev; d < s->dev + s->sum->ndev; d++) {
+		json_object_begin(j, NULL);
+		json_stringn(j, "name", d->name, sizeof(d->name));
+		json_stringn(j, "driver", d->driver, sizeof(d->driver));
+		json_u64(j, "dev_id", d->dev_id);
+		json_string(j, "state", state_name(d->state));
+		json_u64(j, "capa", d->capa);
+		json_array_begin(j, "caps");
+		for (k = 0; k < ARRAY_SIZE(capa_words); k++)
+			if (d->capa & (UINT64_C(1) << capa_words[k].bit))
+				json_string(j, NULL, capa_words[k].name);
+		json_array_end(j);
+		json_u64(j, "vchans", d->vchans);
+		json_u64(j, "channels", d->channels);
+		json_u64(j, "ops", d->ops);
+		json_u64(j, "bytes", d->bytes);
+		json_u64(j, "errors", d->errors);
+		json_u64(j, "copybreak", d->copybreak);
+		json_u64(j, "worker", d->worker);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void json_clients(struct json *j, const struct status *s)
+{
+	const struct dmad_proto_client_info *c;
+
+	json_array_begin(j, "clients");
+	for (c = s->client; c < s->client + s->sum->nclient; c++) {
+		json_object_begin(j, NULL);
+		json_u64(j, "id", c->client_id);
+		json_i64(j, "pid", c->pid);
+		json_u64(j, "uid", c->uid);
+		json_stringn(j, "name", c->name, sizeof(c->name));
+		json_u64(j, "channels", c->channels);
+		json_u64(j, "regions", c->regions);
+		json_u64(j, "bytes_mapped", c->bytes_mapped);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void json_channels(struct json *j, const struct status *s)
+{
+	const struct dmad_proto_chan_info *ch;
+
+	json_array_begin(j, "channels");
+	for (ch = s->chan; ch < s->chan + s->sum->nchan; ch++) {
+		json_object_begin(j, NULL);
+		json_u64(j, "client", ch->client_id);
+		json_u64(j, "chan", ch->chan_id);
+		/* null, not a name, when the client's library copies with the CPU;
+		 * the daemon's CPU engine is a device named "cpu". */
+		if (ch->device[0])
+			json_stringn(j, "device", ch->device, sizeof(ch->device));
+		else
+			json_null(j, "device");
+		json_u64(j, "ops", ch->ops);
+		json_u64(j, "bytes", ch->bytes);
+		json_u64(j, "errors", ch->errors);
+		json_u64(j, "copybreak", ch->copybreak);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+int status_main(struct dmactl *o, int argc, char **argv)
+{
+	struct ctl_conn *c;
+	struct status s;
+	char bytes[CELL_MAX];
+	int r;
+
+	r = dmactl_args(o, argc, argv, NULL, 0, 0, NULL);
+	if (r != DMACTL_CONTINUE)
+		return r;
+	r = fetch(o, &c, &s);
+	if (r != DMACTL_EXIT_OK)
+		return r;
+
+	if (o->json) {
+		struct json j = JSON_INIT(stdout);
+
+		json_object_begin(&j, NULL);
+		json_devices(&j, &s);
+		json_clients(&j, &s);
+		json_channels(&j, &s);
+		json_object_begin(&j, "totals");
+		json_u64(&j, "devices", s.sum->ndev);
+		json_u64(&j, "clients", s.sum->nclient);
+		json_u64(&j, "channels", s.sum->nchan);
+		json_u64(&j, "ops", s.sum->ops);
+		json_u64(&j, "bytes", s.sum->bytes);
+		json_object_end(&j);
+		json_bool(&j, "truncated", s.sum->truncated);
+		json_object_end(&j);
+	} else {
+		print_devices(&s);
+		putchar('\n');
+		print_clients(&s);
+		putchar('\n');
+		print_channels(&s);
+		fmt_bytes(bytes, s.sum->bytes);
+		printf("\ntotal: devices %u, clients %u, channels %u, ops %" PRIu64 ", bytes %s\n",
+		       s.sum->ndev, s.sum->nclient, s.sum->nchan, s.sum->ops, bytes);
+	}
+	warn_truncated(&s);
+	ctl_close(c);
+	return DMACTL_EXIT_OK;
+}
+
+int clients_main(struct dmactl *o, int argc, char **argv)
+{
+	struct ctl_conn *c;
+	struct status s;
+	int r;
+
+	r = dmactl_args(o, argc, argv, NULL, 0, 0, NULL);
+	if (r != DMACTL_CONTINUE)
+		return r;
+	r = fetch(o, &c, &s);
+	if (r != DMACTL_EXIT_OK)
+		return r;
+
+	if (o->json) {
+		struct json j = JSON_INIT(stdout);
+
+		json_object_begin(&j, NULL);
+		json_clients(&j, &s);
+		json_bool(&j, "truncated", s.sum->truncated);
+		json_object_end(&j);
+	} else {
+		print_clients(&s);
+	}
+	warn_truncated(&s);
+	ctl_close(c);
+	return DMACTL_EXIT_OK;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Copybreak calibration (net_dma's tcp_dma_copybreak, measured instead of
+ * guessed): the smallest power-of-two size at which a pipelined batch of
+ * copies on the engine costs no more per copy than memcpy on this CPU. Below
+ * it, handing a copy to the engine only adds latency, so the library copies.
+ */
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_dmadev.h>
+#include <rte_malloc.h>
+
+#include "device.h"
+#include "log.h"
+
+#define CALIB_MIN   256u
+#define CALIB_MAX   65536u
+#define CALIB_BATCH 32u
+#define CALIB_TRIES 3
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t cpu_ns(uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+	uint64_t t0 = now_ns();
+
+	for (unsigned i = 0; i < CALIB_BATCH; i++) {
+		memcpy(dst + (size_t)i * len, src, len);
+		/* Keep the compiler from folding the copies away. */
+		__asm__ volatile("" : : "r"(dst) : "memory");
+	}
+	return (now_ns() - t0) / CALIB_BATCH;
+}
+
+/* Per-copy time for a batch kept in flight together; 0 on engine trouble. */
+static uint64_t dev_ns(struct device *d, rte_iova_t dst, rte_iova_t src, uint32_t len)
+{
+	uint64_t t0 = now_ns(), deadline = t0 + 1000000000u;
+	unsigned done = 0;
+	uint16_t last;
+	bool err = false;
+
+	for (unsigned i = 0; i < CALIB_BATCH; i++)
+		if (rte_dma_copy(d->dev_id, d->vchan, src, dst + (rte_iova_t)i * len, len, 0) < 0)
+			return 0;
+	rte_dma_submit(d->dev_id, d->vchan);
+	while (done < CALIB_BATCH) {
+		done += rte_dma_completed(d->dev_id, d->vchan, CALIB_BATCH, &last, &err);
+		if (err || now_ns() > deadline)
+			return 0;
+	}
+	return (now_ns() - t0) / CALIB_BATCH;
+}
+
+uint32_t device_calibrate(struct device *d)
+{
+	uint32_t copybreak = CALIB_MAX;
+	uint8_t *src, *dst;
+
+	src = rte_malloc("calib", CALIB_MAX, 64);
+	dst = rte_malloc("calib", (size_t)CALIB_MAX * CALIB_BATCH, 64);
+	if (!src || !dst) {
+		log_warning("no memory to calibrate %s; copybreak %u", d->name, copybreak);
+		goto out;
+	}
+	memset(src, 0x5a, CALIB_MAX);
+	memset(dst, 0, (size_t)CALIB_MAX * CALIB_BATCH);
+
+	for (uint32_t len = CALIB_MIN; len <= CALIB_MAX; len <<= 1) {
+		uint64_t c = UINT64_MAX, g = UINT64_MAX;
+
+		for (int t = 0; t < CALIB_TRIES; t++) {
+			uint64_t v = dev_ns(d, rte_malloc_virt2iova(dst), rte_malloc_virt2iova(src),
+					    len);
+
+			if (!v) {
+				log_warning("%s failed calibration copies", d->name);
+				goto out;
+			}
+			g = RTE_MIN(g, v);
+			c = RTE_MIN(c, cpu_ns(dst, src, len));
+		}
+		log_debug("calibrate %s: %u bytes: engine %lu ns, memcpy %lu ns", d->name, len,
+			  (unsigned long)g, (unsigned long)c);
+		if (g <= c) {
+			copybreak = len;
+			break;
+		}
+	}
+out:
+	rte_free(src);
+	rte_free(dst);
+	return copybreak;
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "client.h"
+#include "log.h"
+#include "worker.h"
+
+static void ring_init(struct dmad_proto_ring *r, uint32_t size, uint32_t copybreak)
+{
+	memset(r, 0, sizeof(*r));
+	r->magic = DMAD_PROTO_RING_MAGIC;
+	r->version = DMAD_PROTO_RING_VERSION;
+	r->sq_entries = DMAD_PROTO_SQ_ENTRIES;
+	r->err_entries = DMAD_PROTO_ERR_ENTRIES;
+	r->sq_offset = sizeof(*r);
+	r->err_offset = r->sq_offset + DMAD_PROTO_SQ_ENTRIES * sizeof(struct dmad_proto_desc);
+	r->size = size;
+	r->copybreak = copybreak;
+}
+
+int chan_create(struct client *c, uint32_t caps, struct chan **ret_chan)
+{
+	uint32_t size = dmad_proto_ring_size(DMAD_PROTO_SQ_ENTRIES, DMAD_PROTO_ERR_ENTRIES);
+	struct chan *ch;
+	int ret;
+
+	ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return -ENOMEM;
+	ch->ring_fd = ch->doorbell_fd = -1;
+	ch->client = c;
+	ch->caps = caps;
+	ch->ring_size = size;
+	ch->sq_mask = DMAD_PROTO_SQ_ENTRIES - 1;
+
+	ch->ring_fd = memfd_create("dmad-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (ch->ring_fd < 0 || ftruncate(ch->ring_fd, size) < 0 ||
+	    fcntl(ch->ring_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		goto fail_errno;
+	ch->ring = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ch->ring_fd, 0);
+	if (ch->ring == MAP_FAILED) {
+		ch->ring = NULL;
+		goto fail_errno;
+	}
+	/* Non-blocking: a client ringing a saturated doorbell must not hang. */
+	ch->doorbell_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ch->doorbell_fd < 0)
+		goto fail_errno;
+	ch->copybreak = dmad.copybreak;
+	ring_init(ch->ring, size, ch->copybreak);
+	ch->sq = (struct dmad_proto_desc *)((uint8_t *)ch->ring + sizeof(*ch->ring));
+	ch->err = (struct dmad_proto_err *)(ch->sq + DMAD_PROTO_SQ_ENTRIES);
+	*ret_chan = ch;
+	return 0;
+
+fail_errno:
+	ret = -errno;
+	chan_destroy(ch);
+	return ret;
+}
+
+/* Replace @d's published channel array with one that has @add and lacks @del. */
+static int republish(struct device *d, struct chan *add, struct chan *del)
+{
+	struct chan_array *old = d->chans, *a;
+	uint32_t n = old ? old->n : 0, k = 0;
+
+	a = malloc(sizeof(*a) + (n + 1) * sizeof(a->c[0]));
+	if (!a)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		if (old->c[i] != del)
+			a->c[k++] = old->c[i];
+	if (add)
+		a->c[k++] = add;
+	a->n = k;
+	rcu_publish(d->chans, a);
+	/* The old array may be in a worker's hands until a grace period passes. */
+	rcu_synchronize();
+	free(old);
+	return 0;
+}
+
+int chan_attach(struct chan *ch, struct device *d)
+{
+	struct worker *w;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
+	int ret;
+
+	ch->dev = d;
+	if (!d) {
+		__atomic_fetch_or(&ch->ring->flags, DMAD_PROTO_RF_CPU, __ATOMIC_RELEASE);
+		return 0;
+	}
+	w = &dmad.workers[d->worker];
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, ch->doorbell_fd, &ev) < 0)
+		return log_error_errno(-errno, "cannot watch a channel doorbell: %m");
+	ret = republish(d, ch, NULL);
+	if (ret < 0) {
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, ch->doorbell_fd, NULL);
+		ch->dev = NULL;
+		return ret;
+	}
+	__atomic_fetch_and(&ch->ring->flags, ~DMAD_PROTO_RF_CPU, __ATOMIC_RELEASE);
+	d->nchans++;
+	worker_kick(w);
+	return 0;
+}
+
+void chan_detach(struct chan *ch)
+{
+	struct device *d = ch->dev;
+
+	if (!d)
+		return;
+	epoll_ctl(dmad.workers[d->worker].epfd, EPOLL_CTL_DEL, ch->doorbell_fd, NULL);
+	/* Only fails on allocation; then keep the channel published, and the
+	 * client's ring stays served rather than leaking copies half-done. */
+	if (republish(d, NULL, ch) < 0) {
+		log_error("cannot detach channel %u: out of memory", ch->id);
+		return;
+	}
+	d->nchans--;
+	ch->dev = NULL;
+}
+
+struct chan **chan_detach_all(struct device *d, uint32_t *ret_n)
+{
+	struct chan_array *old = d->chans;
+	struct chan **list;
+	uint32_t n = old ? old->n : 0;
+
+	*ret_n = 0;
+	if (!n)
+		return NULL;
+	list = malloc(n * sizeof(*list));
+	if (!list)
+		return NULL;
+	memcpy(list, old->c, n * sizeof(*list));
+	rcu_publish(d->chans, NULL);
+	for (uint32_t i = 0; i < n; i++) {
+		epoll_ctl(dmad.workers[d->worker].epfd, EPOLL_CTL_DEL, list[i]->doorbell_fd, NULL);
+		list[i]->dev = NULL;
+	}
+	rcu_synchronize();
+	free(old);
+	d->nchans = 0;
+	*ret_n = n;
+	return list;
+}
+
+bool chan_drained(struct chan *ch)
+{
+	return __atomic_load_n(&ch->inflight, __ATOMIC_ACQUIRE) == 0;
+}
+
+void chan_mark_dead(struct chan *ch)
+{
+	__atomic_fetch_or(&ch->ring->flags, DMAD_PROTO_RF_DEAD, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &ch->ring->completed, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+void chan_destroy(struct chan *ch)
+{
+	if (!ch)
+		return;
+	if (ch->ring)
+		munmap(ch->ring, ch->ring_size);
+	if (ch->ring_fd >= 0)
+		close(ch->ring_fd);
+	if (ch->doorbell_fd >= 0)
+		close(ch->doorbell_fd);
+	free(ch);
+}

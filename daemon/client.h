@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* One connected client: its credentials, regions, channels and quotas. */
+#ifndef DMAD_CLIENT_H
+#define DMAD_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "daemon.h"
+
+/* Where one channel had got to when a region was unregistered. */
+struct drain_mark {
+	uint32_t chan_id;
+	uint64_t consumed;
+};
+
+/*
+ * A region that is unregistered but may still be read or written by copies
+ * consumed before it was: unmapped once every channel retired past its mark.
+ */
+struct region_zombie {
+	struct region *r;
+	uint32_t n;
+	struct region_zombie *next;
+	struct drain_mark marks[];
+};
+
+struct client {
+	int fd;
+	uint32_t id;
+	struct ucred cred;
+	bool admin;
+	bool hello;
+	bool closing;	   /* socket gone: waiting for in-flight copies to retire */
+	bool recv_pending; /* an io_uring recvmsg points into this struct */
+	char name[DMAD_PROTO_NAME_MAX];
+
+	struct region_table *regions; /* RCU-published, read by workers */
+	struct region_zombie *zombies;
+	struct chan *chans;
+	struct chan *dead_chans; /* put, waiting for in-flight copies to retire */
+	uint32_t nregions;
+	uint32_t nchans;
+	uint64_t bytes_mapped;
+	uint32_t next_chan_id;
+
+	/* Receive buffers for the request in flight on io_uring. */
+	struct msghdr msg;
+	struct iovec iov;
+	uint8_t buf[DMAD_PROTO_REQ_MAX];
+	uint8_t cbuf[CMSG_SPACE(sizeof(int) * 8)];
+
+	struct client *next;
+};
+
+struct client *client_new(int fd);
+void client_handle(struct client *c, ssize_t n);
+void client_close(struct client *c);
+bool client_reap(struct client *c);
+int client_send(struct client *c, uint16_t type, uint32_t seq, int32_t status, const void *body,
+		uint32_t len, const int *fds, unsigned nfds);
+void client_event(struct client *c, const struct dmad_proto_event *ev);
+void client_free(struct client *c);
+
+#endif /* DMAD_CLIENT_H */

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's core objects and who may touch what.
+ *
+ * The control thread owns every list and every allocation. Workers only read
+ * what the control thread publishes (with a release store, retired after an
+ * RCU grace period) and write their own per-device and per-channel progress
+ * fields, which the control thread reads with acquire loads.
+ */
+#ifndef DMAD_DAEMON_H
+#define DMAD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <rte_rcu_qsbr.h>
+
+#include "dmad_proto.h"
+#include "dmad_ring.h"
+#include "validate.h"
+
+#define MAX_WORKERS 16
+#define MAX_DEVICES 32
+
+struct client;
+struct device;
+struct removal;
+
+/* A registered client region: the daemon's own mapping of the client's memfd. */
+struct region {
+	struct region_view view;
+	uint32_t id;
+	int dma_mapped; /* registered with DPDK for non-SVA devices */
+};
+
+struct chan {
+	/* Worker side: touched on every poll, written by the owning worker only. */
+	struct dmad_proto_ring *ring;
+	struct dmad_proto_desc *sq;
+	struct dmad_proto_err *err; /* from our own geometry, never the shared header */
+	uint32_t sq_mask;
+	uint32_t head;	   /* consumer index, published as ring->sq_head */
+	uint32_t inflight; /* descriptors consumed and not yet retired */
+	uint32_t faulted;  /* producer index out of range: stop reading */
+	uint32_t err_tail; /* private copy: the client can scribble on the ring's */
+	uint64_t consumed; /* descriptors taken off the ring, ever */
+	uint64_t retired;  /* of those, completed (ok or not), ever */
+	uint64_t ops, bytes, errors;
+	struct client *client;
+
+	/* Control side. */
+	uint32_t id;
+	uint32_t caps;
+	uint32_t copybreak;
+	uint32_t ring_size;
+	int ring_fd;
+	int doorbell_fd;
+	struct device *dev;	/* NULL: CPU fallback in the library, or moving */
+	struct removal *moving; /* detached from a device being removed */
+	struct chan *next;	/* client's list */
+};
+
+struct chan_array {
+	uint32_t n;
+	struct chan *c[];
+};
+
+/*
+ * One descriptor the worker handed to an engine (or executed itself). The
+ * transfer is kept so that, if the engine dies with it, the CPU can redo it.
+ */
+struct inflight {
+	struct chan *ch;
+	uint32_t cookie;
+	uint32_t len;
+	int32_t status;
+	uint8_t on_dev; /* 0: already done by the worker's CPU (fill emulation, errors) */
+	uint8_t op;
+	uint8_t *src_va;
+	uint8_t *dst_va;
+	uint64_t pattern;
+};
+
+struct device {
+	/* Read by the worker. */
+	int16_t dev_id; /* -1: the daemon's CPU engine */
+	uint16_t vchan;
+	uint64_t capa;
+	struct chan_array *chans; /* RCU-published by the control thread */
+	uint32_t failed;	  /* control -> worker: engine gone, redo in-flight by CPU */
+	uint32_t fault_hang;	  /* fault injection: stop submitting and reaping */
+
+	/* Written by the owning worker only. */
+	struct inflight *fifo;
+	uint32_t fifo_mask;
+	uint32_t fifo_head, fifo_tail;
+	uint32_t unsubmitted;  /* enqueued without the doorbell yet */
+	uint32_t on_dev;       /* fifo entries the engine still has to complete */
+	uint64_t progress_tsc; /* last completion, or when the fifo last filled from empty */
+	uint64_t poll_tsc;     /* the worker's last look: a starved worker is not a dead engine */
+	uint64_t ops, bytes, errors;
+
+	/* Control side. */
+	char name[DMAD_PROTO_NAME_MAX];
+	char driver[DMAD_PROTO_NAME_MAX];
+	uint32_t state; /* enum dmad_proto_dev_state */
+	uint16_t nb_desc;
+	uint32_t copybreak;
+	unsigned worker;
+	uint32_t nchans;
+	struct removal *removal; /* set while draining */
+	bool vdev;		 /* released with rte_vdev_uninit(), else rte_dev_remove() */
+};
+
+struct dev_array {
+	uint32_t n;
+	struct device *d[];
+};
+
+struct worker {
+	unsigned idx;
+	unsigned lcore;
+	int epfd;		/* channel doorbells + wake_fd */
+	int wake_fd;		/* control -> worker: look at your lists again */
+	struct dev_array *devs; /* RCU-published by the control thread */
+	volatile bool stop;
+	volatile bool exited;
+};
+
+struct dmad_config {
+	const char *socket_path;
+	unsigned engines;
+	unsigned workers;
+	bool fault_injection;
+	uint32_t watchdog_ms;	   /* a device with work and no completion this long is dead */
+	uint32_t drain_timeout_ms; /* default bound on a planned removal's drain */
+	uint32_t max_regions;
+	uint32_t max_channels;
+	uint64_t max_bytes_mapped;
+	uid_t admin_gid_valid;
+	gid_t admin_gid; /* group "dma" when it exists */
+};
+
+struct dmad {
+	struct dmad_config cfg;
+	struct rte_rcu_qsbr *qs;
+	struct worker workers[MAX_WORKERS];
+	unsigned nworkers;
+	struct device *devs[MAX_DEVICES]; /* DMA engines, in the order they came */
+	unsigned ndev;
+	struct device *cpu; /* the CPU engine channels fall back to */
+	uint32_t copybreak; /* smallest calibrated value over devices */
+	struct client *clients;
+	uint32_t next_client_id;
+};
+
+extern struct dmad dmad;
+
+/* Publish a pointer workers read: everything written before is visible first. */
+#define rcu_publish(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#define rcu_deref(p)	  __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+
+/* Wait until no worker can still hold a pointer unpublished before the call. */
+void rcu_synchronize(void);
+
+#endif /* DMAD_DAEMON_H */

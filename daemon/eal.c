@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "eal.h"
+#include "log.h"
+
+#define MAX_ARGS 256
+
+static bool has_opt(char **argv, const char *const *names)
+{
+	for (; argv && *argv; argv++)
+		for (const char *const *n = names; *n; n++)
+			if (!strncmp(*argv, *n, strlen(*n)))
+				return true;
+	return false;
+}
+
+/* "(0-N)@(a,b,c)": every lcore may run on every CPU we are allowed. */
+static int lcore_map(char *buf, size_t size, unsigned workers)
+{
+	cpu_set_t set;
+	size_t off;
+	int cpu;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return -errno;
+	off = (size_t)snprintf(buf, size, "(0-%u)@(", workers);
+	for (cpu = 0; cpu < CPU_SETSIZE && off < size; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			off += (size_t)snprintf(buf + off, size - off, "%d,", cpu);
+	if (off >= size)
+		return -ENAMETOOLONG;
+	buf[off - 1] = ')';
+	return 0;
+}
+
+int eal_start(const char *prog, unsigned workers, unsigned engines, char **user_argv)
+{
+	static const char *const devs[] = {"-a", "--allow", "--vdev", "-b", "--block", NULL};
+	static const char *const pci[] = {"-a", "--allow", "-b", "--block", NULL};
+	static const char *const lcores[] = {"-l", "-c", "--lcores", NULL};
+	static char lmap[1024], vdev[16][32];
+	char *argv[MAX_ARGS];
+	int argc = 0, ret;
+
+	argv[argc++] = (char *)prog;
+	argv[argc++] = "--no-huge";
+	argv[argc++] = "--no-shconf";
+	argv[argc++] = "--no-telemetry";
+	argv[argc++] = "--iova-mode=va";
+	argv[argc++] = "--log-level=lib.eal:warning";
+	if (!has_opt(user_argv, pci))
+		argv[argc++] = "--no-pci";
+	if (!has_opt(user_argv, lcores)) {
+		ret = lcore_map(lmap, sizeof(lmap), workers);
+		if (ret < 0)
+			return log_error_errno(ret, "cannot build the lcore map: %m");
+		argv[argc++] = "--lcores";
+		argv[argc++] = lmap;
+	}
+	if (!has_opt(user_argv, devs)) {
+		for (unsigned i = 0; i < engines && i < 16; i++) {
+			snprintf(vdev[i], sizeof(vdev[i]), "dma_skeleton%u", i);
+			argv[argc++] = "--vdev";
+			argv[argc++] = vdev[i];
+		}
+	}
+	for (char **a = user_argv; a && *a; a++) {
+		if (argc >= MAX_ARGS - 1)
+			return log_error_errno(-E2BIG, "too many EAL options");
+		argv[argc++] = *a;
+	}
+	argv[argc] = NULL;
+
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0)
+		return log_error_errno(-rte_errno, "cannot start DPDK EAL: %m");
+	return 0;
+}

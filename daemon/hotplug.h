@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Devices coming and going: planned removal (drain and move), surprise
+ * removal and hangs (watchdog, redo by CPU), hot-add, fault injection.
+ */
+#ifndef DMAD_HOTPLUG_H
+#define DMAD_HOTPLUG_H
+
+#include <stdint.h>
+
+#include "daemon.h"
+
+struct client;
+
+/*
+ * hotplug_remove() - start draining @name; the reply to @requester's request
+ * @seq is sent when the device is released. Returns 0 (reply pending),
+ * -ENODEV (no such device), -EBUSY (already being removed), -EINVAL (the
+ * CPU engine), -ENOMEM.
+ */
+int hotplug_remove(const char *name, uint32_t timeout_ms, struct client *requester, uint32_t seq);
+
+/*
+ * hotplug_add() - probe @devargs, start the device, move CPU-fallback
+ * channels onto it. Returns 0 and the device's name in @ret_name (at least
+ * DMAD_PROTO_NAME_MAX bytes) and the number of channels moved, or -EINVAL
+ * (bad devargs), -EEXIST, -ENODEV (probe found no usable DMA device).
+ */
+int hotplug_add(const char *devargs, char *ret_name, uint32_t *ret_moved);
+
+/* hotplug_surprise() - @name is gone without warning: fail it and move its channels. */
+void hotplug_surprise(const char *name);
+
+/* hotplug_fault() - inject @fault into @name. -ENODEV, -EINVAL. */
+int hotplug_fault(const char *name, uint32_t fault);
+
+/* hotplug_tick() - watchdog and drain progress. Returns true while a drain runs. */
+bool hotplug_tick(void);
+
+/* A client is going away: forget it as a requester and its channels in drains. */
+void hotplug_forget_client(struct client *c);
+void hotplug_forget_chan(struct chan *ch);
+
+/* hotplug_monitor_start() - route DPDK's device REMOVE events to hotplug_remove(). */
+int hotplug_monitor_start(int *ret_fd);
+void hotplug_monitor_read(int fd);
+
+#endif /* DMAD_HOTPLUG_H */

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Devices arriving: `dmactl add DEVARGS`, and DPDK's device event monitor
+ * for PCI devices that leave without asking (routed to the removal path).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_dev.h>
+#include <rte_dmadev.h>
+#include <rte_errno.h>
+
+#include "chan.h"
+#include "client.h"
+#include "device.h"
+#include "hotplug.h"
+#include "log.h"
+#include "worker.h"
+
+static bool known(int16_t id)
+{
+	for (unsigned i = 0; i < dmad.ndev; i++)
+		if (dmad.devs[i]->dev_id == id)
+			return true;
+	return false;
+}
+
+/* A software device ("dma_skeleton2,lcore=3") or anything rte_dev_probe() takes. */
+static int probe(const char *devargs, char *name, size_t size)
+{
+	const char *comma = strchr(devargs, ',');
+	size_t n = comma ? (size_t)(comma - devargs) : strlen(devargs);
+
+	if (!n || n >= size)
+		return -EINVAL;
+	memcpy(name, devargs, n);
+	name[n] = '\0';
+	if (!strncmp(devargs, "dma_", 4)) {
+		int ret = rte_vdev_init(name, comma ? comma + 1 : "");
+
+		/* -1 when no driver takes the name. */
+		return ret == -EEXIST || ret >= 0 ? ret : -ENODEV;
+	}
+	return rte_dev_probe(devargs) < 0 ? -rte_errno : 0;
+}
+
+static void unprobe(const char *name)
+{
+	struct rte_dev_iterator it;
+	struct rte_device *dev;
+
+	if (!strncmp(name, "dma_", 4)) {
+		rte_vdev_uninit(name);
+		return;
+	}
+	RTE_DEV_FOREACH(dev, "bus=pci", &it)
+	if (!strcmp(rte_dev_name(dev), name)) {
+		rte_dev_remove(dev);
+		return;
+	}
+}
+
+/* Channels on CPU fallback come back to an engine first. */
+static uint32_t bring_back(struct device *d)
+{
+	struct dmad_proto_event ev = {.type = DMAD_PROTO_EV_CHAN_MOVED};
+	uint32_t moved = 0;
+
+	snprintf(ev.to, sizeof(ev.to), "%s", d->name);
+	for (struct client *c = dmad.clients; c; c = c->next) {
+		for (struct chan *ch = c->closing ? NULL : c->chans; ch; ch = ch->next) {
+			if (ch->moving || (ch->dev && ch->dev != dmad.cpu))
+				continue;
+			snprintf(ev.from, sizeof(ev.from), "%s", ch->dev ? "cpu" : "");
+			/* The CPU engine retires what it takes in the loop that takes
+			 * it: after detach's grace period the channel has drained. */
+			chan_detach(ch);
+			if (chan_attach(ch, d) < 0 && chan_attach(ch, dmad.cpu) < 0)
+				log_error("cannot reattach channel %u of client %u", ch->id, c->id);
+			ev.chan_id = ch->id;
+			client_event(c, &ev);
+			moved++;
+		}
+	}
+	return moved;
+}
+
+int hotplug_add(const char *devargs, char *ret_name, uint32_t *ret_moved)
+{
+	struct dmad_proto_event ev = {.type = DMAD_PROTO_EV_DEV_ADDED};
+	char name[DMAD_PROTO_NAME_MAX];
+	struct device *d = NULL;
+	int16_t id;
+	int ret;
+
+	ret = probe(devargs, name, sizeof(name));
+	if (ret == -EEXIST || (ret < 0 && rte_dma_get_dev_id_by_name(name) >= 0))
+		return log_error_errno(-EEXIST, "cannot add %s: it is already there", name);
+	if (ret < 0)
+		return log_error_errno(ret, "cannot probe %s: %m", devargs);
+
+	RTE_DMA_FOREACH_DEV(id)
+	{
+		if (known(id))
+			continue;
+		ret = device_setup_one(id, &d);
+		if (ret < 0)
+			break;
+	}
+	if (!d) {
+		unprobe(name);
+		return log_error_errno(-ENODEV, "%s gave no usable DMA device", devargs);
+	}
+	if (device_any_needs_dma_map())
+		log_warning("%s needs IOMMU mappings: regions registered before it are mapped "
+			    "only for the devices present then",
+			    d->name);
+	snprintf(ret_name, DMAD_PROTO_NAME_MAX, "%s", d->name);
+	*ret_moved = bring_back(d);
+	snprintf(ev.to, sizeof(ev.to), "%s", d->name);
+	for (struct client *c = dmad.clients; c; c = c->next)
+		client_event(c, &ev);
+	log_info("device %s added; %u channel(s) back from CPU fallback", d->name, *ret_moved);
+	return 0;
+}
+
+/* DPDK calls this on its interrupt thread: hand the name to the control loop. */
+static int monitor_pipe[2] = {-1, -1};
+
+static void on_dev_event(const char *name, enum rte_dev_event_type type, void *arg)
+{
+	char buf[DMAD_PROTO_NAME_MAX] = {0};
+	ssize_t r;
+
+	(void)arg;
+	if (type != RTE_DEV_EVENT_REMOVE)
+		return;
+	snprintf(buf, sizeof(buf), "%s", name);
+	/* One write under PIPE_BUF is atomic; a full pipe drops the event (logged). */
+	r = write(monitor_pipe[1], buf, sizeof(buf));
+	(void)r;
+}
+
+int hotplug_monitor_start(int *ret_fd)
+{
+	int ret;
+
+	if (pipe2(monitor_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	ret = rte_dev_event_callback_register(NULL, on_dev_event, NULL);
+	if (ret < 0)
+		return ret;
+	/* Needs the kernel's uevent netlink socket; as non-root it may not open. */
+	ret = rte_dev_event_monitor_start();
+	if (ret < 0)
+		return ret;
+	ret = rte_dev_hotplug_handle_enable();
+	if (ret < 0)
+		return ret;
+	*ret_fd = monitor_pipe[0];
+	return 0;
+}
+
+void hotplug_monitor_read(int fd)
+{
+	char buf[DMAD_PROTO_NAME_MAX];
+
+	while (read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf)) {
+		buf[sizeof(buf) - 1] = '\0';
+		log_error("device %s was removed from the bus", buf);
+		/* Its engine is gone: redo in-flight work by CPU, move its channels. */
+		hotplug_surprise(buf);
+	}
+}

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dmad: owns the host's DMA engines through DPDK dmadev and lends them to
+ * unprivileged processes over shared-memory rings.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "control.h"
+#include "device.h"
+#include "eal.h"
+#include "log.h"
+#include "worker.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: dmad [OPTIONS] [-- EAL OPTIONS]\n"
+		"Lend this host's DMA engines to unprivileged processes.\n\n"
+		"  --socket PATH       control socket (default $DMAD_SOCKET, then %s)\n"
+		"  --engines N         dma_skeleton software engines when no device is named (default 2)\n"
+		"  --workers N         polling worker threads (default 1)\n"
+		"  --copybreak BYTES   override the calibrated copybreak\n"
+		"  --fault-injection   allow `dmactl fault` (tests only)\n"
+		"  --watchdog-ms MS    a device with work and no completion this long is dead (100)\n"
+		"  --drain-timeout-ms MS  default bound on `dmactl remove` (5000)\n"
+		"  --log-level LEVEL   err, warning, notice, info (default), debug\n"
+		"  -h, --help          this text\n\n"
+		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
+		DMAD_PROTO_SOCKET_DEFAULT);
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || v > max)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* Returns the index of the first EAL option in argv, or a negative errno. */
+static int parse_args(int argc, char **argv, int *ret_copybreak)
+{
+	enum {
+		O_SOCKET = 256,
+		O_ENGINES,
+		O_WORKERS,
+		O_COPYBREAK,
+		O_FAULT,
+		O_LOG,
+		O_WATCHDOG,
+		O_DRAIN
+	};
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, O_SOCKET},
+		{"engines", required_argument, NULL, O_ENGINES},
+		{"workers", required_argument, NULL, O_WORKERS},
+		{"copybreak", required_argument, NULL, O_COPYBREAK},
+		{"fault-injection", no_argument, NULL, O_FAULT},
+		{"log-level", required_argument, NULL, O_LOG},
+		{"watchdog-ms", required_argument, NULL, O_WATCHDOG},
+		{"drain-timeout-ms", required_argument, NULL, O_DRAIN},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	unsigned v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_SOCKET:
+			dmad.cfg.socket_path = optarg;
+			break;
+		case O_ENGINES:
+			if (parse_uint(optarg, 16, &dmad.cfg.engines) < 0)
+				return log_error_errno(-EINVAL, "--engines takes 0..16, not '%s'",
+						       optarg);
+			break;
+		case O_WORKERS:
+			if (parse_uint(optarg, MAX_WORKERS, &dmad.cfg.workers) < 0 ||
+			    !dmad.cfg.workers)
+				return log_error_errno(-EINVAL, "--workers takes 1..%d, not '%s'",
+						       MAX_WORKERS, optarg);
+			break;
+		case O_COPYBREAK:
+			if (parse_uint(optarg, UINT32_MAX, &v) < 0)
+				return log_error_errno(-EINVAL, "--copybreak takes bytes, not '%s'",
+						       optarg);
+			*ret_copybreak = (int)RTE_MIN(v, (unsigned)INT32_MAX);
+			break;
+		case O_FAULT:
+			dmad.cfg.fault_injection = true;
+			break;
+		case O_LOG:
+			if (log_parse_level(optarg) < 0)
+				return log_error_errno(-EINVAL, "unknown log level '%s'", optarg);
+			log_max_level = log_parse_level(optarg);
+			break;
+		case O_WATCHDOG:
+			if (parse_uint(optarg, 3600000, &dmad.cfg.watchdog_ms) < 0 ||
+			    !dmad.cfg.watchdog_ms)
+				return log_error_errno(-EINVAL, "--watchdog-ms takes 1..3600000");
+			break;
+		case O_DRAIN:
+			if (parse_uint(optarg, 3600000, &dmad.cfg.drain_timeout_ms) < 0 ||
+			    !dmad.cfg.drain_timeout_ms)
+				return log_error_errno(-EINVAL,
+						       "--drain-timeout-ms takes 1..3600000");
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EXIT_SUCCESS);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	return optind;
+}
+
+static void config_defaults(void)
+{
+	struct group *g = getgrnam("dma");
+
+	dmad.cfg.socket_path = getenv(DMAD_PROTO_SOCKET_ENV);
+	if (!dmad.cfg.socket_path || !*dmad.cfg.socket_path)
+		dmad.cfg.socket_path = DMAD_PROTO_SOCKET_DEFAULT;
+	dmad.cfg.engines = 2;
+	dmad.cfg.workers = 1;
+	dmad.cfg.watchdog_ms = 100;
+	dmad.cfg.drain_timeout_ms = 5000;
+	dmad.cfg.max_regions = 256;
+	dmad.cfg.max_channels = 64;
+	dmad.cfg.max_bytes_mapped = 64ull << 30;
+	if (g) {
+		dmad.cfg.admin_gid = g->gr_gid;
+		dmad.cfg.admin_gid_valid = 1;
+	}
+}
+
+/* Worker state and RCU, before devices are published to workers. */
+static int workers_init(void)
+{
+	unsigned lcore, i = 0;
+	size_t sz = rte_rcu_qsbr_get_memsize(dmad.cfg.workers);
+
+	dmad.qs = rte_zmalloc("dmad-rcu", sz, RTE_CACHE_LINE_SIZE);
+	if (!dmad.qs || rte_rcu_qsbr_init(dmad.qs, dmad.cfg.workers) < 0)
+		return log_error_errno(-ENOMEM, "cannot set up RCU");
+
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	{
+		struct worker *w = &dmad.workers[i];
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
+
+		if (i == dmad.cfg.workers)
+			break;
+		w->idx = i;
+		w->lcore = lcore;
+		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		dmad.nworkers = ++i;
+		if (w->epfd < 0 || w->wake_fd < 0 ||
+		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev) < 0)
+			return log_error_errno(-errno, "cannot set up worker %u: %m", i);
+	}
+	if (!dmad.nworkers)
+		return log_error_errno(-EINVAL, "no worker lcore: give EAL at least two lcores");
+	return 0;
+}
+
+static int workers_launch(void)
+{
+	for (unsigned i = 0; i < dmad.nworkers; i++)
+		if (rte_eal_remote_launch(worker_main, &dmad.workers[i], dmad.workers[i].lcore) < 0)
+			return log_error_errno(-EBUSY, "cannot launch worker %u", i);
+	return 0;
+}
+
+static void workers_stop(void)
+{
+	for (unsigned i = 0; i < dmad.nworkers; i++) {
+		dmad.workers[i].stop = true;
+		worker_kick(&dmad.workers[i]);
+	}
+	rte_eal_mp_wait_lcore();
+	for (unsigned i = 0; i < dmad.nworkers; i++) {
+		close(dmad.workers[i].epfd);
+		close(dmad.workers[i].wake_fd);
+		free(dmad.workers[i].devs);
+	}
+}
+
+static void notify_ready(void)
+{
+	sd_notifyf(0, "READY=1\nSTATUS=%u device(s) online, 0 clients", dmad.ndev);
+	log_info("ready on %s: %u device(s), %u worker(s), copybreak %u bytes",
+		 dmad.cfg.socket_path, dmad.ndev, dmad.nworkers, dmad.copybreak);
+}
+
+int main(int argc, char **argv)
+{
+	int eal_at, lfd, owned = 0, copybreak = -1, ret;
+	sigset_t mask;
+
+	log_init();
+	config_defaults();
+	eal_at = parse_args(argc, argv, &copybreak);
+	if (eal_at < 0)
+		return EXIT_FAILURE;
+
+	/* Blocked before EAL starts threads, so only the signalfd sees them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Bind first: a second dmad on the same socket must fail before touching devices. */
+	lfd = control_listen(dmad.cfg.socket_path, &owned);
+	if (lfd < 0)
+		return EXIT_FAILURE;
+	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, argv + eal_at) < 0)
+		goto fail_socket;
+	if (workers_init() < 0 || device_cpu_create() < 0)
+		goto fail_workers;
+	if (!device_setup_all())
+		log_notice("no DMA device: every channel copies with the CPU");
+
+	dmad.copybreak = UINT32_MAX;
+	for (unsigned i = 0; i < dmad.ndev; i++)
+		dmad.copybreak = RTE_MIN(dmad.copybreak, dmad.devs[i]->copybreak);
+	if (copybreak >= 0)
+		dmad.copybreak = (uint32_t)copybreak;
+	else if (!dmad.ndev)
+		dmad.copybreak = 0;
+
+	if (workers_launch() < 0)
+		goto fail_workers;
+	ret = control_run(lfd, notify_ready);
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping: finishing in-flight copies");
+	workers_stop();
+	control_shutdown();
+	for (unsigned i = 0; i < dmad.ndev; i++)
+		device_release(dmad.devs[i]);
+	device_release(dmad.cpu);
+	rte_free(dmad.qs);
+	rte_eal_cleanup();
+	if (owned)
+		unlink(dmad.cfg.socket_path);
+	close(lfd);
+	log_info("stopped");
+	return ret < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
+fail_workers:
+	workers_stop();
+	for (unsigned i = 0; i < dmad.ndev; i++)
+		device_release(dmad.devs[i]);
+	device_release(dmad.cpu);
+	rte_eal_cleanup();
+fail_socket:
+	if (owned)
+		unlink(dmad.cfg.socket_path);
+	close(lfd);
+	return EXIT_FAILURE;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* Mapping a client's sealed memfd into the daemon and making it DMA-able. */
+#ifndef DMAD_REGION_H
+#define DMAD_REGION_H
+
+#include <stdint.h>
+
+#include "daemon.h"
+
+/*
+ * region_map() - map the first @len bytes of @fd MAP_SHARED, after checking
+ * it is a memfd sealed against shrinking (a shrink under a live mapping is
+ * SIGBUS in the daemon) and at least @len long. The caller keeps @fd.
+ * Returns 0, -EINVAL (not a sealed memfd, too short, len 0), -ENOTSUP (no
+ * IOVA for it on these devices), -ENOMEM.
+ */
+int region_map(int fd, uint64_t len, struct region **ret_region);
+
+/* region_unmap() - undo region_map(). Accepts NULL. */
+void region_unmap(struct region *r);
+
+#endif /* DMAD_REGION_H */

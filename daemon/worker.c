@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The worker's poll loop. Per device it owns: take validated descriptors
+ * from each attached channel's ring, hand them to the engine in one burst,
+ * reap completions in submission order and publish each channel's
+ * `completed` word. One RCU quiescent state per loop, never per copy.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <rte_dmadev.h>
+#include <rte_cycles.h>
+#include <rte_pause.h>
+
+#include "client.h"
+#include "worker.h"
+
+#define BURST	   32
+#define IDLE_LOOPS 4096 /* empty polls before going to sleep */
+
+/* Single writer; dmactl's reader loads them while we run (plain mov on x86). */
+#define STAT_ADD(x, v) __atomic_store_n(&(x), (x) + (v), __ATOMIC_RELAXED)
+
+/* Dekker with dmac_wait(): the completed store must be visible before we
+ * look at the client's sleeping flag, or both sides could miss the other. */
+static void wake_waiter(struct chan *ch)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&ch->ring->client_flags, __ATOMIC_RELAXED) & DMAD_PROTO_CF_WAITING)
+		syscall(SYS_futex, &ch->ring->completed, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static void retire(struct device *d, struct inflight *e)
+{
+	struct chan *ch = e->ch;
+
+	if (unlikely(e->status)) {
+		/* Geometry comes from the daemon's constants, not the shared header. */
+		ch->err[ch->err_tail & (DMAD_PROTO_ERR_ENTRIES - 1)] =
+			(struct dmad_proto_err){e->cookie, e->status};
+		ch->err_tail++;
+		/* The record is written before the client can see the new tail. */
+		__atomic_store_n(&ch->ring->err_tail, ch->err_tail, __ATOMIC_RELEASE);
+		STAT_ADD(ch->errors, 1);
+		STAT_ADD(d->errors, 1);
+	} else {
+		STAT_ADD(ch->ops, 1);
+		STAT_ADD(ch->bytes, e->len);
+		STAT_ADD(d->ops, 1);
+		STAT_ADD(d->bytes, e->len);
+	}
+	/* The data (and any error record) is in place before the cookie says so. */
+	__atomic_store_n(&ch->ring->completed, e->cookie, __ATOMIC_RELEASE);
+	__atomic_store_n(&ch->retired, ch->retired + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&ch->inflight, ch->inflight - 1, __ATOMIC_RELEASE);
+}
+
+/* Fill by the CPU on engines without RTE_DMA_CAPA_OPS_FILL. */
+static void cpu_fill(uint8_t *dst, uint64_t pattern, uint32_t len)
+{
+	uint32_t i = 0;
+
+	for (; i + 8 <= len; i += 8)
+		memcpy(dst + i, &pattern, 8);
+	memcpy(dst + i, &pattern, len - i);
+}
+
+/* Do with the CPU what an engine was asked to (the regions are still mapped:
+ * they are unmapped only after every copy consumed before has retired). */
+static void cpu_redo(struct inflight *e)
+{
+	if (e->op == DMAD_PROTO_OP_COPY)
+		memcpy(e->dst_va, e->src_va, e->len);
+	else
+		cpu_fill(e->dst_va, e->pattern, e->len);
+}
+
+static void retire_head(struct device *d)
+{
+	struct inflight *e = &d->fifo[d->fifo_head & d->fifo_mask];
+
+	retire(d, e);
+	d->fifo_head++;
+	if (d->fifo_head == d->fifo_tail || d->fifo[d->fifo_head & d->fifo_mask].ch != e->ch)
+		wake_waiter(e->ch);
+}
+
+/* Retire everything at the head of the fifo that is done, in order. */
+static unsigned reap(struct device *d)
+{
+	enum rte_dma_status_code st[BURST];
+	uint16_t n = 0, k = 0, last;
+	unsigned count = 0;
+
+	if (d->on_dev)
+		n = rte_dma_completed_status(d->dev_id, d->vchan, BURST, &last, st);
+	while (d->fifo_head != d->fifo_tail) {
+		struct inflight *e = &d->fifo[d->fifo_head & d->fifo_mask];
+
+		if (e->on_dev) {
+			if (k == n)
+				break;
+			/* The descriptor was valid: what the engine failed, the CPU redoes. */
+			if (st[k++] != RTE_DMA_STATUS_SUCCESSFUL) {
+				cpu_redo(e);
+				STAT_ADD(d->errors, 1);
+			}
+			d->on_dev--;
+		}
+		retire_head(d);
+		count++;
+	}
+	if (count)
+		__atomic_store_n(&d->progress_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
+	return count;
+}
+
+/*
+ * The engine is gone or hung (the control thread set d->failed and took
+ * every channel off it): stop it so a late completion cannot land, redo
+ * what it held with the CPU, and retire all of it in order.
+ */
+static unsigned recover(struct device *d)
+{
+	unsigned count = 0;
+
+	if (d->on_dev && d->dev_id >= 0)
+		rte_dma_stop(d->dev_id);
+	while (d->fifo_head != d->fifo_tail) {
+		struct inflight *e = &d->fifo[d->fifo_head & d->fifo_mask];
+
+		if (e->on_dev) {
+			cpu_redo(e);
+			d->on_dev--;
+		}
+		retire_head(d);
+		count++;
+	}
+	d->unsubmitted = 0;
+	return count;
+}
+
+/*
+ * Start one validated transfer. Returns 1 if the engine has it, 0 if it was
+ * done here, -EBUSY/-ENOSPC to retry later (nothing consumed), or another
+ * negative errno for an error completion.
+ */
+static int execute(struct device *d, const struct xfer *x)
+{
+	uint64_t flags = 0;
+	int ret;
+
+	if (x->flags & DMAD_PROTO_DF_FENCE)
+		flags |= RTE_DMA_OP_FLAG_FENCE;
+	if (x->flags & DMAD_PROTO_DF_LLC)
+		flags |= RTE_DMA_OP_FLAG_LLC;
+
+	if (d->dev_id < 0) {
+		/* The CPU engine: done here, in order, like any other engine's work. */
+		if (x->op == DMAD_PROTO_OP_COPY)
+			memcpy(x->dst_va, x->src_va, x->len);
+		else
+			cpu_fill(x->dst_va, x->pattern, x->len);
+		return 0;
+	}
+	if (x->op == DMAD_PROTO_OP_COPY)
+		ret = rte_dma_copy(d->dev_id, d->vchan, x->src, x->dst, x->len, flags);
+	else if (d->capa & RTE_DMA_CAPA_OPS_FILL)
+		ret = rte_dma_fill(d->dev_id, d->vchan, x->pattern, x->dst, x->len, flags);
+	else if ((x->flags & DMAD_PROTO_DF_FENCE) && d->on_dev)
+		return -EBUSY; /* a fenced CPU fill waits for the engine to drain */
+	else {
+		cpu_fill(x->dst_va, x->pattern, x->len);
+		return 0;
+	}
+	return ret < 0 ? ret : 1;
+}
+
+static unsigned poll_chan(struct device *d, struct chan *ch)
+{
+	const struct region_table *t;
+	uint32_t tail, avail, room, i;
+
+	if (ch->faulted)
+		return 0;
+	/* Acquire: the descriptors are visible once the tail that covers them is. */
+	tail = __atomic_load_n(&ch->ring->sq_tail, __ATOMIC_ACQUIRE);
+	avail = tail - ch->head;
+	if (!avail)
+		return 0;
+	if (avail > ch->sq_mask + 1) {
+		/* A producer index no honest client can reach: stop reading this ring. */
+		__atomic_store_n(&ch->faulted, 1, __ATOMIC_RELEASE);
+		return 0;
+	}
+	room = d->fifo_mask + 1 - (d->fifo_tail - d->fifo_head);
+	/* The watchdog counts from the oldest outstanding descriptor. */
+	if (d->fifo_tail == d->fifo_head)
+		__atomic_store_n(&d->progress_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
+	avail = RTE_MIN(RTE_MIN(avail, room), (uint32_t)BURST);
+	t = rcu_deref(ch->client->regions);
+
+	for (i = 0; i < avail; i++) {
+		/* Copy out first: the client may rewrite the slot at any moment. */
+		struct dmad_proto_desc desc = ch->sq[ch->head & ch->sq_mask];
+		struct inflight *e = &d->fifo[d->fifo_tail & d->fifo_mask];
+		struct xfer x;
+		int ret = validate_desc(&desc, t, &x);
+
+		if (!ret)
+			ret = execute(d, &x);
+		if (ret == -ENOSPC || ret == -EBUSY)
+			break;
+		*e = (struct inflight){.ch = ch,
+				       .cookie = desc.cookie,
+				       .len = desc.len,
+				       .status = ret < 0 ? ret : 0,
+				       .on_dev = ret == 1,
+				       .op = x.op,
+				       .src_va = x.src_va,
+				       .dst_va = x.dst_va,
+				       .pattern = x.pattern};
+		d->on_dev += ret == 1;
+		d->unsubmitted += ret == 1;
+		d->fifo_tail++;
+		ch->head++;
+	}
+	/* The control thread reads these to know when a channel has drained. */
+	__atomic_store_n(&ch->inflight, ch->inflight + i, __ATOMIC_RELEASE);
+	__atomic_store_n(&ch->consumed, ch->consumed + i, __ATOMIC_RELEASE);
+	/* Release: our copy of each slot is taken before the client may reuse it. */
+	__atomic_store_n(&ch->ring->sq_head, ch->head, __ATOMIC_RELEASE);
+	return i;
+}
+
+int worker_main(void *arg)
+{
+	struct worker *w = arg;
+	unsigned idle = 0;
+
+	rte_rcu_qsbr_thread_register(dmad.qs, w->idx);
+	rte_rcu_qsbr_thread_online(dmad.qs, w->idx);
+
+	for (;;) {
+		unsigned work = 0, busy = 0;
+		bool stop = w->stop;
+
+		struct dev_array *devs = rcu_deref(w->devs);
+
+		for (uint32_t i = 0; devs && i < devs->n; i++) {
+			struct device *d = devs->d[i];
+			struct chan_array *a = rcu_deref(d->chans);
+
+			if (unlikely(__atomic_load_n(&d->failed, __ATOMIC_ACQUIRE))) {
+				work += recover(d);
+				continue;
+			}
+			/* Stopping: take nothing new, finish what the engines hold. */
+			for (uint32_t j = 0; a && !stop && j < a->n; j++)
+				work += poll_chan(d, a->c[j]);
+			/* An injected hang: the engine never sees or finishes anything. */
+			if (unlikely(d->fault_hang))
+				continue;
+			if (d->unsubmitted) {
+				rte_dma_submit(d->dev_id, d->vchan);
+				d->unsubmitted = 0;
+			}
+			work += reap(d);
+			busy += d->fifo_head != d->fifo_tail;
+			if (d->fifo_head != d->fifo_tail)
+				__atomic_store_n(&d->poll_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
+		}
+		rte_rcu_qsbr_quiescent(dmad.qs, w->idx);
+
+		if (stop && !busy)
+			break;
+		if (work || busy) {
+			idle = 0;
+		} else if (++idle < IDLE_LOOPS) {
+			rte_pause();
+		} else {
+			worker_sleep(w);
+			idle = 0;
+		}
+	}
+
+	rte_rcu_qsbr_thread_offline(dmad.qs, w->idx);
+	rte_rcu_qsbr_thread_unregister(dmad.qs, w->idx);
+	__atomic_store_n(&w->exited, true, __ATOMIC_RELEASE);
+	return 0;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* Worker lcores: poll client rings, feed engines, publish completions. */
+#ifndef DMAD_WORKER_H
+#define DMAD_WORKER_H
+
+#include "daemon.h"
+
+/* worker_main() - the lcore loop; @arg is the struct worker. */
+int worker_main(void *arg);
+
+/* worker_kick() - make a sleeping worker look at its lists again. Any thread. */
+void worker_kick(struct worker *w);
+
+/* worker_idle.c: back off to sleep until a doorbell rings or @w is kicked. */
+void worker_sleep(struct worker *w);
+
+#endif /* DMAD_WORKER_H */

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An idle worker sleeps instead of spinning. Before it does, it sets
+ * NEED_WAKEUP in every ring it serves (io_uring's SQ_NEED_WAKEUP), so that
+ * clients ring the doorbell eventfd only while it sleeps: the busy path
+ * costs no system call on either side.
+ */
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "worker.h"
+
+#define SLEEP_MS 100 /* upper bound, so a stop request is seen promptly */
+
+static void set_need_wakeup(struct worker *w, bool on)
+{
+	struct dev_array *devs = rcu_deref(w->devs);
+
+	for (uint32_t i = 0; devs && i < devs->n; i++) {
+		struct chan_array *a = rcu_deref(devs->d[i]->chans);
+
+		for (uint32_t j = 0; a && j < a->n; j++) {
+			uint32_t *f = &a->c[j]->ring->flags;
+
+			/* The control thread sets other bits in the same word. */
+			if (on)
+				__atomic_fetch_or(f, DMAD_PROTO_RF_NEED_WAKEUP, __ATOMIC_RELAXED);
+			else
+				__atomic_fetch_and(f, ~DMAD_PROTO_RF_NEED_WAKEUP, __ATOMIC_RELAXED);
+		}
+	}
+}
+
+static bool any_pending(struct worker *w)
+{
+	struct dev_array *devs = rcu_deref(w->devs);
+
+	for (uint32_t i = 0; devs && i < devs->n; i++) {
+		struct chan_array *a = rcu_deref(devs->d[i]->chans);
+
+		for (uint32_t j = 0; a && j < a->n; j++) {
+			struct chan *ch = a->c[j];
+
+			if (!ch->faulted &&
+			    __atomic_load_n(&ch->ring->sq_tail, __ATOMIC_ACQUIRE) != ch->head)
+				return true;
+		}
+	}
+	return false;
+}
+
+void worker_sleep(struct worker *w)
+{
+	struct epoll_event ev[8];
+
+	set_need_wakeup(w, true);
+	/* Dekker with dmac_issue_pending(): the flag must be visible before we
+	 * re-read the tails, or a submission in between would sleep unseen. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!any_pending(w) && !w->stop) {
+		/* Offline: a grace period need not wait for a sleeping worker. */
+		rte_rcu_qsbr_thread_offline(dmad.qs, w->idx);
+		/* Edge-triggered eventfds: nothing to read back, so no fd number
+		 * is ever used after the control thread may have closed it. */
+		epoll_wait(w->epfd, ev, 8, SLEEP_MS);
+		rte_rcu_qsbr_thread_online(dmad.qs, w->idx);
+	}
+	/* Channels may have come and gone while we slept: clear on the current set. */
+	set_need_wakeup(w, false);
+}
+
+void worker_kick(struct worker *w)
+{
+	uint64_t one = 1;
+	/* Only fails when the counter is saturated: a wake-up is pending anyway. */
+	ssize_t r = write(w->wake_fd, &one, sizeof(one));
+
+	(void)r;
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libdmaclient internals: the client and channel objects and the helpers the
+ * library's files share. Nothing here is exported: the library is built with
+ * -fvisibility=hidden and a version script, and only DMAC_EXPORT functions
+ * (all named dmac_*) are visible to applications.
+ */
+#ifndef DMAC_INTERNAL_H
+#define DMAC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dmaclient.h"
+#include "dmad_proto.h"
+#include "dmad_ring.h"
+
+#define DMAC_EXPORT __attribute__((visibility("default")))
+
+/* Events read but not yet dispatched; the oldest is dropped on overflow. */
+#define DMAC_EVQ_LEN 64
+
+/* Submission flags pass straight through to the descriptor. */
+#define DMAC_SUBMIT_FLAGS (DMAC_FENCE | DMAC_HINT_CACHE)
+_Static_assert(DMAC_FENCE == DMAD_PROTO_DF_FENCE, "fence flag maps 1:1");
+_Static_assert(DMAC_HINT_CACHE == DMAD_PROTO_DF_LLC, "cache hint maps 1:1");
+
+struct dmac_region {
+	uintptr_t addr;
+	size_t len;
+	uint16_t id; /* descriptors carry 16-bit region ids */
+	bool owned;  /* made by dmac_region_alloc(): unmap on free */
+};
+
+/*
+ * A channel's copy of the region its last lookup hit, valid while @gen
+ * matches the client's region_gen: the common case (same buffers again)
+ * costs no search.
+ */
+struct dmac_region_hit {
+	uintptr_t addr;
+	size_t len;
+	uint64_t gen;
+	uint16_t id;
+};
+
+struct dmac_client {
+	int sock;
+	int epfd; /* dmac_fd(): the socket and evfd */
+	int evfd; /* readable while evq holds events */
+	/*
+	 * Set once the daemon is gone. Channel threads read it while the
+	 * control thread may set it, hence __atomic loads and stores.
+	 */
+	bool dead;
+	uint32_t seq;
+	uint32_t client_id;
+	uint32_t copybreak;
+
+	/*
+	 * Sorted by addr, non-overlapping. The submit path reads it without a
+	 * lock: regions change only while no channel of this client submits.
+	 */
+	struct dmac_region *regions;
+	size_t nregions;
+	size_t regions_cap;
+	uint64_t region_gen; /* bumped on every change; starts at 1 */
+
+	struct dmac_chan *chans;
+
+	struct dmad_proto_event evq[DMAC_EVQ_LEN];
+	unsigned evq_head;
+	unsigned evq_len;
+	void (*event_cb)(const struct dmac_event *, void *);
+	void *event_arg;
+};
+
+struct dmac_chan {
+	/* Fast path: private to the channel's thread except what lives in ring. */
+	struct dmad_proto_ring *ring;
+	struct dmad_proto_desc *sq;
+	const struct dmad_proto_err *err;
+	struct dmac_client *client;
+	uint32_t sq_entries; /* copied at get time: the daemon cannot change them */
+	uint32_t sq_mask;
+	uint32_t err_entries;
+	uint32_t tail;	      /* next slot to fill; published up to published */
+	uint32_t published;   /* last value stored to ring->sq_tail */
+	uint32_t cached_head; /* ring->sq_head as last read */
+	uint32_t last_used;   /* newest cookie handed out, ring or CPU */
+	uint32_t dev_last;    /* newest cookie written to the ring */
+	size_t copybreak;
+	int doorbell;
+	struct dmac_region_hit src_hit;
+	struct dmac_region_hit dst_hit;
+
+	/* Slow path. */
+	uint32_t chan_id;
+	size_t ring_size;
+	char device[DMAD_PROTO_NAME_MAX];
+	struct dmac_chan *next;
+	struct dmac_chan **pprev;
+};
+
+static inline bool __dmac_client_dead(const struct dmac_client *c)
+{
+	return __atomic_load_n(&c->dead, __ATOMIC_RELAXED);
+}
+
+/*
+ * Full barrier (StoreLoad) for the two handshakes with the worker: doorbell
+ * and futex wakeup. On x86 an mfence rather than the "lock or" to the stack
+ * GCC emits for a seq_cst fence: same ordering, and the fast path keeps its
+ * promise of no locked instruction.
+ */
+static inline void __dmac_smp_mb(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("mfence" ::: "memory");
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+void __dmac_client_mark_dead(struct dmac_client *c);
+int __dmac_client_check_alive(struct dmac_client *c);
+int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
+		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds);
+
+const struct dmac_region *__dmac_region_lookup(const struct dmac_client *c, uintptr_t addr,
+					       size_t len);
+void __dmac_regions_free(struct dmac_client *c);
+
+#endif /* DMAC_INTERNAL_H */

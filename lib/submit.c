@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fast path. One producer (the channel's thread) and one consumer (a
+ * daemon worker) share the ring, so plain loads and stores with
+ * acquire/release ordering suffice: no lock, no atomic read-modify-write, no
+ * allocation, and no system call except the doorbell when the worker sleeps
+ * and one poll() when the ring is full.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+enum { VIA_CPU, VIA_RING };
+
+/* Turn [p, p+len) into {region id, offset}; the channel's last hit first. */
+static inline int resolve(struct dmac_chan *ch, struct dmac_region_hit *hit, uintptr_t p,
+			  size_t len, uint16_t *ret_id, uint64_t *ret_off)
+{
+	if (hit->gen != ch->client->region_gen || p - hit->addr >= hit->len ||
+	    len > hit->len - (p - hit->addr)) {
+		const struct dmac_region *r = __dmac_region_lookup(ch->client, p, len);
+
+		if (!r)
+			return -EINVAL;
+		*hit = (struct dmac_region_hit){r->addr, r->len, ch->client->region_gen, r->id};
+	}
+	*ret_id = hit->id;
+	*ret_off = p - hit->addr;
+	return 0;
+}
+
+static inline int route(struct dmac_chan *ch, size_t len, unsigned flags)
+{
+	/* Relaxed: the flags only pick a path; nothing is read under them. */
+	uint32_t rf = __atomic_load_n(&ch->ring->flags, __ATOMIC_RELAXED);
+
+	if ((rf & DMAD_PROTO_RF_DEAD) || __dmac_client_dead(ch->client))
+		return -ENODEV;
+	if (len >= ch->copybreak && !(rf & DMAD_PROTO_RF_CPU))
+		return VIA_RING;
+	/*
+	 * A fenced op must land after the ring work queued before it: while
+	 * some is outstanding, queue behind it (on a CPU channel no worker
+	 * reads the ring any more: retry once it has drained). Acquire: once
+	 * it is all done, the engine's writes are visible before the CPU copy
+	 * touches memory.
+	 */
+	if ((flags & DMAC_FENCE) &&
+	    __atomic_load_n(&ch->ring->completed, __ATOMIC_ACQUIRE) != ch->dev_last)
+		return (rf & DMAD_PROTO_RF_CPU) ? -EAGAIN : VIA_RING;
+	return VIA_CPU;
+}
+
+/* No ring descriptor: it completes when the ring work before it does. */
+static inline dmac_cookie_t cpu_done(struct dmac_chan *ch)
+{
+	ch->last_used = dmad_proto_cookie_next(ch->last_used);
+	return (dmac_cookie_t)ch->last_used;
+}
+
+static __attribute__((noinline)) int sq_full(struct dmac_chan *ch)
+{
+	int r;
+
+	/* Acquire: the worker is done reading the slots it gave back. */
+	ch->cached_head = __atomic_load_n(&ch->ring->sq_head, __ATOMIC_ACQUIRE);
+	if (ch->tail - ch->cached_head < ch->sq_entries)
+		return 0;
+	/* A ring full of unpublished descriptors would never drain. */
+	dmac_issue_pending(ch);
+	r = __dmac_client_check_alive(ch->client);
+	return r < 0 ? r : -EAGAIN;
+}
+
+static inline dmac_cookie_t sq_push(struct dmac_chan *ch, struct dmad_proto_desc *d)
+{
+	if (ch->tail - ch->cached_head >= ch->sq_entries) {
+		int r = sq_full(ch);
+
+		if (r < 0)
+			return r;
+	}
+	d->cookie = dmad_proto_cookie_next(ch->last_used);
+	/* Published by dmac_issue_pending(), not here: batching is the point. */
+	ch->sq[ch->tail & ch->sq_mask] = *d;
+	ch->tail++;
+	ch->dev_last = ch->last_used = d->cookie;
+	return (dmac_cookie_t)d->cookie;
+}
+
+DMAC_EXPORT dmac_cookie_t dmac_memcpy(struct dmac_chan *ch, void *dst, const void *src, size_t len,
+				      unsigned flags)
+{
+	struct dmad_proto_desc d = {.op = DMAD_PROTO_OP_COPY, .flags = (uint8_t)flags};
+	uintptr_t s = (uintptr_t)src, t = (uintptr_t)dst;
+	int r;
+
+	if (len == 0 || len > DMAD_PROTO_MAX_LEN || (flags & ~DMAC_SUBMIT_FLAGS))
+		return -EINVAL;
+	if (resolve(ch, &ch->src_hit, s, len, &d.src_region, &d.src_off) < 0 ||
+	    resolve(ch, &ch->dst_hit, t, len, &d.dst_region, &d.dst_off) < 0 ||
+	    (s < t + len && t < s + len))
+		return -EINVAL;
+	d.len = (uint32_t)len;
+	r = route(ch, len, flags);
+	if (r == VIA_RING)
+		return sq_push(ch, &d);
+	if (r < 0)
+		return r;
+	memcpy(dst, src, len);
+	return cpu_done(ch);
+}
+
+DMAC_EXPORT dmac_cookie_t dmac_fill(struct dmac_chan *ch, void *dst, uint64_t pattern, size_t len,
+				    unsigned flags)
+{
+	struct dmad_proto_desc d = {.op = DMAD_PROTO_OP_FILL, .flags = (uint8_t)flags};
+	uint8_t *p = dst;
+	size_t i;
+	int r;
+
+	if (len == 0 || len > DMAD_PROTO_MAX_LEN || (flags & ~DMAC_SUBMIT_FLAGS))
+		return -EINVAL;
+	if (resolve(ch, &ch->dst_hit, (uintptr_t)dst, len, &d.dst_region, &d.dst_off) < 0)
+		return -EINVAL;
+	d.len = (uint32_t)len;
+	d.src_off = pattern;
+	r = route(ch, len, flags);
+	if (r == VIA_RING)
+		return sq_push(ch, &d);
+	if (r < 0)
+		return r;
+	/* Byte i gets byte i % 8 of the pattern as it lies in memory. */
+	for (i = 0; i + sizeof(pattern) <= len; i += sizeof(pattern))
+		memcpy(p + i, &pattern, sizeof(pattern));
+	memcpy(p + i, &pattern, len - i);
+	return cpu_done(ch);
+}
+
+DMAC_EXPORT void dmac_issue_pending(struct dmac_chan *ch)
+{
+	static const uint64_t one = 1;
+
+	if (ch->tail == ch->published)
+		return;
+	/* Release: the descriptors are visible before the tail that covers them. */
+	__atomic_store_n(&ch->ring->sq_tail, ch->tail, __ATOMIC_RELEASE);
+	ch->published = ch->tail;
+	/*
+	 * Full fence, paired with the worker's between setting NEED_WAKEUP and
+	 * re-reading sq_tail: either it sees our tail or we see its flag (as
+	 * liburing does before checking IORING_SQ_NEED_WAKEUP).
+	 */
+	__dmac_smp_mb();
+	if (__atomic_load_n(&ch->ring->flags, __ATOMIC_RELAXED) & DMAD_PROTO_RF_NEED_WAKEUP)
+		/* Fails only when the counter is saturated: the worker is woken anyway. */
+		(void)!write(ch->doorbell, &one, sizeof(one));
+}
+
+/* Only the last err_entries failures are remembered; older ones read as complete. */
+static bool err_find(const struct dmac_chan *ch, uint32_t cookie, uint32_t tail)
+{
+	uint32_t i = tail - (tail < ch->err_entries ? tail : ch->err_entries);
+
+	for (; i != tail; i++)
+		if (__atomic_load_n(&ch->err[i & (ch->err_entries - 1)].cookie, __ATOMIC_RELAXED) ==
+		    cookie)
+			return true;
+	return false;
+}
+
+DMAC_EXPORT enum dmac_status dmac_is_complete(struct dmac_chan *ch, dmac_cookie_t cookie)
+{
+	uint32_t done, nerr;
+
+	if (cookie < 0)
+		return DMAC_ERROR;
+	/* Acquire: a copy's data is visible once its cookie is. */
+	done = __atomic_load_n(&ch->ring->completed, __ATOMIC_ACQUIRE);
+	/* Ring drained: the CPU cookies after its last descriptor are done too. */
+	if (done == ch->dev_last)
+		done = ch->last_used;
+	if (!dmad_proto_cookie_done((uint32_t)cookie, done, ch->last_used))
+		return DMAC_IN_PROGRESS;
+	/* Acquire: the worker writes a record before moving err_tail past it. */
+	nerr = __atomic_load_n(&ch->ring->err_tail, __ATOMIC_ACQUIRE);
+	if (nerr == 0 || !err_find(ch, (uint32_t)cookie, nerr))
+		return DMAC_COMPLETE;
+	return DMAC_ERROR;
+}

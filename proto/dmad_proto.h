@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Control protocol between clients (libdmaclient, dmactl) and dmad.
+ *
+ * AF_UNIX SOCK_SEQPACKET: one message per packet, a fixed header then a
+ * typed body. Requests get exactly one reply with the same type and seq and a
+ * status (0 or -errno). Events flow daemon -> client with seq 0. File
+ * descriptors travel as SCM_RIGHTS on the message that names them.
+ * Layouts and constants only: nothing here allocates.
+ */
+#ifndef DMAD_PROTO_H
+#define DMAD_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DMAD_PROTO_MAGIC	 0x44414d44u /* "DMAD" */
+#define DMAD_PROTO_VERSION_MAJOR 1u
+#define DMAD_PROTO_VERSION_MINOR 0u
+
+#define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
+#define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
+
+#define DMAD_PROTO_NAME_MAX 32	  /* client, device and driver names, NUL included */
+#define DMAD_PROTO_REQ_MAX  4096  /* largest request the daemon accepts */
+#define DMAD_PROTO_MSG_MAX  65536 /* largest message the daemon sends */
+#define DMAD_PROTO_FDS_MAX  2	  /* most fds one message carries */
+
+enum dmad_proto_type {
+	DMAD_PROTO_HELLO = 1,
+	DMAD_PROTO_REGION_REG = 2, /* + 1 fd: the sealed memfd */
+	DMAD_PROTO_REGION_UNREG = 3,
+	DMAD_PROTO_CHAN_GET = 4, /* reply + 2 fds: ring memfd, doorbell eventfd */
+	DMAD_PROTO_CHAN_PUT = 5,
+	DMAD_PROTO_STATUS = 64,	    /* admin */
+	DMAD_PROTO_DEV_REMOVE = 65, /* admin; replied when the device is released */
+	DMAD_PROTO_DEV_ADD = 66,    /* admin */
+	DMAD_PROTO_DEV_FAULT = 67,  /* admin; only with dmad --fault-injection */
+	DMAD_PROTO_EVENT = 128,	    /* daemon -> client, unsolicited */
+};
+
+#define DMAD_PROTO_F_REPLY (1u << 0)
+
+struct dmad_proto_hdr {
+	uint32_t magic;
+	uint16_t major;
+	uint16_t minor;
+	uint16_t type;
+	uint16_t flags;
+	uint32_t seq;
+	uint32_t len;	/* body bytes after this header */
+	int32_t status; /* replies: 0 or -errno; requests: 0 */
+};
+
+struct dmad_proto_hello_req {
+	char name[DMAD_PROTO_NAME_MAX];
+};
+
+struct dmad_proto_hello_rep {
+	uint32_t client_id;
+	uint32_t copybreak; /* daemon's calibrated default, bytes */
+	uint32_t max_regions;
+	uint32_t max_channels;
+	uint64_t max_bytes_mapped;
+};
+
+struct dmad_proto_region_reg_req {
+	uint64_t len; /* bytes of the memfd to map, from offset 0 */
+};
+
+struct dmad_proto_region_reg_rep {
+	uint32_t region_id;
+	uint32_t rsvd;
+};
+
+struct dmad_proto_region_unreg_req {
+	uint32_t region_id;
+	uint32_t rsvd;
+};
+
+/* Capabilities a client may ask for (dmad_proto_chan_get_req.caps). */
+#define DMAD_PROTO_CAP_COPY (1u << 0)
+#define DMAD_PROTO_CAP_FILL (1u << 1)
+
+struct dmad_proto_chan_get_req {
+	uint32_t caps;
+	uint32_t rsvd;
+};
+
+struct dmad_proto_chan_get_rep {
+	uint32_t chan_id;
+	uint32_t ring_size; /* bytes to mmap from the ring memfd */
+	uint32_t copybreak;
+	uint32_t rsvd;
+	char device[DMAD_PROTO_NAME_MAX]; /* "" when on CPU fallback */
+};
+
+struct dmad_proto_chan_put_req {
+	uint32_t chan_id;
+	uint32_t rsvd;
+};
+
+enum dmad_proto_dev_state {
+	DMAD_PROTO_DEV_ONLINE = 0,
+	DMAD_PROTO_DEV_DRAINING = 1,
+	DMAD_PROTO_DEV_OFFLINE = 2,
+	DMAD_PROTO_DEV_RELEASED = 3,
+};
+
+/* STATUS reply body: this header, then ndev, nclient and nchan records. */
+struct dmad_proto_status {
+	uint32_t ndev;
+	uint32_t nclient;
+	uint32_t nchan;
+	uint32_t truncated; /* 1 when records were left out to fit the reply */
+	uint64_t ops;
+	uint64_t bytes;
+};
+
+struct dmad_proto_dev_info {
+	char name[DMAD_PROTO_NAME_MAX];
+	char driver[DMAD_PROTO_NAME_MAX];
+	uint64_t capa; /* RTE_DMA_CAPA_* */
+	uint64_t ops;
+	uint64_t bytes;
+	uint64_t errors;
+	uint32_t dev_id;
+	uint32_t state; /* enum dmad_proto_dev_state */
+	uint32_t vchans;
+	uint32_t channels;
+	uint32_t copybreak;
+	uint32_t worker;
+	uint32_t rsvd[2];
+};
+
+struct dmad_proto_client_info {
+	char name[DMAD_PROTO_NAME_MAX];
+	uint64_t bytes_mapped;
+	uint32_t client_id;
+	int32_t pid;
+	uint32_t uid;
+	uint32_t channels;
+	uint32_t regions;
+	uint32_t rsvd;
+};
+
+struct dmad_proto_chan_info {
+	char device[DMAD_PROTO_NAME_MAX]; /* "" when on CPU fallback */
+	uint64_t ops;
+	uint64_t bytes;
+	uint64_t errors;
+	uint32_t client_id;
+	uint32_t chan_id;
+	uint32_t copybreak;
+	uint32_t rsvd;
+};
+
+#define DMAD_PROTO_DEVARGS_MAX 128
+
+struct dmad_proto_dev_remove_req {
+	char name[DMAD_PROTO_NAME_MAX];
+	uint32_t timeout_ms; /* 0: the daemon's default */
+	uint32_t rsvd;
+};
+
+/* DEV_REMOVE reply body: this, then nmoved records. */
+struct dmad_proto_dev_remove_rep {
+	uint64_t drain_us;     /* from the request to the device's release */
+	uint64_t max_stall_us; /* longest time any moved channel was not served */
+	uint32_t nmoved;
+	uint32_t timed_out; /* 1: the drain ran out of time; in-flight work was redone */
+};
+
+struct dmad_proto_moved {
+	char to[DMAD_PROTO_NAME_MAX]; /* "cpu": the daemon's CPU engine */
+	uint64_t stall_us;
+	uint32_t client_id;
+	uint32_t chan_id;
+};
+
+struct dmad_proto_dev_add_req {
+	char devargs[DMAD_PROTO_DEVARGS_MAX]; /* "dma_skeleton2", "0000:00:04.0", ... */
+};
+
+struct dmad_proto_dev_add_rep {
+	char name[DMAD_PROTO_NAME_MAX];
+	uint32_t moved; /* channels that came back from CPU fallback */
+	uint32_t rsvd;
+};
+
+enum dmad_proto_fault {
+	DMAD_PROTO_FAULT_HANG = 1, /* the device stops completing, as if unplugged */
+};
+
+struct dmad_proto_dev_fault_req {
+	char name[DMAD_PROTO_NAME_MAX];
+	uint32_t fault; /* enum dmad_proto_fault */
+	uint32_t rsvd;
+};
+
+enum dmad_proto_event_type {
+	DMAD_PROTO_EV_CHAN_MOVED = 1,
+	DMAD_PROTO_EV_CHAN_CPU = 2,
+	DMAD_PROTO_EV_DEV_ADDED = 3,
+	DMAD_PROTO_EV_SHUTDOWN = 4,
+};
+
+struct dmad_proto_event {
+	uint32_t type; /* enum dmad_proto_event_type */
+	uint32_t chan_id;
+	uint64_t stall_us;
+	char from[DMAD_PROTO_NAME_MAX];
+	char to[DMAD_PROTO_NAME_MAX];
+};
+
+_Static_assert(sizeof(struct dmad_proto_hdr) == 24, "header is 24 bytes");
+_Static_assert(offsetof(struct dmad_proto_hdr, type) == 8, "type offset");
+_Static_assert(offsetof(struct dmad_proto_hdr, seq) == 12, "seq offset");
+_Static_assert(offsetof(struct dmad_proto_hdr, len) == 16, "len offset");
+_Static_assert(offsetof(struct dmad_proto_hdr, status) == 20, "status offset");
+_Static_assert(sizeof(struct dmad_proto_hello_req) == 32, "hello req");
+_Static_assert(sizeof(struct dmad_proto_hello_rep) == 24, "hello rep");
+_Static_assert(sizeof(struct dmad_proto_region_reg_req) == 8, "region reg req");
+_Static_assert(sizeof(struct dmad_proto_region_reg_rep) == 8, "region reg rep");
+_Static_assert(sizeof(struct dmad_proto_region_unreg_req) == 8, "region unreg req");
+_Static_assert(sizeof(struct dmad_proto_chan_get_req) == 8, "chan get req");
+_Static_assert(sizeof(struct dmad_proto_chan_get_rep) == 48, "chan get rep");
+_Static_assert(sizeof(struct dmad_proto_chan_put_req) == 8, "chan put req");
+_Static_assert(sizeof(struct dmad_proto_status) == 32, "status");
+_Static_assert(sizeof(struct dmad_proto_dev_info) == 128, "dev info");
+_Static_assert(sizeof(struct dmad_proto_client_info) == 64, "client info");
+_Static_assert(sizeof(struct dmad_proto_chan_info) == 72, "chan info");
+_Static_assert(sizeof(struct dmad_proto_event) == 80, "event");
+_Static_assert(sizeof(struct dmad_proto_dev_remove_req) == 40, "remove req");
+_Static_assert(sizeof(struct dmad_proto_dev_remove_rep) == 24, "remove rep");
+_Static_assert(sizeof(struct dmad_proto_moved) == 48, "moved");
+_Static_assert(sizeof(struct dmad_proto_dev_add_req) == 128, "add req");
+_Static_assert(sizeof(struct dmad_proto_dev_add_rep) == 40, "add rep");
+_Static_assert(sizeof(struct dmad_proto_dev_fault_req) == 40, "fault req");
+
+#endif /* DMAD_PROTO_H */

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tap.h"
+
+static unsigned int planned, run, failed;
+
+static void vline(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, stdout);
+	vprintf(fmt, ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+void tap_plan(unsigned int n)
+{
+	planned = n;
+	printf("1..%u\n", n);
+	fflush(stdout);
+}
+
+bool tap_ok(bool cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	run++;
+	if (!cond)
+		failed++;
+	printf("%sok %u - ", cond ? "" : "not ", run);
+	va_start(ap, fmt);
+	vline("", fmt, ap);
+	va_end(ap);
+	return cond;
+}
+
+void tap_diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline("# ", fmt, ap);
+	va_end(ap);
+}
+
+void tap_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("ok %u # SKIP ", ++run);
+	va_start(ap, fmt);
+	vline("", fmt, ap);
+	va_end(ap);
+}
+
+void tap_skip_all(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline("1..0 # SKIP ", fmt, ap);
+	va_end(ap);
+	exit(77);
+}
+
+void tap_bail(const char *fmt, ...)
+{
+	va_list ap;
+
+	failed++;
+	va_start(ap, fmt);
+	vline("Bail out! ", fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+unsigned int tap_failed(void)
+{
+	return failed;
+}
+
+int tap_done(void)
+{
+	if (!planned) {
+		printf("1..%u\n", run);
+	} else if (run != planned) {
+		printf("# planned %u checks, ran %u\n", planned, run);
+		failed++;
+	}
+	fflush(stdout);
+	return failed || !run ? 1 : 0;
+}
