@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -278,8 +279,13 @@ int worker_main(void *arg)
 
 		if (stop && !busy)
 			break;
-		if (work || busy) {
+		if (work) {
 			idle = 0;
+		} else if (busy) {
+			/* Only waiting on engines: a software engine's thread may need
+			 * this CPU to finish them (and a hardware one loses nothing). */
+			idle = 0;
+			sched_yield();
 		} else if (++idle < IDLE_LOOPS) {
 			rte_pause();
 		} else {

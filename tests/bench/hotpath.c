@@ -3,12 +3,12 @@
  * The client's submit path alone, for hotpath-counts.sh: callgrind counts
  * instructions inside hotpath_submit() only (--toggle-collect), strace counts
  * system calls of the whole run, and waiting for completions spins on
- * dmac_is_complete() so it adds none. The script runs two op counts and
- * divides the difference, which leaves set-up, warm-up and lazy binding out.
+ * dmac_is_complete() so it adds none. For callgrind the script runs two op
+ * counts and divides the difference, which leaves set-up, warm-up and lazy
+ * binding out.
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "dmaclient.h"
