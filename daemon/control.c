@@ -270,6 +270,7 @@ void control_shutdown(void)
 {
 	struct dmad_proto_event ev = {.type = DMAD_PROTO_EV_SHUTDOWN};
 
+	hotplug_shutdown();
 	while (dmad.clients) {
 		struct client *c = dmad.clients;
 

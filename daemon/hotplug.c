@@ -258,6 +258,22 @@ bool hotplug_tick(void)
 	return removals != NULL;
 }
 
+void hotplug_shutdown(void)
+{
+	/* Workers have stopped and drained every device: nothing is in flight. */
+	while (removals) {
+		struct removal *rm = removals;
+
+		removals = rm->next;
+		for (uint32_t i = 0; i < rm->nchans; i++)
+			if (rm->chans[i])
+				rm->chans[i]->moving = NULL;
+		rm->d->removal = NULL;
+		free(rm->chans);
+		free(rm);
+	}
+}
+
 void hotplug_forget_client(struct client *c)
 {
 	for (struct removal *rm = removals; rm; rm = rm->next)

@@ -37,6 +37,9 @@ int hotplug_fault(const char *name, uint32_t fault);
 /* hotplug_tick() - watchdog and drain progress. Returns true while a drain runs. */
 bool hotplug_tick(void);
 
+/* hotplug_shutdown() - drop unfinished drains, after the workers stopped. */
+void hotplug_shutdown(void);
+
 /* A client is going away: forget it as a requester and its channels in drains. */
 void hotplug_forget_client(struct client *c);
 void hotplug_forget_chan(struct chan *ch);

@@ -79,6 +79,8 @@ uint32_t status_build(uint8_t *buf, size_t size)
 			memset(hi, 0, sizeof(*hi));
 			if (ch->dev)
 				snprintf(hi->device, sizeof(hi->device), "%s", ch->dev->name);
+			else if (ch->moving)
+				snprintf(hi->device, sizeof(hi->device), "(moving)");
 			hi->ops = LOAD(ch->ops);
 			hi->bytes = LOAD(ch->bytes);
 			hi->errors = LOAD(ch->errors);

@@ -256,7 +256,9 @@ int worker_main(void *arg)
 			struct device *d = devs->d[i];
 			struct chan_array *a = rcu_deref(d->chans);
 
-			if (unlikely(__atomic_load_n(&d->failed, __ATOMIC_ACQUIRE))) {
+			/* Stopping with an engine hung: redo its work rather than strand it. */
+			if (unlikely(__atomic_load_n(&d->failed, __ATOMIC_ACQUIRE) ||
+				     (stop && d->fault_hang))) {
 				work += recover(d);
 				continue;
 			}

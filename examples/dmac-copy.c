@@ -64,6 +64,8 @@ int main(int argc, char **argv)
 	uint8_t *src, *dst;
 	int ret;
 
+	/* Events and results interleave with dmactl's output in the demo. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--socket") && i + 1 < argc)
 			socket = argv[++i];
