@@ -17,6 +17,7 @@
 #include "hotplug.h"
 #include "log.h"
 #include "region.h"
+#include "rx.h"
 #include "status.h"
 
 #define MAX_FDS 8
@@ -386,6 +387,27 @@ static int on_dev_fault(struct client *c, const struct dmad_proto_hdr *h, const 
 	return client_send(c, h->type, h->seq, 0, NULL, 0, NULL, 0);
 }
 
+static int on_log_level(struct client *c, const struct dmad_proto_hdr *h, const void *body)
+{
+	const struct dmad_proto_log_level_req *req = body;
+	const struct log_about about = {.client_pid = c->cred.pid, .event = "log-level"};
+
+	if (h->len != sizeof(*req) || req->rsvd)
+		return -EBADMSG;
+	if (!c->admin)
+		return -EACCES;
+	if (req->level > LOG_DEBUG)
+		return -EINVAL;
+	/* Logged under the more verbose of the old and new levels: the change
+	 * shows in the log whichever way it goes. */
+	if ((int)req->level > log_max_level)
+		log_max_level = (int)req->level;
+	log_about_printf(LOG_NOTICE, 0, &about, "log level set to %s by client %u (pid %d)",
+			 log_level_name((int)req->level), c->id, (int)c->cred.pid);
+	log_max_level = (int)req->level;
+	return client_send(c, h->type, h->seq, 0, NULL, 0, NULL, 0);
+}
+
 static int dispatch(struct client *c, const struct dmad_proto_hdr *h, const void *body,
 		    const int *fds, unsigned nfds)
 {
@@ -405,6 +427,12 @@ static int dispatch(struct client *c, const struct dmad_proto_hdr *h, const void
 		return on_chan_get(c, h, body);
 	case DMAD_PROTO_CHAN_PUT:
 		return on_chan_put(c, h, body);
+	case DMAD_PROTO_RX_OPEN:
+		return rx_open(c, h, body);
+	case DMAD_PROTO_RX_CLOSE:
+		return rx_close(c, h, body);
+	case DMAD_PROTO_FLOWS:
+		return rx_flows(c, h);
 	case DMAD_PROTO_STATUS:
 		return on_status(c, h);
 	case DMAD_PROTO_DEV_REMOVE:
@@ -413,6 +441,8 @@ static int dispatch(struct client *c, const struct dmad_proto_hdr *h, const void
 		return on_dev_add(c, h, body);
 	case DMAD_PROTO_DEV_FAULT:
 		return on_dev_fault(c, h, body);
+	case DMAD_PROTO_LOG_LEVEL:
+		return on_log_level(c, h, body);
 	}
 	return -EOPNOTSUPP;
 }
@@ -480,6 +510,7 @@ void client_close(struct client *c)
 		return;
 	c->closing = true;
 	hotplug_forget_client(c);
+	rx_client_close(c);
 	while (c->chans)
 		chan_retire(c, c->chans);
 	for (uint32_t id = 0; c->regions && id < c->regions->n; id++) {
@@ -546,7 +577,8 @@ bool client_reap(struct client *c)
 			done = next;
 		}
 	}
-	return c->closing && !c->chans && !c->dead_chans && !c->zombies;
+	/* Its flows go first: they may still be landing copies in their areas. */
+	return rx_reap(c) && c->closing && !c->chans && !c->dead_chans && !c->zombies;
 }
 
 void client_free(struct client *c)

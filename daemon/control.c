@@ -24,6 +24,8 @@
 #include "control.h"
 #include "hotplug.h"
 #include "log.h"
+#include "notify.h"
+#include "reload.h"
 
 #define TICK_MS	     20
 #define FAST_TICK_US 500
@@ -155,7 +157,8 @@ static void on_signal(int res)
 			ctl.stop = true;
 			return;
 		}
-		log_notice("ignoring %s", strsignal((int)ctl.si.ssi_signo));
+		/* SIGHUP: `systemctl reload dmad`. */
+		reload();
 	}
 	arm_signal();
 }
@@ -167,6 +170,9 @@ static void on_tick(void)
 
 	arm_tick();
 	set_tick(hotplug_tick());
+	/* STATUS= and the service watchdog ping, from here on purpose: a stuck
+	 * control thread must stop the pings as surely as a stuck worker. */
+	notify_tick();
 	for (; c; c = next) {
 		next = c->next;
 		for (struct chan *ch = c->chans; ch && !c->closing; ch = ch->next) {

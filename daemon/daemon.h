@@ -111,6 +111,7 @@ struct device {
 	uint32_t nchans;
 	struct removal *removal; /* set while draining */
 	bool vdev;		 /* released with rte_vdev_uninit(), else rte_dev_remove() */
+	uint32_t watchdog_ms;	 /* see dmad_config.watchdog_ms */
 };
 
 struct dev_array {
@@ -126,6 +127,10 @@ struct worker {
 	struct dev_array *devs; /* RCU-published by the control thread */
 	volatile bool stop;
 	volatile bool exited;
+	/* Loops gone round, for the service watchdog (notify.c). Written every
+	 * loop by this worker alone: its own cache line, so that the writes do
+	 * not bounce the line other workers read their fields from. */
+	uint64_t loops __rte_cache_aligned;
 };
 
 struct dmad_config {
@@ -133,7 +138,8 @@ struct dmad_config {
 	unsigned engines;
 	unsigned workers;
 	bool fault_injection;
-	uint32_t watchdog_ms;	   /* a device with work and no completion this long is dead */
+	uint32_t watchdog_ms;	   /* a device with work and no completion this long is dead;
+				      0: 100 ms for hardware, 1 s for software engines */
 	uint32_t drain_timeout_ms; /* default bound on a planned removal's drain */
 	uint32_t max_regions;
 	uint32_t max_channels;

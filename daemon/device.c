@@ -94,6 +94,11 @@ int device_setup_one(int16_t id, struct device **ret_dev)
 		return ret;
 	}
 	d->vdev = !strcmp(rte_bus_name(rte_dev_bus(find_rte_device(d->name))), "vdev");
+	/* A software engine is a thread competing for the CPU: on a busy host a
+	 * 100 ms gap in its progress is scheduling, not a dead device. */
+	d->watchdog_ms = dmad.cfg.watchdog_ms		      ? dmad.cfg.watchdog_ms
+			 : !strcmp(d->driver, "dma_skeleton") ? 1000
+							      : 100;
 	d->copybreak = device_calibrate(d);
 	d->state = DMAD_PROTO_DEV_ONLINE;
 	ret = device_publish(d);

@@ -19,6 +19,7 @@
 
 #include <rte_cycles.h>
 #include <rte_dev.h>
+#include <rte_dmadev.h>
 
 #include "chan.h"
 #include "client.h"
@@ -214,10 +215,11 @@ void hotplug_surprise(const char *name)
 
 static void watchdog(void)
 {
-	uint64_t limit = rte_get_tsc_hz() / 1000 * dmad.cfg.watchdog_ms, now = rte_rdtsc();
+	uint64_t now = rte_rdtsc();
 
 	for (unsigned i = 0; i < dmad.ndev; i++) {
 		struct device *d = dmad.devs[i];
+		uint64_t limit = rte_get_tsc_hz() / 1000 * d->watchdog_ms;
 		uint64_t progress = __atomic_load_n(&d->progress_tsc, __ATOMIC_RELAXED);
 		uint64_t polled = __atomic_load_n(&d->poll_tsc, __ATOMIC_RELAXED);
 
@@ -226,6 +228,16 @@ static void watchdog(void)
 		if (d->failed || fifo_empty(d) || now - progress < limit ||
 		    ((int64_t)(polled - progress) < (int64_t)limit && !d->fault_hang))
 			continue;
+		if (d->dev_id >= 0) {
+			struct rte_dma_stats st = {0};
+
+			rte_dma_stats_get(d->dev_id, d->vchan, &st);
+			log_notice("%s: %u in flight here; engine counts %lu submitted, %lu "
+				   "completed; last completion %lu ms ago",
+				   d->name, __atomic_load_n(&d->on_dev, __ATOMIC_RELAXED),
+				   (unsigned long)st.submitted, (unsigned long)st.completed,
+				   (unsigned long)((now - progress) / (rte_get_tsc_hz() / 1000)));
+		}
 		fail(d, "stopped completing");
 		if (!d->removal && start(d, dmad.cfg.drain_timeout_ms, NULL, 0,
 					 (now - progress) * 1000000000u / rte_get_tsc_hz()) < 0)

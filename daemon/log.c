@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <systemd/sd-journal.h>
 
@@ -30,36 +31,93 @@ void log_init(void)
 	to_journal = (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+static const char *const level_names[] = {"emerg",   "alert",  "crit", "err",
+					  "warning", "notice", "info", "debug"};
+
 int log_parse_level(const char *s)
 {
-	static const char *const names[] = {"emerg",   "alert",	 "crit", "err",
-					    "warning", "notice", "info", "debug"};
-
-	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
-		if (!strcasecmp(s, names[i]))
+	for (int i = 0; i < (int)(sizeof(level_names) / sizeof(level_names[0])); i++)
+		if (!strcasecmp(s, level_names[i]))
 			return i;
 	if (!strcasecmp(s, "error"))
 		return LOG_ERR;
 	return -EINVAL;
 }
 
-int log_printf(int level, int err, const char *fmt, ...)
+const char *log_level_name(int level)
+{
+	if (level < 0 || level >= (int)(sizeof(level_names) / sizeof(level_names[0])))
+		return "?";
+	return level_names[level];
+}
+
+/* An iovec for the "NAME=value" formatted into @buf, cut to fit. */
+__attribute__((format(printf, 3, 4))) static struct iovec field(char *buf, size_t size,
+								const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return (struct iovec){buf, n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n};
+}
+
+/* One journal entry: the message, its priority, and the fields @about names. */
+static void journal_send(int level, const char *msg, const struct log_about *about)
+{
+	static const char ident[] = "SYSLOG_IDENTIFIER=dmad";
+	char m[1100], prio[16], dev[64], pid[32], ev[64];
+	struct iovec iov[6];
+	int n = 0;
+
+	iov[n++] = field(m, sizeof(m), "MESSAGE=%s", msg);
+	iov[n++] = field(prio, sizeof(prio), "PRIORITY=%d", level);
+	iov[n++] = (struct iovec){(char *)ident, sizeof(ident) - 1};
+	if (about && about->device)
+		iov[n++] = field(dev, sizeof(dev), "DMAD_DEVICE=%s", about->device);
+	if (about && about->client_pid)
+		iov[n++] = field(pid, sizeof(pid), "DMAD_CLIENT_PID=%d", (int)about->client_pid);
+	if (about && about->event)
+		iov[n++] = field(ev, sizeof(ev), "DMAD_EVENT=%s", about->event);
+	sd_journal_sendv(iov, n);
+}
+
+static int log_vprintf(int level, int err, const struct log_about *about, const char *fmt,
+		       va_list ap)
 {
 	char buf[1024];
-	va_list ap;
 
 	if (level > log_max_level)
 		return err;
 	/* %m in fmt means the error passed in, not whatever errno holds now. */
 	errno = err < 0 ? -err : err;
-	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 
 	if (to_journal)
-		sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=dmad",
-				NULL);
+		journal_send(level, buf, about);
 	else
 		fprintf(stderr, "dmad: %s\n", buf);
+	return err;
+}
+
+int log_printf(int level, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err = log_vprintf(level, err, NULL, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int log_about_printf(int level, int err, const struct log_about *about, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err = log_vprintf(level, err, about, fmt, ap);
+	va_end(ap);
 	return err;
 }

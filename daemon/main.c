@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -23,6 +22,9 @@
 #include "device.h"
 #include "eal.h"
 #include "log.h"
+#include "notify.h"
+#include "reload.h"
+#include "rx.h"
 #include "worker.h"
 
 static void usage(FILE *f)
@@ -35,9 +37,11 @@ static void usage(FILE *f)
 		"  --workers N         polling worker threads (default 1)\n"
 		"  --copybreak BYTES   override the calibrated copybreak\n"
 		"  --fault-injection   allow `dmactl fault` (tests only)\n"
-		"  --watchdog-ms MS    a device with work and no completion this long is dead (100)\n"
+		"  --watchdog-ms MS    a device with work and no completion this long is dead\n"
+		"                      (default 100; 1000 for software engines, which share the CPU)\n"
 		"  --drain-timeout-ms MS  default bound on `dmactl remove` (5000)\n"
 		"  --log-level LEVEL   err, warning, notice, info (default), debug\n"
+		"  --config FILE       live settings, re-read on SIGHUP (dmad(8): CONFIGURATION)\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
 		DMAD_PROTO_SOCKET_DEFAULT);
@@ -56,6 +60,11 @@ static int parse_uint(const char *s, unsigned max, unsigned *ret)
 	return 0;
 }
 
+/* --config, and the live settings the command line gave (reload.h): those
+ * win over the config file. */
+static const char *config_path;
+static unsigned pinned;
+
 /* Returns the index of the first EAL option in argv, or a negative errno. */
 static int parse_args(int argc, char **argv, int *ret_copybreak)
 {
@@ -67,7 +76,8 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_FAULT,
 		O_LOG,
 		O_WATCHDOG,
-		O_DRAIN
+		O_DRAIN,
+		O_CONFIG
 	};
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, O_SOCKET},
@@ -78,6 +88,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"log-level", required_argument, NULL, O_LOG},
 		{"watchdog-ms", required_argument, NULL, O_WATCHDOG},
 		{"drain-timeout-ms", required_argument, NULL, O_DRAIN},
+		{"config", required_argument, NULL, O_CONFIG},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -105,6 +116,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 				return log_error_errno(-EINVAL, "--copybreak takes bytes, not '%s'",
 						       optarg);
 			*ret_copybreak = (int)RTE_MIN(v, (unsigned)INT32_MAX);
+			pinned |= RELOAD_COPYBREAK;
 			break;
 		case O_FAULT:
 			dmad.cfg.fault_injection = true;
@@ -113,17 +125,23 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 			if (log_parse_level(optarg) < 0)
 				return log_error_errno(-EINVAL, "unknown log level '%s'", optarg);
 			log_max_level = log_parse_level(optarg);
+			pinned |= RELOAD_LOG_LEVEL;
 			break;
 		case O_WATCHDOG:
 			if (parse_uint(optarg, 3600000, &dmad.cfg.watchdog_ms) < 0 ||
 			    !dmad.cfg.watchdog_ms)
 				return log_error_errno(-EINVAL, "--watchdog-ms takes 1..3600000");
+			pinned |= RELOAD_WATCHDOG;
 			break;
 		case O_DRAIN:
 			if (parse_uint(optarg, 3600000, &dmad.cfg.drain_timeout_ms) < 0 ||
 			    !dmad.cfg.drain_timeout_ms)
 				return log_error_errno(-EINVAL,
 						       "--drain-timeout-ms takes 1..3600000");
+			pinned |= RELOAD_DRAIN_TIMEOUT;
+			break;
+		case O_CONFIG:
+			config_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -145,7 +163,6 @@ static void config_defaults(void)
 		dmad.cfg.socket_path = DMAD_PROTO_SOCKET_DEFAULT;
 	dmad.cfg.engines = 2;
 	dmad.cfg.workers = 1;
-	dmad.cfg.watchdog_ms = 100;
 	dmad.cfg.drain_timeout_ms = 5000;
 	dmad.cfg.max_regions = 256;
 	dmad.cfg.max_channels = 64;
@@ -209,9 +226,9 @@ static void workers_stop(void)
 	}
 }
 
-static void notify_ready(void)
+static void ready(void)
 {
-	sd_notifyf(0, "READY=1\nSTATUS=%u device(s) online, 0 clients", dmad.ndev);
+	notify_ready();
 	log_info("ready on %s: %u device(s), %u worker(s), copybreak %u bytes",
 		 dmad.cfg.socket_path, dmad.ndev, dmad.nworkers, dmad.copybreak);
 }
@@ -224,7 +241,7 @@ int main(int argc, char **argv)
 	log_init();
 	config_defaults();
 	eal_at = parse_args(argc, argv, &copybreak);
-	if (eal_at < 0)
+	if (eal_at < 0 || reload_init(config_path, pinned) < 0)
 		return EXIT_FAILURE;
 
 	/* Blocked before EAL starts threads, so only the signalfd sees them. */
@@ -253,11 +270,16 @@ int main(int argc, char **argv)
 		dmad.copybreak = (uint32_t)copybreak;
 	else if (!dmad.ndev)
 		dmad.copybreak = 0;
+	reload_copybreak_start(); /* the config file's DMAD_COPYBREAK, unless --copybreak */
 
 	if (workers_launch() < 0)
 		goto fail_workers;
-	ret = control_run(lfd, notify_ready);
-	sd_notify(0, "STOPPING=1\nSTATUS=stopping: finishing in-flight copies");
+	/* XDP programs a dmad that died left attached steer traffic nowhere. */
+	rx_sweep();
+	ret = control_run(lfd, ready);
+	notify_stopping();
+	/* Flows first: their last copies need the workers. */
+	rx_shutdown();
 	workers_stop();
 	control_shutdown();
 	for (unsigned i = 0; i < dmad.ndev; i++)

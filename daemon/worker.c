@@ -278,6 +278,8 @@ int worker_main(void *arg)
 				__atomic_store_n(&d->poll_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
 		}
 		rte_rcu_qsbr_quiescent(dmad.qs, w->idx);
+		/* Proof of life for the service watchdog; single writer. */
+		__atomic_store_n(&w->loops, w->loops + 1, __ATOMIC_RELAXED);
 
 		if (stop && !busy)
 			break;

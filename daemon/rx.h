@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Network receive offload (net_dma in userspace): a client's UDP flow is
+ * received on an AF_XDP socket and each payload copied into the client's
+ * receive area by a DMA engine. Everything here runs on the control thread.
+ */
+#ifndef DMAD_DAEMON_RX_H
+#define DMAD_DAEMON_RX_H
+
+#include <stdbool.h>
+
+#include "client.h"
+
+/*
+ * rx_open() - RX_OPEN: open a flow for @c and reply with its receive area
+ * and eventfd. Returns 0 (replied), or the -errno to reply with: -EBADMSG,
+ * -EINVAL (port 0, slot count, flags), -EMSGSIZE (slot too small or too
+ * large), -EPROTONOSUPPORT (not UDP), -ENXIO (no such interface or queue),
+ * -EADDRINUSE (the port has a flow on that interface), -EACCES (a port
+ * below 1024 without the admin credential), -EDQUOT (too many flows, or an
+ * area over DMAD_RX_AREA_MAX), -EPERM (dmad lacks CAP_NET_ADMIN/CAP_BPF),
+ * -ENOMEM, or what the kernel said.
+ */
+int rx_open(struct client *c, const struct dmad_proto_hdr *h, const void *body);
+
+/* rx_close() - RX_CLOSE. Returns 0 (replied), -EBADMSG, -EINVAL (not @c's flow). */
+int rx_close(struct client *c, const struct dmad_proto_hdr *h, const void *body);
+
+/* rx_flows() - FLOWS (admin): every open flow with its counters. */
+int rx_flows(struct client *c, const struct dmad_proto_hdr *h);
+
+/* rx_client_close() - @c is going away: close its flows (freed by rx_reap()). */
+void rx_client_close(struct client *c);
+
+/*
+ * rx_reap() - free @c's closed flows whose copies have all landed. Returns
+ * true when @c has no flow left. Periodic, from client_reap().
+ */
+bool rx_reap(struct client *c);
+
+/* rx_sweep() - at start-up: remove dmad XDP programs whose owner is gone. */
+void rx_sweep(void);
+
+/*
+ * rx_shutdown() - close every flow and wait (bounded) for its copies, while
+ * the workers still run; detaches every XDP program.
+ */
+void rx_shutdown(void);
+
+#endif /* DMAD_DAEMON_RX_H */

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A flow's life on the control thread: its receive area, its channel, and
+ * taking it apart once its copies have landed.
+ *
+ * The flow's DMA channel is an ordinary channel (chan.c) owned by a client
+ * record of the flow's own, which no socket stands behind: its region table
+ * holds exactly the socket's UMEM and the flow's receive area. So the
+ * worker validates the rx thread's descriptors against those two and
+ * nothing else, the client's own channels can never name the UMEM (where
+ * other flows' datagrams are), and a device removal moves the channel like
+ * any other: the flow survives it without a branch of its own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "device.h"
+#include "hotplug.h"
+#include "log.h"
+#include "region.h"
+#include "rx_priv.h"
+
+struct rx_flow *rx_all_flows;
+
+static int area_create(struct rx_flow *f, uint32_t slot_size, uint32_t slot_count)
+{
+	uint32_t stride = dmad_rx_stride(slot_size);
+	uint64_t data = dmad_rx_data_offset(slot_count);
+	uint64_t size = data + (uint64_t)slot_count * stride;
+	struct dmad_rx_area *a;
+	int ret;
+
+	f->area_fd = memfd_create("dmad-rx", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (f->area_fd < 0 || ftruncate(f->area_fd, (off_t)size) < 0 ||
+	    fcntl(f->area_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return -errno;
+	ret = region_map(f->area_fd, size, &f->area_region);
+	if (ret < 0)
+		return ret;
+	f->area_va = f->area_region->view.va;
+	f->area = a = (struct dmad_rx_area *)f->area_va;
+	a->magic = DMAD_RX_MAGIC;
+	a->version = DMAD_RX_VERSION;
+	a->slot_size = slot_size;
+	a->slot_count = slot_count;
+	a->slot_stride = stride;
+	a->rec_offset = sizeof(*a);
+	a->data_offset = data;
+	a->size = size;
+	f->slot_size = slot_size;
+	f->slot_count = slot_count;
+	f->slot_mask = slot_count - 1;
+	f->stride = stride;
+	f->data_offset = data;
+	f->pend = calloc(slot_count, sizeof(*f->pend));
+	return f->pend ? 0 : -ENOMEM;
+}
+
+/* The flow's own client record, channel and region table; see the top. */
+static int chan_setup(struct rx_flow *f)
+{
+	struct region_table *t;
+	struct client *sc;
+	int ret;
+
+	f->shadow = sc = calloc(1, sizeof(*sc));
+	t = calloc(1, sizeof(*t) + 2 * sizeof(t->slot[0]));
+	if (!sc || !t) {
+		free(t);
+		return -ENOMEM;
+	}
+	sc->fd = -1;
+	sc->id = f->owner->id; /* logs of moves name the flow's client */
+	snprintf(sc->name, sizeof(sc->name), "rx-flow-%u", f->id);
+	t->n = 2;
+	t->slot[RX_REGION_UMEM] = &f->sock->umem_region->view;
+	t->slot[RX_REGION_AREA] = &f->area_region->view;
+	sc->regions = t;
+
+	ret = chan_create(sc, DMAD_PROTO_CAP_COPY, &f->ch);
+	if (ret < 0)
+		return ret;
+	f->ch->id = f->id;
+	return chan_attach(f->ch, device_pick(DMAD_PROTO_CAP_COPY));
+}
+
+/* Take @f apart. Its thread no longer sees it, and its channel has drained. */
+static void flow_free(struct rx_flow *f)
+{
+	if (f->ch) {
+		hotplug_forget_chan(f->ch);
+		chan_detach(f->ch);
+		/* A channel a drain had detached is still in no worker's hands. */
+		chan_destroy(f->ch);
+	}
+	if (f->shadow) {
+		free(f->shadow->regions);
+		free(f->shadow);
+	}
+	region_unmap(f->area_region);
+	if (f->area_fd >= 0)
+		close(f->area_fd);
+	if (f->efd >= 0)
+		close(f->efd);
+	free(f->pend);
+	if (f->sock)
+		rx_sock_put(f->sock);
+	free(f);
+}
+
+static void sock_unlink(struct rx_flow *f)
+{
+	struct rx_flow **pp = &f->sock->flows;
+
+	pthread_mutex_lock(&f->sock->lock);
+	while (*pp && *pp != f)
+		pp = &(*pp)->snext;
+	if (*pp)
+		*pp = f->snext;
+	pthread_mutex_unlock(&f->sock->lock);
+}
+
+int rx_flow_create(struct client *owner, const struct rx_flow_spec *spec, struct rx_flow **ret_flow)
+{
+	static uint32_t next_id;
+	struct rx_iface *ifc;
+	struct rx_flow *f;
+	int ret;
+
+	ret = rx_iface_get(spec->ifname, &ifc);
+	if (ret < 0)
+		return ret;
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		rx_iface_put(ifc);
+		return -ENOMEM;
+	}
+	f->owner = owner;
+	f->id = ++next_id;
+	f->port = spec->port;
+	f->proto = spec->proto;
+	f->queue = spec->queue;
+	f->area_fd = f->efd = -1;
+	ret = rx_sock_get(ifc, spec->queue, &f->sock);
+	if (ret < 0)
+		goto fail;
+	ret = area_create(f, spec->slot_size, spec->slot_count);
+	if (ret < 0)
+		goto fail;
+	f->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (f->efd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = chan_setup(f);
+	if (ret < 0)
+		goto fail;
+	f->copybreak = spec->copybreak_set ? spec->copybreak : f->ch->copybreak;
+
+	pthread_mutex_lock(&f->sock->lock);
+	f->snext = f->sock->flows;
+	f->sock->flows = f;
+	pthread_mutex_unlock(&f->sock->lock);
+	/* Last: from here the XDP program steers the port to the socket. */
+	ret = rx_iface_add_flow(f->sock->ifc, f);
+	if (ret < 0) {
+		sock_unlink(f);
+		goto fail;
+	}
+	f->next = rx_all_flows;
+	rx_all_flows = f;
+	*ret_flow = f;
+	return 0;
+
+fail:
+	/* rx_sock_get() took the interface's reference, whatever it returned. */
+	flow_free(f);
+	return ret;
+}
+
+void rx_flow_close(struct rx_flow *f)
+{
+	uint64_t one = 1;
+	ssize_t w;
+
+	if (f->closing)
+		return;
+	rx_iface_del_flow(f->sock->ifc, f);
+	pthread_mutex_lock(&f->sock->lock);
+	f->closing = true;
+	pthread_mutex_unlock(&f->sock->lock);
+	rx_sock_kick(f->sock);
+	/* A client asleep in dmac_rx_recv() learns the flow is gone. */
+	__atomic_fetch_or(&f->area->flags, DMAD_RX_F_DEAD, __ATOMIC_SEQ_CST);
+	w = write(f->efd, &one, sizeof(one));
+	(void)w;
+}
+
+bool rx_flow_reap(struct rx_flow *f)
+{
+	struct rx_flow **pp = &rx_all_flows;
+
+	if (!__atomic_load_n(&f->drained, __ATOMIC_ACQUIRE) || !chan_drained(f->ch))
+		return false;
+	sock_unlink(f);
+	while (*pp != f)
+		pp = &(*pp)->next;
+	*pp = f->next;
+	log_debug("client %u: flow %u on %s port %u closed", f->owner->id, f->id,
+		  f->sock->ifc->name, f->port);
+	flow_free(f);
+	return true;
+}

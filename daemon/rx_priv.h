@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Receive offload internals, shared by the rx_*.c files.
+ *
+ * Three objects, each owned by the control thread:
+ *   rx_iface  one per interface with flows: the XDP program and its maps;
+ *   rx_sock   one per (interface, queue): an AF_XDP socket, its UMEM and
+ *             the rx thread that serves it;
+ *   rx_flow   one per RX_OPEN: a port, a receive area shared with the
+ *             client, and a daemon-internal DMA channel.
+ *
+ * The rx thread is the single producer of its flows' channels and of their
+ * receive areas. It and the control thread share a socket's flow list under
+ * the socket's mutex, taken once per batch; everything else of a flow's hot
+ * state is the thread's alone.
+ */
+#ifndef DMAD_RX_PRIV_H
+#define DMAD_RX_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <xdp/xsk.h>
+
+#include "client.h"
+#include "daemon.h"
+#include "dmad_rx.h"
+
+/* UMEM geometry: every frame is in the fill ring or held, never both. */
+#define RX_FRAMES     4096u
+#define RX_FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE
+#define RX_RING_SIZE  2048u
+
+/* Region ids in a flow's own region table. */
+#define RX_REGION_UMEM 0
+#define RX_REGION_AREA 1
+
+struct dmad_xdp;
+
+struct rx_iface {
+	char name[DMAD_RX_IFNAME_MAX];
+	int ifindex;
+	struct dmad_xdp *skel;
+	int link_fd;   /* the bpf_link: closing it (or dying) detaches the program */
+	uint32_t mode; /* enum dmad_rx_xdp_mode */
+	unsigned nsocks;
+	struct rx_iface *next;
+};
+
+struct rx_sock {
+	/* Read by the rx thread, set before it starts. */
+	struct rx_iface *ifc;
+	uint32_t queue;
+	uint8_t *umem_va;
+	struct xsk_ring_prod fq;
+	struct xsk_ring_cons cq;
+	struct xsk_ring_cons rx;
+	int xsk_fd;
+	int kick_fd; /* eventfd: control -> thread, look at the flows again */
+
+	pthread_mutex_t lock;  /* guards flows and each flow's closing flag */
+	struct rx_flow *flows; /* this socket's flows, linked by snext */
+	bool stop;	       /* under lock */
+
+	/* Rx thread only; read without the lock by `dmactl flows`. */
+	uint64_t unmatched; /* frames for no open flow (closed meanwhile) */
+
+	/* Control side. */
+	int umem_fd;
+	struct region *umem_region; /* the daemon's mapping, registered for DMA */
+	struct xsk_umem *umem;
+	struct xsk_socket *xsk;
+	pthread_t thread;
+	bool started;
+	unsigned nflows;
+	struct rx_sock *next;
+};
+
+/* A payload on its way into a slot; entry i is record i. */
+struct rx_pending {
+	uint64_t frame;	 /* UMEM address to recycle; RX_NO_FRAME once recycled */
+	uint32_t cookie; /* 0: copied by the CPU, already in place */
+	uint32_t len;
+	uint32_t seq;
+};
+
+#define RX_NO_FRAME UINT64_MAX
+
+struct rx_flow {
+	/* Rx thread's hot state. */
+	struct rx_sock *sock;
+	uint16_t port;
+	struct dmad_rx_area *area;
+	uint8_t *area_va;
+	uint32_t slot_size, slot_mask, stride;
+	uint64_t data_offset;
+	struct rx_pending *pend; /* slot_count entries */
+	uint32_t tail;		 /* records assigned a slot */
+	uint32_t published;	 /* records visible to the client */
+	uint32_t cached_head;	 /* area->head as last read */
+	uint32_t seq;		 /* datagrams that reached this flow */
+	struct chan *ch;
+	uint32_t sq_tail;     /* descriptors written */
+	uint32_t sq_head;     /* ring->sq_head as last read */
+	uint32_t last_cookie; /* newest cookie handed out */
+	uint32_t err_head;    /* error records of ours already read */
+	uint32_t copybreak;
+	int efd;		 /* eventfd the client sleeps on */
+	struct dmad_rx_stats st; /* single writer: the rx thread */
+	bool closing;		 /* under sock->lock: take nothing new */
+	uint32_t drained;	 /* thread -> control: closing and nothing pending */
+
+	/* Control side. */
+	struct client *owner;
+	struct client *shadow; /* owns the channel and the two regions it may touch */
+	struct region *area_region;
+	int area_fd;
+	uint32_t id;
+	uint32_t queue;
+	uint8_t proto;
+	uint32_t slot_count;
+	struct rx_flow *snext; /* socket's list, under sock->lock */
+	struct rx_flow *next;  /* every flow, control thread */
+};
+
+/* What RX_OPEN asked for, checked. */
+struct rx_flow_spec {
+	const char *ifname;
+	uint32_t queue;
+	uint16_t port;
+	uint8_t proto;
+	bool copybreak_set;
+	uint32_t copybreak;
+	uint32_t slot_size;
+	uint32_t slot_count;
+};
+
+/* rx_flow.c: every flow, open or closing, linked by next. */
+extern struct rx_flow *rx_all_flows;
+
+/* rx_flow_create() - the flow, its socket and program, live on return. */
+int rx_flow_create(struct client *owner, const struct rx_flow_spec *spec,
+		   struct rx_flow **ret_flow);
+/* rx_flow_close() - stop steering to @f and wake its client; freed by rx_flow_reap(). */
+void rx_flow_close(struct rx_flow *f);
+/* rx_flow_reap() - free closed @f if its copies have landed; true when freed. */
+bool rx_flow_reap(struct rx_flow *f);
+
+/* rx_xdp.c: the XDP program of one interface. */
+int rx_iface_get(const char *name, struct rx_iface **ret_ifc);
+void rx_iface_put(struct rx_iface *ifc);
+int rx_iface_set_xsk(struct rx_iface *ifc, uint32_t queue, int xsk_fd);
+int rx_iface_add_flow(struct rx_iface *ifc, const struct rx_flow *f);
+void rx_iface_del_flow(struct rx_iface *ifc, const struct rx_flow *f);
+
+/* rx_sock.c: AF_XDP socket and rx thread for one (interface, queue). */
+int rx_sock_get(struct rx_iface *ifc, uint32_t queue, struct rx_sock **ret_sock);
+void rx_sock_put(struct rx_sock *s);
+void rx_sock_kick(struct rx_sock *s);
+
+/* rx_thread.c */
+void *rx_thread_main(void *arg);
+
+#endif /* DMAD_RX_PRIV_H */

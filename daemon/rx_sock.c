@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One AF_XDP socket per (interface, queue) with flows, through libxdp's xsk
+ * API (the maintained home of the ring helpers libbpf 1.0 dropped), told not
+ * to load a program of its own: ours steers by port. The UMEM is a sealed
+ * memfd mapped and registered for DMA like a client's region, so the flows'
+ * engines read payloads straight out of the frames the kernel filled.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_xdp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "region.h"
+#include "rx_priv.h"
+
+static struct rx_sock *socks;
+
+static int umem_create(struct rx_sock *s)
+{
+	const uint64_t len = (uint64_t)RX_FRAMES * RX_FRAME_SIZE;
+	struct xsk_umem_config cfg = {
+		.fill_size = RX_FRAMES,
+		.comp_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
+		.frame_size = RX_FRAME_SIZE,
+		.frame_headroom = 0,
+	};
+	int ret;
+
+	s->umem_fd = memfd_create("dmad-umem", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (s->umem_fd < 0 || ftruncate(s->umem_fd, (off_t)len) < 0 ||
+	    fcntl(s->umem_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return -errno;
+	ret = region_map(s->umem_fd, len, &s->umem_region);
+	if (ret < 0)
+		return ret;
+	s->umem_va = s->umem_region->view.va;
+	return xsk_umem__create(&s->umem, s->umem_va, len, &s->fq, &s->cq, &cfg);
+}
+
+/* Zero-copy where the driver offers it, else copy mode. */
+static int xsk_create(struct rx_sock *s)
+{
+	struct xsk_socket_config cfg = {
+		.rx_size = RX_RING_SIZE,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_USE_NEED_WAKEUP | XDP_ZEROCOPY,
+	};
+	int ret = -EOPNOTSUPP;
+
+	if (s->ifc->mode == DMAD_RX_XDP_NATIVE)
+		ret = xsk_socket__create(&s->xsk, s->ifc->name, s->queue, s->umem, &s->rx, NULL,
+					 &cfg);
+	if (ret < 0) {
+		cfg.bind_flags = XDP_USE_NEED_WAKEUP | XDP_COPY;
+		ret = xsk_socket__create(&s->xsk, s->ifc->name, s->queue, s->umem, &s->rx, NULL,
+					 &cfg);
+	}
+	if (ret < 0)
+		return ret == -EINVAL ? -ENXIO : ret; /* a queue the interface lacks */
+	s->xsk_fd = xsk_socket__fd(s->xsk);
+	return 0;
+}
+
+/* Hand every frame to the kernel: fill ring and UMEM are the same size. */
+static void fill_all(struct rx_sock *s)
+{
+	uint32_t idx = 0;
+
+	xsk_ring_prod__reserve(&s->fq, RX_FRAMES, &idx);
+	for (uint32_t i = 0; i < RX_FRAMES; i++)
+		*xsk_ring_prod__fill_addr(&s->fq, idx + i) = (uint64_t)i * RX_FRAME_SIZE;
+	xsk_ring_prod__submit(&s->fq, RX_FRAMES);
+}
+
+static void sock_free(struct rx_sock *s)
+{
+	if (s->started) {
+		pthread_mutex_lock(&s->lock);
+		s->stop = true;
+		pthread_mutex_unlock(&s->lock);
+		rx_sock_kick(s);
+		pthread_join(s->thread, NULL);
+	}
+	if (s->xsk) {
+		rx_iface_set_xsk(s->ifc, s->queue, -1);
+		xsk_socket__delete(s->xsk);
+	}
+	/* Only fails while a socket still uses it, and the one that did is gone. */
+	if (s->umem)
+		xsk_umem__delete(s->umem);
+	region_unmap(s->umem_region);
+	if (s->umem_fd >= 0)
+		close(s->umem_fd);
+	if (s->kick_fd >= 0)
+		close(s->kick_fd);
+	pthread_mutex_destroy(&s->lock);
+	rx_iface_put(s->ifc);
+	free(s);
+}
+
+static int sock_start(struct rx_sock *s)
+{
+	char name[16];
+	int ret;
+
+	s->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->kick_fd < 0)
+		return -errno;
+	ret = umem_create(s);
+	if (ret < 0)
+		return log_error_errno(ret, "cannot create a UMEM for %s queue %u: %m",
+				       s->ifc->name, s->queue);
+	ret = xsk_create(s);
+	if (ret < 0)
+		return ret;
+	fill_all(s);
+	ret = rx_iface_set_xsk(s->ifc, s->queue, s->xsk_fd);
+	if (ret < 0)
+		return ret;
+	ret = -pthread_create(&s->thread, NULL, rx_thread_main, s);
+	if (ret < 0)
+		return ret;
+	s->started = true;
+	snprintf(name, sizeof(name), "rx-%s", s->ifc->name);
+	pthread_setname_np(s->thread, name);
+	return 0;
+}
+
+int rx_sock_get(struct rx_iface *ifc, uint32_t queue, struct rx_sock **ret_sock)
+{
+	struct rx_sock *s;
+	int ret;
+
+	for (s = socks; s; s = s->next) {
+		if (s->ifc == ifc && s->queue == queue) {
+			s->nflows++;
+			rx_iface_put(ifc); /* the socket already holds the interface */
+			*ret_sock = s;
+			return 0;
+		}
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		rx_iface_put(ifc);
+		return -ENOMEM;
+	}
+	s->ifc = ifc;
+	s->queue = queue;
+	s->umem_fd = s->kick_fd = s->xsk_fd = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	ret = sock_start(s);
+	if (ret < 0) {
+		sock_free(s);
+		return ret;
+	}
+	s->nflows = 1;
+	s->next = socks;
+	socks = s;
+	*ret_sock = s;
+	return 0;
+}
+
+void rx_sock_put(struct rx_sock *s)
+{
+	struct rx_sock **pp = &socks;
+
+	if (--s->nflows)
+		return;
+	while (*pp != s)
+		pp = &(*pp)->next;
+	*pp = s->next;
+	sock_free(s);
+}
+
+void rx_sock_kick(struct rx_sock *s)
+{
+	uint64_t one = 1;
+	/* Only fails when the counter is saturated: a wake-up is pending anyway. */
+	ssize_t r = write(s->kick_fd, &one, sizeof(one));
+
+	(void)r;
+}

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The rx thread of one AF_XDP socket: take datagrams off the RX ring, give
+ * each payload a slot in its flow's receive area, and have the flow's DMA
+ * channel copy it there (the CPU below copybreak, with no engine, or when
+ * the channel's ring is full). Records are published in arrival order, each
+ * only once its copy has landed, and only then does its UMEM frame go back
+ * to the fill ring: the kernel never reuses a frame an engine still reads.
+ *
+ * Per flow this thread is the single producer of two rings: the channel's
+ * submission queue (a worker consumes it) and the area's records (the
+ * client consumes them).
+ */
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rx_priv.h"
+
+#define BATCH	64
+#define RECYCLE 256
+#define UMEM_LEN ((uint64_t)RX_FRAMES * RX_FRAME_SIZE)
+
+/* Single writer; dmactl's reader loads them while we run. */
+#define STAT_INC(x)    __atomic_store_n(&(x), (x) + 1, __ATOMIC_RELAXED)
+#define STAT_ADD(x, v) __atomic_store_n(&(x), (x) + (v), __ATOMIC_RELAXED)
+
+struct recycle {
+	unsigned n;
+	uint64_t frame[RECYCLE];
+};
+
+static void flush(struct rx_sock *s, struct recycle *r)
+{
+	uint32_t idx;
+
+	if (!r->n)
+		return;
+	/* Always room: the fill ring holds every frame, and these are out of it. */
+	while (xsk_ring_prod__reserve(&s->fq, r->n, &idx) != r->n)
+		sched_yield();
+	for (unsigned i = 0; i < r->n; i++)
+		*xsk_ring_prod__fill_addr(&s->fq, idx + i) = r->frame[i];
+	xsk_ring_prod__submit(&s->fq, r->n);
+	r->n = 0;
+	if (xsk_ring_prod__needs_wakeup(&s->fq))
+		recvfrom(s->xsk_fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
+
+static void recycle(struct rx_sock *s, struct recycle *r, uint64_t frame)
+{
+	r->frame[r->n++] = frame;
+	if (r->n == RECYCLE)
+		flush(s, r);
+}
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/*
+ * The UDP datagram in an Ethernet frame, as the XDP program matched it:
+ * destination port, payload offset and length (from the UDP header, so
+ * Ethernet padding is left out). Returns false for anything else.
+ */
+static bool parse(const uint8_t *p, uint32_t len, uint16_t *port, uint32_t *off, uint32_t *plen)
+{
+	uint32_t l4;
+	uint16_t ulen;
+
+	if (len < ETH_HLEN)
+		return false;
+	switch (be16(p + 12)) {
+	case ETH_P_IP: {
+		const struct iphdr *ip = (const void *)(p + ETH_HLEN);
+
+		if (len < ETH_HLEN + sizeof(*ip) || ip->ihl < 5 || ip->protocol != IPPROTO_UDP)
+			return false;
+		l4 = ETH_HLEN + ip->ihl * 4u;
+		break;
+	}
+	case ETH_P_IPV6:
+		if (len < ETH_HLEN + sizeof(struct ipv6hdr) || p[ETH_HLEN + 6] != IPPROTO_UDP)
+			return false;
+		l4 = ETH_HLEN + sizeof(struct ipv6hdr);
+		break;
+	default:
+		return false;
+	}
+	if (l4 + sizeof(struct udphdr) > len)
+		return false;
+	ulen = be16(p + l4 + 4);
+	if (ulen < sizeof(struct udphdr) || l4 + ulen > len)
+		return false;
+	*port = be16(p + l4 + 2);
+	*off = l4 + sizeof(struct udphdr);
+	*plen = ulen - sizeof(struct udphdr);
+	return true;
+}
+
+static struct rx_flow *lookup(struct rx_sock *s, uint16_t port)
+{
+	/* A closing flow may share its port with the one that replaced it. */
+	for (struct rx_flow *f = s->flows; f; f = f->snext)
+		if (f->port == port && !f->closing)
+			return f;
+	return NULL;
+}
+
+/* A free slot, or false when the client holds every one. */
+static bool slot_free(struct rx_flow *f)
+{
+	uint32_t head;
+
+	if (f->tail - f->cached_head <= f->slot_mask)
+		return true;
+	/* Acquire: the client has read the slot before it says so. */
+	head = __atomic_load_n(&f->area->head, __ATOMIC_ACQUIRE);
+	/* A head past what was published, or too far behind, is a scribble: full. */
+	if (f->published - head <= f->slot_mask + 1)
+		f->cached_head = head;
+	return f->tail - f->cached_head <= f->slot_mask;
+}
+
+/* Room for one descriptor on the channel, and an engine to take it. */
+static bool dma_ok(struct rx_flow *f, uint32_t len)
+{
+	struct dmad_proto_ring *ring = f->ch->ring;
+
+	if (len < f->copybreak || (__atomic_load_n(&ring->flags, __ATOMIC_RELAXED) &
+				   DMAD_PROTO_RF_CPU))
+		return false;
+	if (f->sq_tail - f->sq_head < DMAD_PROTO_SQ_ENTRIES)
+		return true;
+	f->sq_head = __atomic_load_n(&ring->sq_head, __ATOMIC_ACQUIRE);
+	return f->sq_tail - f->sq_head < DMAD_PROTO_SQ_ENTRIES;
+}
+
+static void take(struct rx_sock *s, struct rx_flow *f, uint64_t frame, uint32_t off, uint32_t len,
+		 struct recycle *r)
+{
+	uint32_t slot, seq = ++f->seq;
+	uint64_t dst;
+
+	if (len > f->slot_size) {
+		STAT_INC(f->st.drop_too_large);
+		recycle(s, r, frame);
+		return;
+	}
+	if (!slot_free(f)) {
+		STAT_INC(f->st.drop_no_slot);
+		recycle(s, r, frame);
+		return;
+	}
+	slot = f->tail & f->slot_mask;
+	dst = f->data_offset + (uint64_t)slot * f->stride;
+	if (!dma_ok(f, len)) {
+		/* In place at once, but published in order behind earlier copies. */
+		memcpy(f->area_va + dst, s->umem_va + frame + off, len);
+		f->pend[slot] = (struct rx_pending){RX_NO_FRAME, 0, len, seq};
+		STAT_INC(f->st.cpu_copies);
+		recycle(s, r, frame);
+	} else {
+		f->last_cookie = dmad_proto_cookie_next(f->last_cookie);
+		f->ch->sq[f->sq_tail & (DMAD_PROTO_SQ_ENTRIES - 1)] = (struct dmad_proto_desc){
+			.op = DMAD_PROTO_OP_COPY,
+			.src_region = RX_REGION_UMEM,
+			.cookie = f->last_cookie,
+			.len = len,
+			.dst_region = RX_REGION_AREA,
+			.src_off = frame + off,
+			.dst_off = dst,
+		};
+		f->sq_tail++;
+		f->pend[slot] = (struct rx_pending){frame, f->last_cookie, len, seq};
+		STAT_INC(f->st.dma_copies);
+	}
+	f->tail++;
+}
+
+static unsigned receive(struct rx_sock *s, struct recycle *r)
+{
+	uint32_t idx, n = xsk_ring_cons__peek(&s->rx, BATCH, &idx);
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
+		uint32_t off, len;
+		struct rx_flow *f;
+		uint16_t port;
+
+		if (d->addr < UMEM_LEN && d->len <= UMEM_LEN - d->addr &&
+		    parse(s->umem_va + d->addr, d->len, &port, &off, &len) &&
+		    (f = lookup(s, port))) {
+			take(s, f, d->addr, off, len, r);
+		} else {
+			/* Its flow closed after the XDP program steered it here. */
+			STAT_INC(s->unmatched);
+			recycle(s, r, d->addr);
+		}
+	}
+	/* The descriptors are copied out; the frames stay ours until recycled. */
+	if (n)
+		xsk_ring_cons__release(&s->rx, n);
+	return n;
+}
+
+/* Hand the batch's descriptors to the worker; ring only if it sleeps. */
+static void submit(struct rx_flow *f)
+{
+	struct dmad_proto_ring *ring = f->ch->ring;
+
+	if (__atomic_load_n(&ring->sq_tail, __ATOMIC_RELAXED) == f->sq_tail)
+		return;
+	/* Release: the descriptors are written before the tail that covers them. */
+	__atomic_store_n(&ring->sq_tail, f->sq_tail, __ATOMIC_RELEASE);
+	/* Dekker with worker_sleep(): the tail is visible before we read its flag. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&ring->flags, __ATOMIC_RELAXED) & DMAD_PROTO_RF_NEED_WAKEUP) {
+		uint64_t one = 1;
+		ssize_t w = write(f->ch->doorbell_fd, &one, sizeof(one));
+
+		(void)w; /* saturated: the worker has a wake-up pending anyway */
+	}
+}
+
+/* Did the copy with @cookie fail? Error records come in cookie order, like completions. */
+static bool failed(struct rx_flow *f, uint32_t cookie)
+{
+	uint32_t tail = __atomic_load_n(&f->ch->ring->err_tail, __ATOMIC_ACQUIRE);
+
+	if (f->err_head == tail ||
+	    f->ch->err[f->err_head & (DMAD_PROTO_ERR_ENTRIES - 1)].cookie != cookie)
+		return false;
+	f->err_head++;
+	return true;
+}
+
+/* The client sleeps only after setting its flag; then it needs the eventfd. */
+static void wake_client(struct rx_flow *f)
+{
+	/* Dekker with the client: the new tail is visible before we read its flag. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&f->area->client_flags, __ATOMIC_RELAXED) & DMAD_RX_CF_WAITING) {
+		uint64_t one = 1;
+		ssize_t w = write(f->efd, &one, sizeof(one));
+
+		(void)w;
+	}
+}
+
+/* Publish, in order, every record whose copy has landed. */
+static unsigned reap(struct rx_sock *s, struct rx_flow *f, struct recycle *r)
+{
+	/* Acquire: the engine's writes are visible once the cookie says so. */
+	uint32_t done = __atomic_load_n(&f->ch->ring->completed, __ATOMIC_ACQUIRE);
+	struct dmad_rx_rec *rec = (struct dmad_rx_rec *)((uint8_t *)f->area + f->area->rec_offset);
+	unsigned n = 0;
+
+	for (; f->published != f->tail; f->published++, n++) {
+		uint32_t slot = f->published & f->slot_mask;
+		struct rx_pending *p = &f->pend[slot];
+		uint32_t flags = 0;
+
+		if (p->cookie) {
+			if (!dmad_proto_cookie_done(p->cookie, done, f->last_cookie))
+				break;
+			if (failed(f, p->cookie))
+				flags = DMAD_RX_REC_ERROR;
+			recycle(s, r, p->frame);
+		}
+		rec[slot] = (struct dmad_rx_rec){
+			.offset = (uint32_t)(f->data_offset + (uint64_t)slot * f->stride),
+			.len = flags ? 0 : p->len,
+			.seq = p->seq,
+			.flags = flags,
+		};
+		if (flags) {
+			STAT_INC(f->st.drop_dma_error);
+		} else {
+			STAT_INC(f->st.packets);
+			STAT_ADD(f->st.bytes, p->len);
+		}
+	}
+	if (n) {
+		/* Release: records and payloads are in place before the tail says so. */
+		__atomic_store_n(&f->area->tail, f->published, __ATOMIC_RELEASE);
+		memcpy(&f->area->stats, &f->st, sizeof(f->st));
+		wake_client(f);
+	}
+	if (f->closing && f->published == f->tail && !f->drained)
+		__atomic_store_n(&f->drained, 1, __ATOMIC_RELEASE);
+	return n;
+}
+
+/* Nothing to do: sleep until a datagram arrives or the control thread kicks. */
+static void sleep_idle(struct rx_sock *s)
+{
+	struct pollfd p[2] = {{.fd = s->xsk_fd, .events = POLLIN},
+			      {.fd = s->kick_fd, .events = POLLIN}};
+	uint64_t v;
+
+	if (poll(p, 2, -1) > 0 && (p[1].revents & POLLIN)) {
+		ssize_t rd = read(s->kick_fd, &v, sizeof(v));
+
+		(void)rd;
+	}
+}
+
+void *rx_thread_main(void *arg)
+{
+	struct rx_sock *s = arg;
+	struct recycle r = {0};
+
+	for (;;) {
+		unsigned work;
+		bool inflight = false;
+
+		pthread_mutex_lock(&s->lock);
+		if (s->stop) {
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		work = receive(s, &r);
+		for (struct rx_flow *f = s->flows; f; f = f->snext)
+			submit(f);
+		for (struct rx_flow *f = s->flows; f; f = f->snext) {
+			work += reap(s, f, &r);
+			inflight |= f->published != f->tail;
+		}
+		flush(s, &r);
+		pthread_mutex_unlock(&s->lock);
+
+		if (work)
+			continue;
+		if (inflight)
+			sched_yield(); /* copies on an engine: they land in microseconds */
+		else
+			sleep_idle(s);
+	}
+	return NULL;
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The XDP program, one per interface that has flows. It is attached with a
+ * bpf_link, which the kernel releases when its last fd closes: when the
+ * last flow on the interface goes, when dmad exits, and when dmad dies, so
+ * a crash leaves nothing attached. Nothing is pinned. rx_sweep() still
+ * removes, at start-up, a dmad program attached the old way (netlink) whose
+ * owner is gone, e.g. by hand with `ip link set dev X xdp obj ...`.
+ */
+#include <errno.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dmad_xdp.skel.h"
+#include "log.h"
+#include "rx.h"
+#include "rx_priv.h"
+
+#define PROG_NAME "dmad_xdp_rx"
+
+static struct rx_iface *ifaces;
+
+/* Native mode where the driver has XDP, SKB (generic) mode otherwise. */
+static int attach(struct rx_iface *ifc)
+{
+	static const struct {
+		uint32_t flags, mode;
+	} modes[] = {
+		{XDP_FLAGS_DRV_MODE, DMAD_RX_XDP_NATIVE},
+		{XDP_FLAGS_SKB_MODE, DMAD_RX_XDP_GENERIC},
+	};
+	int prog = bpf_program__fd(ifc->skel->progs.dmad_xdp_rx), ret = -EOPNOTSUPP;
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = modes[i].flags);
+
+		ret = bpf_link_create(prog, ifc->ifindex, BPF_XDP, &opts);
+		if (ret >= 0) {
+			ifc->link_fd = ret;
+			ifc->mode = modes[i].mode;
+			return 0;
+		}
+		ret = -errno;
+		/* Busy: another program holds the interface; no other mode helps. */
+		if (ret == -EBUSY || ret == -EEXIST || ret == -EPERM)
+			break;
+	}
+	return ret;
+}
+
+static int load(struct rx_iface *ifc)
+{
+	uint32_t key = 0, pid = (uint32_t)getpid();
+	int ret;
+
+	ifc->skel = dmad_xdp__open_and_load();
+	if (!ifc->skel)
+		return log_error_errno(-errno, "cannot load the XDP program for %s: %m", ifc->name);
+	/* Tells rx_sweep() of a later dmad whether this program's owner still runs. */
+	ret = bpf_map_update_elem(bpf_map__fd(ifc->skel->maps.dmad_owner), &key, &pid, 0);
+	if (ret < 0)
+		return -errno;
+	ret = attach(ifc);
+	if (ret < 0)
+		return log_error_errno(ret, "cannot attach the XDP program to %s: %m", ifc->name);
+	log_info("XDP program attached to %s in %s mode", ifc->name,
+		 ifc->mode == DMAD_RX_XDP_NATIVE ? "native" : "generic (SKB)");
+	return 0;
+}
+
+static void iface_free(struct rx_iface *ifc)
+{
+	if (ifc->link_fd >= 0)
+		close(ifc->link_fd);
+	dmad_xdp__destroy(ifc->skel);
+	free(ifc);
+}
+
+int rx_iface_get(const char *name, struct rx_iface **ret_ifc)
+{
+	struct rx_iface *ifc;
+	int ifindex, ret;
+
+	for (ifc = ifaces; ifc; ifc = ifc->next) {
+		if (!strcmp(ifc->name, name)) {
+			ifc->nsocks++;
+			*ret_ifc = ifc;
+			return 0;
+		}
+	}
+	ifindex = (int)if_nametoindex(name);
+	if (!ifindex)
+		return -ENXIO;
+	ifc = calloc(1, sizeof(*ifc));
+	if (!ifc)
+		return -ENOMEM;
+	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+	ifc->ifindex = ifindex;
+	ifc->link_fd = -1;
+	ret = load(ifc);
+	if (ret < 0) {
+		iface_free(ifc);
+		return ret;
+	}
+	ifc->nsocks = 1;
+	ifc->next = ifaces;
+	ifaces = ifc;
+	*ret_ifc = ifc;
+	return 0;
+}
+
+void rx_iface_put(struct rx_iface *ifc)
+{
+	struct rx_iface **pp = &ifaces;
+
+	if (--ifc->nsocks)
+		return;
+	while (*pp != ifc)
+		pp = &(*pp)->next;
+	*pp = ifc->next;
+	log_info("XDP program detached from %s", ifc->name);
+	iface_free(ifc);
+}
+
+int rx_iface_set_xsk(struct rx_iface *ifc, uint32_t queue, int xsk_fd)
+{
+	int map = bpf_map__fd(ifc->skel->maps.dmad_xsks);
+
+	if (xsk_fd < 0)
+		return bpf_map_delete_elem(map, &queue) < 0 ? -errno : 0;
+	return bpf_map_update_elem(map, &queue, &xsk_fd, 0) < 0 ? -errno : 0;
+}
+
+int rx_iface_add_flow(struct rx_iface *ifc, const struct rx_flow *f)
+{
+	struct dmad_rx_flow_key key = {.port = f->port, .proto = f->proto};
+	struct dmad_rx_flow_val val = {.queue = f->queue, .flow_id = f->id};
+
+	/* NOEXIST: the map is what makes a port one flow's per interface. */
+	if (bpf_map_update_elem(bpf_map__fd(ifc->skel->maps.dmad_flows), &key, &val, BPF_NOEXIST) <
+	    0)
+		return errno == EEXIST ? -EADDRINUSE : -errno;
+	return 0;
+}
+
+void rx_iface_del_flow(struct rx_iface *ifc, const struct rx_flow *f)
+{
+	struct dmad_rx_flow_key key = {.port = f->port, .proto = f->proto};
+
+	bpf_map_delete_elem(bpf_map__fd(ifc->skel->maps.dmad_flows), &key);
+}
+
+/* The pid in a dmad program's owner map, 0 if it has none. */
+static uint32_t owner_of(const struct bpf_prog_info *info, const uint32_t *map_ids)
+{
+	uint32_t owner = 0;
+
+	for (uint32_t i = 0; i < info->nr_map_ids; i++) {
+		struct bpf_map_info mi = {0};
+		uint32_t len = sizeof(mi), key = 0;
+		int fd = bpf_map_get_fd_by_id(map_ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &len) && !strcmp(mi.name, "dmad_owner"))
+			bpf_map_lookup_elem(fd, &key, &owner);
+		close(fd);
+	}
+	return owner;
+}
+
+/* Is @id a dmad program nobody runs any more? */
+static bool stale(uint32_t id, int *ret_fd)
+{
+	uint32_t map_ids[16];
+	struct bpf_prog_info info = {0};
+	uint32_t len = sizeof(info), owner;
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd < 0)
+		return false;
+	info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+	info.map_ids = (uint64_t)(uintptr_t)map_ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0 || strcmp(info.name, PROG_NAME)) {
+		close(fd);
+		return false;
+	}
+	if (info.nr_map_ids > sizeof(map_ids) / sizeof(map_ids[0]))
+		info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+	owner = owner_of(&info, map_ids);
+	/* kill(0) fails with ESRCH only when no such process exists. */
+	if (owner &&
+	    (owner == (uint32_t)getpid() || kill((pid_t)owner, 0) == 0 || errno != ESRCH)) {
+		close(fd);
+		return false;
+	}
+	*ret_fd = fd;
+	return true;
+}
+
+/* REPLACE: detach only the program we looked at, not one attached since. */
+static void detach_stale(const struct if_nameindex *it, uint32_t mode_flags, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = prog_fd);
+
+	if (bpf_xdp_detach((int)it->if_index, mode_flags | XDP_FLAGS_REPLACE, &opts) < 0)
+		log_warning_errno(-errno, "cannot remove a stale dmad XDP program from %s: %m",
+				  it->if_name);
+	else
+		log_notice("removed a stale dmad XDP program from %s", it->if_name);
+}
+
+static void sweep_one(const struct if_nameindex *it)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	const struct {
+		uint32_t *id;
+		uint32_t flags;
+	} modes[] = {{&q.drv_prog_id, XDP_FLAGS_DRV_MODE}, {&q.skb_prog_id, XDP_FLAGS_SKB_MODE}};
+
+	if (bpf_xdp_query((int)it->if_index, 0, &q) < 0)
+		return;
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		int fd;
+
+		if (*modes[i].id && stale(*modes[i].id, &fd)) {
+			detach_stale(it, modes[i].flags, fd);
+			close(fd);
+		}
+	}
+}
+
+void rx_sweep(void)
+{
+	struct if_nameindex *all = if_nameindex();
+
+	if (!all)
+		return;
+	for (struct if_nameindex *it = all; it->if_index; it++)
+		sweep_one(it);
+	if_freenameindex(all);
+}
