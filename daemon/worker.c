@@ -209,7 +209,7 @@ static unsigned poll_chan(struct device *d, struct chan *ch)
 		/* Copy out first: the client may rewrite the slot at any moment. */
 		struct dmad_proto_desc desc = ch->sq[ch->head & ch->sq_mask];
 		struct inflight *e = &d->fifo[d->fifo_tail & d->fifo_mask];
-		struct xfer x;
+		struct xfer x = {0}; /* a refused descriptor still gets a fifo entry */
 		int ret = validate_desc(&desc, t, &x);
 
 		if (!ret)
