@@ -43,7 +43,7 @@ static uint64_t cpu_ns(uint8_t *dst, const uint8_t *src, uint32_t len)
 /* Per-copy time for a batch kept in flight together; 0 on engine trouble. */
 static uint64_t dev_ns(struct device *d, rte_iova_t dst, rte_iova_t src, uint32_t len)
 {
-	uint64_t t0 = now_ns(), deadline = t0 + 1000000000u;
+	uint64_t t0 = now_ns(), deadline = t0 + 5000000000u;
 	unsigned done = 0;
 	uint16_t last;
 	bool err = false;
@@ -64,11 +64,13 @@ uint32_t device_calibrate(struct device *d)
 {
 	uint32_t copybreak = CALIB_MAX;
 	uint8_t *src, *dst;
+	bool ok = false;
 
 	src = rte_malloc("calib", CALIB_MAX, 64);
 	dst = rte_malloc("calib", (size_t)CALIB_MAX * CALIB_BATCH, 64);
 	if (!src || !dst) {
 		log_warning("no memory to calibrate %s; copybreak %u", d->name, copybreak);
+		ok = true; /* nothing was sent to the engine */
 		goto out;
 	}
 	memset(src, 0x5a, CALIB_MAX);
@@ -95,7 +97,15 @@ uint32_t device_calibrate(struct device *d)
 			break;
 		}
 	}
+	ok = true;
 out:
+	if (!ok) {
+		/* Copies may still be on the engine: reset it (stop joins or quiesces
+		 * it, start empties its rings) before the memory goes and before a
+		 * worker could mistake their completions for a client's. */
+		rte_dma_stop(d->dev_id);
+		rte_dma_start(d->dev_id);
+	}
 	rte_free(src);
 	rte_free(dst);
 	return copybreak;

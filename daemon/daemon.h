@@ -40,12 +40,13 @@ struct chan {
 	struct dmad_proto_desc *sq;
 	struct dmad_proto_err *err; /* from our own geometry, never the shared header */
 	uint32_t sq_mask;
-	uint32_t head;	   /* consumer index, published as ring->sq_head */
-	uint32_t inflight; /* descriptors consumed and not yet retired */
-	uint32_t faulted;  /* producer index out of range: stop reading */
-	uint32_t err_tail; /* private copy: the client can scribble on the ring's */
-	uint64_t consumed; /* descriptors taken off the ring, ever */
-	uint64_t retired;  /* of those, completed (ok or not), ever */
+	uint32_t head;	    /* consumer index, published as ring->sq_head */
+	uint32_t inflight;  /* descriptors consumed and not yet retired */
+	uint32_t faulted;   /* producer index out of range: stop reading */
+	uint32_t err_tail;  /* private copy: the client can scribble on the ring's */
+	uint32_t stop_tail; /* on shutdown: what the client had issued; served, no more */
+	uint64_t consumed;  /* descriptors taken off the ring, ever */
+	uint64_t retired;   /* of those, completed (ok or not), ever */
 	uint64_t ops, bytes, errors;
 	struct client *client;
 

@@ -181,7 +181,7 @@ static int execute(struct device *d, const struct xfer *x)
 	return ret < 0 ? ret : 1;
 }
 
-static unsigned poll_chan(struct device *d, struct chan *ch)
+static unsigned poll_chan(struct device *d, struct chan *ch, bool stopping)
 {
 	const struct region_table *t;
 	uint32_t tail, avail, room, i;
@@ -189,7 +189,7 @@ static unsigned poll_chan(struct device *d, struct chan *ch)
 	if (ch->faulted)
 		return 0;
 	/* Acquire: the descriptors are visible once the tail that covers them is. */
-	tail = __atomic_load_n(&ch->ring->sq_tail, __ATOMIC_ACQUIRE);
+	tail = stopping ? ch->stop_tail : __atomic_load_n(&ch->ring->sq_tail, __ATOMIC_ACQUIRE);
 	avail = tail - ch->head;
 	if (!avail)
 		return 0;
@@ -238,19 +238,44 @@ static unsigned poll_chan(struct device *d, struct chan *ch)
 	return i;
 }
 
+/*
+ * Shutdown completes what clients issued before it: remember each ring's
+ * tail now; descriptors published later are left (the rings are then marked
+ * dead and clients get -ENODEV for them).
+ */
+static void snapshot_tails(struct dev_array *devs)
+{
+	for (uint32_t i = 0; devs && i < devs->n; i++) {
+		struct chan_array *a = rcu_deref(devs->d[i]->chans);
+
+		for (uint32_t j = 0; a && j < a->n; j++) {
+			struct chan *ch = a->c[j];
+			uint32_t tail = __atomic_load_n(&ch->ring->sq_tail, __ATOMIC_ACQUIRE);
+
+			/* An impossible tail faults the ring, as in normal service. */
+			ch->stop_tail = tail - ch->head > ch->sq_mask + 1 ? ch->head : tail;
+		}
+	}
+}
+
 int worker_main(void *arg)
 {
 	struct worker *w = arg;
 	unsigned idle = 0;
+	bool stopped = false;
 
 	rte_rcu_qsbr_thread_register(dmad.qs, w->idx);
 	rte_rcu_qsbr_thread_online(dmad.qs, w->idx);
 
 	for (;;) {
+		struct dev_array *devs = rcu_deref(w->devs);
 		unsigned work = 0, busy = 0;
 		bool stop = w->stop;
 
-		struct dev_array *devs = rcu_deref(w->devs);
+		if (unlikely(stop && !stopped)) {
+			snapshot_tails(devs);
+			stopped = true;
+		}
 
 		for (uint32_t i = 0; devs && i < devs->n; i++) {
 			struct device *d = devs->d[i];
@@ -262,9 +287,12 @@ int worker_main(void *arg)
 				work += recover(d);
 				continue;
 			}
-			/* Stopping: take nothing new, finish what the engines hold. */
-			for (uint32_t j = 0; a && !stop && j < a->n; j++)
-				work += poll_chan(d, a->c[j]);
+			/* Stopping: serve what was issued before, finish what engines hold. */
+			for (uint32_t j = 0; a && j < a->n; j++) {
+				work += poll_chan(d, a->c[j], stop);
+				busy += stop && !a->c[j]->faulted &&
+					a->c[j]->head != a->c[j]->stop_tail;
+			}
 			/* An injected hang: the engine never sees or finishes anything. */
 			if (unlikely(d->fault_hang))
 				continue;

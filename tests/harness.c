@@ -76,17 +76,14 @@ static void remove_files(const struct harness_dmad *d)
 	rmdir(d->dir);
 }
 
-/* Async-signal-safe: only kill, write, open, read, unlink. */
+/* Async-signal-safe calls only: kill, open, read, write, close, unlink, rmdir. */
 static void on_signal(int sig)
 {
 	static const char msg[] = "Bail out! killed by a signal (timeout?); dmad logs on stderr\n";
 	char buf[4096];
 
-	if (getpid() != owner) {
-		signal(sig, SIG_DFL);
-		raise(sig);
-		_exit(1);
-	}
+	if (getpid() != owner)
+		_exit(128 + sig);
 	for (unsigned int i = 0; i < ndaemons; i++)
 		if (daemons[i].pid > 0)
 			kill(daemons[i].pid, SIGKILL);
@@ -106,6 +103,30 @@ static void on_signal(int sig)
 	_exit(1);
 }
 
+/* Print the daemon's log (its tail, if long) as "# " lines. */
+static void dump_log(const struct harness_dmad *d)
+{
+	char line[1024];
+	struct stat st;
+	FILE *f = fopen(d->log, "re");
+
+	if (!f)
+		return;
+	tap_diag("---- dmad log (%s) ----", d->log);
+	if (fstat(fileno(f), &st) == 0 && st.st_size > LOG_TAIL) {
+		tap_diag("[... first %lld bytes left out ...]", (long long)(st.st_size - LOG_TAIL));
+		fseek(f, st.st_size - LOG_TAIL, SEEK_SET);
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+	}
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		tap_diag("dmad| %s", line);
+	}
+	tap_diag("---- end of dmad log ----");
+	fclose(f);
+}
+
 static void cleanup(void)
 {
 	if (getpid() != owner)
@@ -120,7 +141,7 @@ static void cleanup(void)
 			d->pid = 0;
 		}
 		if (tap_failed())
-			harness_dmad_dump_log(d);
+			dump_log(d);
 		remove_files(d);
 	}
 }
@@ -179,29 +200,6 @@ bool harness_wait_child(pid_t pid, int timeout_ms, const char *what)
 	else
 		tap_diag("%s: killed by signal %d", what, -r);
 	return false;
-}
-
-void harness_dmad_dump_log(const struct harness_dmad *d)
-{
-	char line[1024];
-	struct stat st;
-	FILE *f = fopen(d->log, "re");
-
-	if (!f)
-		return;
-	tap_diag("---- dmad log (%s) ----", d->log);
-	if (fstat(fileno(f), &st) == 0 && st.st_size > LOG_TAIL) {
-		tap_diag("[... first %lld bytes left out ...]", (long long)(st.st_size - LOG_TAIL));
-		fseek(f, st.st_size - LOG_TAIL, SEEK_SET);
-		if (!fgets(line, sizeof(line), f))
-			line[0] = '\0';
-	}
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		tap_diag("dmad| %s", line);
-	}
-	tap_diag("---- end of dmad log ----");
-	fclose(f);
 }
 
 static bool try_connect(const char *path)
@@ -279,11 +277,11 @@ struct harness_dmad *harness_dmad_start(const char *arg, ...)
 	end = harness_now_ms() + HARNESS_START_MS;
 	while (!try_connect(d->socket)) {
 		if (!harness_dmad_alive(d)) {
-			harness_dmad_dump_log(d);
+			dump_log(d);
 			tap_bail("dmad exited during start-up (status %d)", decode(d->status));
 		}
 		if (harness_now_ms() > end) {
-			harness_dmad_dump_log(d);
+			dump_log(d);
 			tap_bail("dmad did not accept connections on %s within %d ms", d->socket,
 				 HARNESS_START_MS);
 		}

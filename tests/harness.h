@@ -51,9 +51,6 @@ int harness_dmad_stop(struct harness_dmad *d, int sig);
 /* The usual last check: SIGTERM, and dmad exits 0 (drained, no crash). */
 void harness_dmad_finish(struct harness_dmad *d);
 
-/* Print the daemon's log so far as "# " lines. */
-void harness_dmad_dump_log(const struct harness_dmad *d);
-
 /*
  * harness_run() - run @argv (argv[0] a path) with stdout captured into
  * @out (NUL-terminated, truncated to @size - 1) and stderr to the TAP

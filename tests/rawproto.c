@@ -57,8 +57,9 @@ int raw_send(int fd, const void *buf, size_t len, const int *fds, unsigned int n
 	return sendmsg(fd, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-int raw_send_msg(int fd, uint16_t type, uint32_t seq, const void *body, uint32_t len,
-		 const int *fds, unsigned int nfds)
+/* A well-formed header (body length @len) and body. 0 or -errno. */
+static int send_msg(int fd, uint16_t type, uint32_t seq, const void *body, uint32_t len,
+		    const int *fds, unsigned int nfds)
 {
 	static uint8_t buf[sizeof(struct dmad_proto_hdr) + DMAD_PROTO_MSG_MAX];
 	struct dmad_proto_hdr h = {.magic = DMAD_PROTO_MAGIC,
@@ -152,7 +153,7 @@ int raw_request(int fd, uint16_t type, const void *body, uint32_t len, const int
 	uint32_t seq = next_seq++;
 	int r;
 
-	r = raw_send_msg(fd, type, seq, body, len, fds, nfds);
+	r = send_msg(fd, type, seq, body, len, fds, nfds);
 	if (r == -EPIPE || r == -ECONNRESET)
 		return RAW_CLOSED;
 	if (r < 0)

@@ -42,10 +42,6 @@ int raw_connect(const char *path);
 /* Send @len bytes as one packet, with @nfds fds attached. 0 or -errno. */
 int raw_send(int fd, const void *buf, size_t len, const int *fds, unsigned int nfds);
 
-/* Send a well-formed header (body length @len) and body. 0 or -errno. */
-int raw_send_msg(int fd, uint16_t type, uint32_t seq, const void *body, uint32_t len,
-		 const int *fds, unsigned int nfds);
-
 /*
  * Failures of the exchange itself, outside the errno range so that they
  * cannot be mistaken for a status the daemon sent.

@@ -64,6 +64,7 @@ static void check_bad_descs(struct raw_chan *ch)
 		{"unknown dst region id", copy},
 		{"region id 65535", copy},
 		{"dst offset at the region end", copy},
+		{"dst ending one byte past the region end", copy},
 		{"src offset past the region end", copy},
 		{"len 4 GiB-1", copy},
 		{"dst off+len overflowing 64 bits", copy},
@@ -82,17 +83,18 @@ static void check_bad_descs(struct raw_chan *ch)
 	bad[0].d.dst_region = (uint16_t)((id_a > id_b ? id_a : id_b) + 1);
 	bad[1].d.src_region = UINT16_MAX;
 	bad[2].d.dst_off = LEN;
-	bad[3].d.src_off = LEN + 4096;
-	bad[4].d.len = UINT32_MAX;
-	bad[5].d.dst_off = UINT64_MAX - 1;
-	bad[6].d.len = 0;
-	bad[7].d.op = 7;
-	bad[8].d.flags = 0x80;
-	bad[9].d.rsvd = 1;
-	bad[10].d.src_region = bad[10].d.dst_region;
-	bad[10].d.dst_off = 32;
-	bad[11].d.op = DMAD_PROTO_OP_FILL;
-	bad[11].d.src_region = nonzero;
+	bad[3].d.dst_off = LEN - bad[3].d.len + 1;
+	bad[4].d.src_off = LEN + 4096;
+	bad[5].d.len = UINT32_MAX;
+	bad[6].d.dst_off = UINT64_MAX - 1;
+	bad[7].d.len = 0;
+	bad[8].d.op = 7;
+	bad[9].d.flags = 0x80;
+	bad[10].d.rsvd = 1;
+	bad[11].d.src_region = bad[11].d.dst_region;
+	bad[11].d.dst_off = 32;
+	bad[12].d.op = DMAD_PROTO_OP_FILL;
+	bad[12].d.src_region = nonzero;
 
 	err0 = __atomic_load_n(&ch->ring->err_tail, __ATOMIC_ACQUIRE);
 	for (i = 0; i < nbad; i++) {

@@ -123,6 +123,7 @@ static void check_walk(void)
 
 int main(void)
 {
+	tap_plan(8);
 	check_next();
 	check_done();
 	check_walk();

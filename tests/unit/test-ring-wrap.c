@@ -90,6 +90,7 @@ static void check_fifo(void)
 
 int main(void)
 {
+	tap_plan(5);
 	check_used();
 	check_slots();
 	check_fifo();
