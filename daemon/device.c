@@ -202,12 +202,17 @@ void device_release(struct device *d)
 		rdev = find_rte_device(d->name);
 		if (!d->failed) /* a failed device was stopped by its worker */
 			rte_dma_stop(d->dev_id);
-		rte_dma_close(d->dev_id);
-		/* A vdev is ours to uninit; a PCI device goes back to its bus. */
+		/*
+		 * The driver's remove closes and releases the dmadev itself; closing
+		 * it first makes that fail (22.11) and leaves the device registered,
+		 * so its name could never be added again.
+		 */
 		if (d->vdev)
 			rte_vdev_uninit(d->name);
 		else if (rdev)
 			rte_dev_remove(rdev);
+		else
+			rte_dma_close(d->dev_id);
 	}
 	d->state = DMAD_PROTO_DEV_RELEASED;
 	free(d->chans);

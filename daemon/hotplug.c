@@ -95,11 +95,15 @@ static int start(struct device *d, uint32_t timeout_ms, struct client *requester
 	rm->seq = seq;
 	rm->start_ns = now_ns() - stalled_ns;
 	rm->deadline_ns = now_ns() + (uint64_t)timeout_ms * 1000000u;
+	/* From here no descriptor of any channel reaches the device. */
+	rm->chans = chan_detach_all(d, &rm->nchans);
+	if (!rm->chans && d->chans && d->chans->n) {
+		free(rm);
+		return -ENOMEM;
+	}
 	if (d->state == DMAD_PROTO_DEV_ONLINE)
 		d->state = DMAD_PROTO_DEV_DRAINING;
 	d->removal = rm;
-	/* From here no descriptor of any channel reaches the device. */
-	rm->chans = chan_detach_all(d, &rm->nchans);
 	for (uint32_t i = 0; i < rm->nchans; i++)
 		rm->chans[i]->moving = rm;
 	rm->next = removals;
