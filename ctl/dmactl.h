@@ -85,5 +85,7 @@ int clients_main(struct dmactl *o, int argc, char **argv);
 int remove_main(struct dmactl *o, int argc, char **argv);
 int add_main(struct dmactl *o, int argc, char **argv);
 int fault_main(struct dmactl *o, int argc, char **argv);
+int flows_main(struct dmactl *o, int argc, char **argv);
+int loglevel_main(struct dmactl *o, int argc, char **argv);
 
 #endif /* CTL_DMACTL_H */

@@ -152,7 +152,7 @@ int ctl_call(struct ctl_conn *c, uint16_t type, const void *req, uint32_t req_le
 			break;
 	}
 	if (!(rep->flags & DMAD_PROTO_F_REPLY) || rep->type != type || rep->seq != h.seq ||
-	    rep->status > 0)
+	    rep->status > 0 || rep->status < -4095 /* no errno is that large */)
 		return -EBADMSG;
 
 	ret_reply->status = rep->status;

@@ -40,6 +40,7 @@ enum op { OP_ACCEPT = 1, OP_SIGNAL = 2, OP_TICK = 3, OP_RECV = 4, OP_MONITOR = 5
 static struct {
 	struct io_uring ring;
 	int lfd, sfd, tfd, mfd;
+	bool accept_paused;
 	struct signalfd_siginfo si;
 	uint64_t expirations;
 	bool stop;
@@ -119,6 +120,14 @@ static void on_accept(int res)
 {
 	struct client *c;
 
+	if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
+		/* Out of fds or memory: re-arming now would spin on the same error.
+		 * Try again at the next tick, once clients may have gone. */
+		if (!ctl.accept_paused)
+			log_warning_errno(res, "cannot accept clients for now: %m");
+		ctl.accept_paused = true;
+		return;
+	}
 	arm_accept();
 	if (res < 0) {
 		log_warning_errno(res, "accept on the control socket failed: %m");
@@ -169,6 +178,10 @@ static void on_tick(void)
 	struct client *c = dmad.clients, *next;
 
 	arm_tick();
+	if (ctl.accept_paused) {
+		ctl.accept_paused = false;
+		arm_accept();
+	}
 	set_tick(hotplug_tick());
 	/* STATUS= and the service watchdog ping, from here on purpose: a stuck
 	 * control thread must stop the pings as surely as a stuck worker. */

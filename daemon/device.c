@@ -94,11 +94,7 @@ int device_setup_one(int16_t id, struct device **ret_dev)
 		return ret;
 	}
 	d->vdev = !strcmp(rte_bus_name(rte_dev_bus(find_rte_device(d->name))), "vdev");
-	/* A software engine is a thread competing for the CPU: on a busy host a
-	 * 100 ms gap in its progress is scheduling, not a dead device. */
-	d->watchdog_ms = dmad.cfg.watchdog_ms		      ? dmad.cfg.watchdog_ms
-			 : !strcmp(d->driver, "dma_skeleton") ? 1000
-							      : 100;
+	d->watchdog_ms = device_watchdog_ms(d);
 	d->copybreak = device_calibrate(d);
 	d->state = DMAD_PROTO_DEV_ONLINE;
 	ret = device_publish(d);
@@ -274,6 +270,15 @@ void device_dma_unmap_all(void *va, uint64_t iova, size_t len)
 		if (rdev)
 			rte_dev_dma_unmap(rdev, va, iova, len);
 	}
+}
+
+uint32_t device_watchdog_ms(const struct device *d)
+{
+	if (dmad.cfg.watchdog_ms)
+		return dmad.cfg.watchdog_ms;
+	/* A software engine is a thread competing for the CPU: on a busy host a
+	 * 100 ms gap in its progress is scheduling, not a dead device. */
+	return !strcmp(d->driver, "dma_skeleton") ? 1000 : 100;
 }
 
 const char *device_state_name(uint32_t state)

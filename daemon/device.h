@@ -44,6 +44,9 @@ void device_dma_unmap_all(void *va, uint64_t iova, size_t len);
 
 const char *device_state_name(uint32_t state);
 
+/* The watchdog bound for @d: --watchdog-ms, else 100 ms (1 s for software engines). */
+uint32_t device_watchdog_ms(const struct device *d);
+
 /* calib.c: smallest copy worth sending to @d rather than memcpy, in bytes. */
 uint32_t device_calibrate(struct device *d);
 

@@ -47,19 +47,6 @@ static void usage(FILE *f)
 		DMAD_PROTO_SOCKET_DEFAULT);
 }
 
-static int parse_uint(const char *s, unsigned max, unsigned *ret)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || end == s || *end || v > max)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
-}
-
 /* --config, and the live settings the command line gave (reload.h): those
  * win over the config file. */
 static const char *config_path;
@@ -101,18 +88,18 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 			dmad.cfg.socket_path = optarg;
 			break;
 		case O_ENGINES:
-			if (parse_uint(optarg, 16, &dmad.cfg.engines) < 0)
+			if (config_parse_u32(optarg, 0, 16, &dmad.cfg.engines) < 0)
 				return log_error_errno(-EINVAL, "--engines takes 0..16, not '%s'",
 						       optarg);
 			break;
 		case O_WORKERS:
-			if (parse_uint(optarg, MAX_WORKERS, &dmad.cfg.workers) < 0 ||
+			if (config_parse_u32(optarg, 0, MAX_WORKERS, &dmad.cfg.workers) < 0 ||
 			    !dmad.cfg.workers)
 				return log_error_errno(-EINVAL, "--workers takes 1..%d, not '%s'",
 						       MAX_WORKERS, optarg);
 			break;
 		case O_COPYBREAK:
-			if (parse_uint(optarg, UINT32_MAX, &v) < 0)
+			if (config_parse_u32(optarg, 0, UINT32_MAX, &v) < 0)
 				return log_error_errno(-EINVAL, "--copybreak takes bytes, not '%s'",
 						       optarg);
 			*ret_copybreak = (int)RTE_MIN(v, (unsigned)INT32_MAX);
@@ -128,13 +115,13 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 			pinned |= RELOAD_LOG_LEVEL;
 			break;
 		case O_WATCHDOG:
-			if (parse_uint(optarg, 3600000, &dmad.cfg.watchdog_ms) < 0 ||
+			if (config_parse_u32(optarg, 0, 3600000, &dmad.cfg.watchdog_ms) < 0 ||
 			    !dmad.cfg.watchdog_ms)
 				return log_error_errno(-EINVAL, "--watchdog-ms takes 1..3600000");
 			pinned |= RELOAD_WATCHDOG;
 			break;
 		case O_DRAIN:
-			if (parse_uint(optarg, 3600000, &dmad.cfg.drain_timeout_ms) < 0 ||
+			if (config_parse_u32(optarg, 0, 3600000, &dmad.cfg.drain_timeout_ms) < 0 ||
 			    !dmad.cfg.drain_timeout_ms)
 				return log_error_errno(-EINVAL,
 						       "--drain-timeout-ms takes 1..3600000");

@@ -13,11 +13,13 @@
  * dmad does not know are left to whoever reads them.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon.h"
+#include "device.h"
 #include "log.h"
 #include "notify.h"
 #include "reload.h"
@@ -50,7 +52,7 @@ static struct {
 	bool copybreak_known;  /* calibration done: start.copybreak is real */
 } rl;
 
-static int parse_uint32(const char *s, uint32_t min, uint32_t max, uint32_t *ret)
+int config_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *ret)
 {
 	unsigned long long v;
 	char *end;
@@ -74,13 +76,13 @@ static int set_key(struct settings *s, const struct key *k, const char *value)
 		s->log_level = r;
 		break;
 	case RELOAD_COPYBREAK:
-		r = parse_uint32(value, k->min, k->max, &s->copybreak);
+		r = config_parse_u32(value, k->min, k->max, &s->copybreak);
 		break;
 	case RELOAD_WATCHDOG:
-		r = parse_uint32(value, k->min, k->max, &s->watchdog_ms);
+		r = config_parse_u32(value, k->min, k->max, &s->watchdog_ms);
 		break;
 	case RELOAD_DRAIN_TIMEOUT:
-		r = parse_uint32(value, k->min, k->max, &s->drain_timeout_ms);
+		r = config_parse_u32(value, k->min, k->max, &s->drain_timeout_ms);
 		break;
 	}
 	if (r < 0)
@@ -157,10 +159,11 @@ static int read_file(struct settings *ret)
 		return log_error_errno(-errno, "cannot read %s: %m", rl.path);
 	}
 	while (r == 0 && fgets(buf, sizeof(buf), f)) {
+		bool whole = strchr(buf, '\n') || feof(f);
 		char *line = trim(buf);
 
 		lineno++;
-		if (!strchr(buf, '\n') && !feof(f))
+		if (!whole)
 			r = log_error_errno(-EINVAL, "%s:%u: line longer than %zu bytes", rl.path,
 					    lineno, sizeof(buf) - 2);
 		else if (*line && *line != '#' && *line != ';')
@@ -181,15 +184,8 @@ static void apply(void)
 {
 	log_max_level = PICK(RELOAD_LOG_LEVEL, log_level);
 	dmad.cfg.watchdog_ms = PICK(RELOAD_WATCHDOG, watchdog_ms);
-	/* Each device took its bound when it was set up: 0 means 1 s for a
-	 * software engine, 100 ms for hardware (device_setup_one()'s rule). */
-	for (unsigned i = 0; i < dmad.ndev; i++) {
-		struct device *d = dmad.devs[i];
-
-		d->watchdog_ms = dmad.cfg.watchdog_ms		      ? dmad.cfg.watchdog_ms
-				 : !strcmp(d->driver, "dma_skeleton") ? 1000
-								      : 100;
-	}
+	for (unsigned i = 0; i < dmad.ndev; i++)
+		dmad.devs[i]->watchdog_ms = device_watchdog_ms(dmad.devs[i]);
 	/* Read at each removal: nothing more to do. */
 	dmad.cfg.drain_timeout_ms = PICK(RELOAD_DRAIN_TIMEOUT, drain_timeout_ms);
 	/* New channels and HELLO replies; channels that exist keep theirs. */

@@ -9,6 +9,8 @@
 #ifndef DMAD_RELOAD_H
 #define DMAD_RELOAD_H
 
+#include <stdint.h>
+
 /* Settings given on the command line, which the file does not override. */
 enum {
 	RELOAD_LOG_LEVEL = 1 << 0,
@@ -38,5 +40,8 @@ void reload_copybreak_start(void);
  * a file that does not parse changes nothing. Control thread.
  */
 void reload(void);
+
+/* config_parse_u32() - a whole decimal/hex/octal number in [@min, @max]. -EINVAL. */
+int config_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *ret);
 
 #endif /* DMAD_RELOAD_H */

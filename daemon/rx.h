@@ -38,7 +38,10 @@ void rx_client_close(struct client *c);
  */
 bool rx_reap(struct client *c);
 
-/* rx_sweep() - at start-up: remove dmad XDP programs whose owner is gone. */
+/*
+ * rx_sweep() - at start-up: route libbpf's and libxdp's messages to the log,
+ * and remove dmad XDP programs whose owner is gone.
+ */
 void rx_sweep(void);
 
 /*

@@ -98,9 +98,10 @@ int rx_open(struct client *c, const struct dmad_proto_hdr *h, const void *body)
 		snprintf(rep.device, sizeof(rep.device), "%s", f->ch->dev->name);
 	fds[0] = f->area_fd;
 	fds[1] = f->efd;
-	log_info("client %u: flow %u on %s queue %u udp port %u, %u slots of %u bytes, copies on %s",
-		 c->id, f->id, spec.ifname, f->queue, f->port, f->slot_count, f->slot_size,
-		 f->ch->dev ? f->ch->dev->name : "cpu");
+	log_info(
+		"client %u: flow %u on %s queue %u udp port %u, %u slots of %u bytes, copies on %s",
+		c->id, f->id, spec.ifname, f->queue, f->port, f->slot_count, f->slot_size,
+		f->ch->dev ? f->ch->dev->name : "cpu");
 	ret = client_send(c, h->type, h->seq, 0, &rep, sizeof(rep), fds, 2);
 	if (ret < 0)
 		rx_flow_close(f); /* the client never learns of it: reaped like a closed one */
@@ -144,6 +145,7 @@ static void flow_info(const struct rx_flow *f, struct dmad_proto_flow_info *fi)
 	fi->stats.drop_dma_error = LOAD(f->st.drop_dma_error);
 	fi->stats.dma_copies = LOAD(f->st.dma_copies);
 	fi->stats.cpu_copies = LOAD(f->st.cpu_copies);
+	fi->stats.kernel_drops = rx_sock_kernel_drops(f->sock);
 	fi->client_id = f->owner->id;
 	fi->flow_id = f->id;
 	fi->queue = f->queue;

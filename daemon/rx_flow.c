@@ -59,7 +59,8 @@ static int area_create(struct rx_flow *f, uint32_t slot_size, uint32_t slot_coun
 	f->stride = stride;
 	f->data_offset = data;
 	f->pend = calloc(slot_count, sizeof(*f->pend));
-	return f->pend ? 0 : -ENOMEM;
+	f->hold = calloc(RX_FRAMES, sizeof(*f->hold));
+	return f->pend && f->hold ? 0 : -ENOMEM;
 }
 
 /* The flow's own client record, channel and region table; see the top. */
@@ -109,6 +110,7 @@ static void flow_free(struct rx_flow *f)
 	if (f->efd >= 0)
 		close(f->efd);
 	free(f->pend);
+	free(f->hold);
 	if (f->sock)
 		rx_sock_put(f->sock);
 	free(f);

@@ -31,12 +31,22 @@
 #define RX_FRAMES     4096u
 #define RX_FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE
 #define RX_RING_SIZE  2048u
+/* Frames one datagram may span (AF_XDP multi-buffer): 64 KiB over 3840-byte frames. */
+#define RX_MAX_FRAGS 18u
 
 /* Region ids in a flow's own region table. */
 #define RX_REGION_UMEM 0
 #define RX_REGION_AREA 1
 
 struct dmad_xdp;
+
+/* The frames of the datagram being taken off the RX ring, which a batch may split. */
+struct rx_frags {
+	uint32_t n;
+	bool bad; /* too many frames, or one outside the UMEM: drop it whole */
+	uint64_t addr[RX_MAX_FRAGS];
+	uint32_t len[RX_MAX_FRAGS];
+};
 
 struct rx_iface {
 	char name[DMAD_RX_IFNAME_MAX];
@@ -64,7 +74,8 @@ struct rx_sock {
 	bool stop;	       /* under lock */
 
 	/* Rx thread only; read without the lock by `dmactl flows`. */
-	uint64_t unmatched; /* frames for no open flow (closed meanwhile) */
+	uint64_t unmatched; /* datagrams for no open flow (closed meanwhile) */
+	struct rx_frags cur;
 
 	/* Control side. */
 	int umem_fd;
@@ -79,13 +90,16 @@ struct rx_sock {
 
 /* A payload on its way into a slot; entry i is record i. */
 struct rx_pending {
-	uint64_t frame;	 /* UMEM address to recycle; RX_NO_FRAME once recycled */
-	uint32_t cookie; /* 0: copied by the CPU, already in place */
+	uint32_t cookie; /* its last descriptor's; 0: copied by the CPU, already in place */
 	uint32_t len;
 	uint32_t seq;
 };
 
-#define RX_NO_FRAME UINT64_MAX
+/* A UMEM frame an engine may still read: recycled once @cookie completes. */
+struct rx_hold {
+	uint64_t frame;
+	uint32_t cookie;
+};
 
 struct rx_flow {
 	/* Rx thread's hot state. */
@@ -96,10 +110,12 @@ struct rx_flow {
 	uint32_t slot_size, slot_mask, stride;
 	uint64_t data_offset;
 	struct rx_pending *pend; /* slot_count entries */
-	uint32_t tail;		 /* records assigned a slot */
-	uint32_t published;	 /* records visible to the client */
-	uint32_t cached_head;	 /* area->head as last read */
-	uint32_t seq;		 /* datagrams that reached this flow */
+	struct rx_hold *hold;	 /* RX_FRAMES entries: no flow holds more */
+	uint32_t hold_head, hold_tail;
+	uint32_t tail;	      /* records assigned a slot */
+	uint32_t published;   /* records visible to the client */
+	uint32_t cached_head; /* area->head as last read */
+	uint32_t seq;	      /* datagrams that reached this flow */
 	struct chan *ch;
 	uint32_t sq_tail;     /* descriptors written */
 	uint32_t sq_head;     /* ring->sq_head as last read */
@@ -158,6 +174,8 @@ void rx_iface_del_flow(struct rx_iface *ifc, const struct rx_flow *f);
 int rx_sock_get(struct rx_iface *ifc, uint32_t queue, struct rx_sock **ret_sock);
 void rx_sock_put(struct rx_sock *s);
 void rx_sock_kick(struct rx_sock *s);
+/* Datagrams the kernel dropped on @s for want of room in its rings. */
+uint64_t rx_sock_kernel_drops(const struct rx_sock *s);
 
 /* rx_thread.c */
 void *rx_thread_main(void *arg);

@@ -13,11 +13,21 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "region.h"
 #include "rx_priv.h"
+
+/* Linux 6.6's AF_XDP multi-buffer, for older uapi headers. */
+#ifndef XDP_USE_SG
+#define XDP_USE_SG (1 << 4)
+#endif
+
+#define BUSY_RETRIES  100
+#define BUSY_RETRY_MS 10
 
 static struct rx_sock *socks;
 
@@ -43,23 +53,48 @@ static int umem_create(struct rx_sock *s)
 	return xsk_umem__create(&s->umem, s->umem_va, len, &s->fq, &s->cq, &cfg);
 }
 
-/* Zero-copy where the driver offers it, else copy mode. */
+/*
+ * A socket closed on this queue a moment ago still holds it until the
+ * kernel's deferred release of its buffer pool has run: binding meanwhile
+ * is -EBUSY. Retry briefly rather than refuse a flow for that.
+ */
+static int xsk_bind(struct rx_sock *s, const struct xsk_socket_config *cfg)
+{
+	const struct timespec pause = {0, BUSY_RETRY_MS * 1000000L};
+	int ret;
+
+	for (int i = 0;; i++) {
+		ret = xsk_socket__create(&s->xsk, s->ifc->name, s->queue, s->umem, &s->rx, NULL,
+					 cfg);
+		if (ret != -EBUSY || i == BUSY_RETRIES)
+			return ret;
+		nanosleep(&pause, NULL);
+	}
+}
+
+/*
+ * Zero-copy where the driver offers it, else copy mode; multi-buffer
+ * (datagrams over one frame, on jumbo MTUs) where the kernel has it.
+ */
 static int xsk_create(struct rx_sock *s)
 {
+	static const uint16_t modes[] = {
+		XDP_ZEROCOPY | XDP_USE_SG,
+		XDP_ZEROCOPY,
+		XDP_COPY | XDP_USE_SG,
+		XDP_COPY,
+	};
 	struct xsk_socket_config cfg = {
 		.rx_size = RX_RING_SIZE,
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = XDP_USE_NEED_WAKEUP | XDP_ZEROCOPY,
 	};
 	int ret = -EOPNOTSUPP;
 
-	if (s->ifc->mode == DMAD_RX_XDP_NATIVE)
-		ret = xsk_socket__create(&s->xsk, s->ifc->name, s->queue, s->umem, &s->rx, NULL,
-					 &cfg);
-	if (ret < 0) {
-		cfg.bind_flags = XDP_USE_NEED_WAKEUP | XDP_COPY;
-		ret = xsk_socket__create(&s->xsk, s->ifc->name, s->queue, s->umem, &s->rx, NULL,
-					 &cfg);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]) && ret < 0; i++) {
+		if ((modes[i] & XDP_ZEROCOPY) && s->ifc->mode != DMAD_RX_XDP_NATIVE)
+			continue;
+		cfg.bind_flags = XDP_USE_NEED_WAKEUP | modes[i];
+		ret = xsk_bind(s, &cfg);
 	}
 	if (ret < 0)
 		return ret == -EINVAL ? -ENXIO : ret; /* a queue the interface lacks */
@@ -127,7 +162,7 @@ static int sock_start(struct rx_sock *s)
 	if (ret < 0)
 		return ret;
 	s->started = true;
-	snprintf(name, sizeof(name), "rx-%s", s->ifc->name);
+	snprintf(name, sizeof(name), "rx-%.12s", s->ifc->name);
 	pthread_setname_np(s->thread, name);
 	return 0;
 }
@@ -176,6 +211,16 @@ void rx_sock_put(struct rx_sock *s)
 		pp = &(*pp)->next;
 	*pp = s->next;
 	sock_free(s);
+}
+
+uint64_t rx_sock_kernel_drops(const struct rx_sock *s)
+{
+	struct xdp_statistics st = {0};
+	socklen_t len = sizeof(st);
+
+	if (getsockopt(s->xsk_fd, SOL_XDP, XDP_STATISTICS, &st, &len) < 0)
+		return 0;
+	return st.rx_dropped + st.rx_ring_full + st.rx_fill_ring_empty_descs;
 }
 
 void rx_sock_kick(struct rx_sock *s)

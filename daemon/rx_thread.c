@@ -3,9 +3,11 @@
  * The rx thread of one AF_XDP socket: take datagrams off the RX ring, give
  * each payload a slot in its flow's receive area, and have the flow's DMA
  * channel copy it there (the CPU below copybreak, with no engine, or when
- * the channel's ring is full). Records are published in arrival order, each
- * only once its copy has landed, and only then does its UMEM frame go back
- * to the fill ring: the kernel never reuses a frame an engine still reads.
+ * the channel's ring is full); a datagram over several buffers (AF_XDP
+ * multi-buffer, jumbo MTUs) takes one descriptor per buffer. Records are
+ * published in arrival order, each only once its copies have landed, and
+ * only then do its UMEM frames go back to the fill ring: the kernel never
+ * reuses a frame an engine still reads.
  *
  * Per flow this thread is the single producer of two rings: the channel's
  * submission queue (a worker consumes it) and the area's records (the
@@ -19,15 +21,21 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "rx_priv.h"
 
-#define BATCH	64
-#define RECYCLE 256
+#define BATCH	 64
+#define RECYCLE	 256
 #define UMEM_LEN ((uint64_t)RX_FRAMES * RX_FRAME_SIZE)
+
+/* Linux 6.6's AF_XDP multi-buffer, for older uapi headers. */
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0)
+#endif
 
 /* Single writer; dmactl's reader loads them while we run. */
 #define STAT_INC(x)    __atomic_store_n(&(x), (x) + 1, __ATOMIC_RELAXED)
@@ -40,7 +48,7 @@ struct recycle {
 
 static void flush(struct rx_sock *s, struct recycle *r)
 {
-	uint32_t idx;
+	uint32_t idx = 0;
 
 	if (!r->n)
 		return;
@@ -68,11 +76,14 @@ static uint16_t be16(const uint8_t *p)
 }
 
 /*
- * The UDP datagram in an Ethernet frame, as the XDP program matched it:
- * destination port, payload offset and length (from the UDP header, so
- * Ethernet padding is left out). Returns false for anything else.
+ * The UDP datagram in an Ethernet frame, as the XDP program matched it: its
+ * headers are in the first buffer (@len bytes), its payload may run on into
+ * more (@total bytes in all). Destination port, payload offset and length
+ * (from the UDP header, so Ethernet padding is left out). False for
+ * anything else.
  */
-static bool parse(const uint8_t *p, uint32_t len, uint16_t *port, uint32_t *off, uint32_t *plen)
+static bool parse(const uint8_t *p, uint32_t len, uint32_t total, uint16_t *port, uint32_t *off,
+		  uint32_t *plen)
 {
 	uint32_t l4;
 	uint16_t ulen;
@@ -81,15 +92,18 @@ static bool parse(const uint8_t *p, uint32_t len, uint16_t *port, uint32_t *off,
 		return false;
 	switch (be16(p + 12)) {
 	case ETH_P_IP: {
-		const struct iphdr *ip = (const void *)(p + ETH_HLEN);
+		/* Byte loads: after the 14-byte Ethernet header, nothing is aligned. */
+		uint32_t ihl = p[ETH_HLEN] & 0xf;
 
-		if (len < ETH_HLEN + sizeof(*ip) || ip->ihl < 5 || ip->protocol != IPPROTO_UDP)
+		if (len < ETH_HLEN + sizeof(struct iphdr) || ihl < 5 ||
+		    p[ETH_HLEN + offsetof(struct iphdr, protocol)] != IPPROTO_UDP)
 			return false;
-		l4 = ETH_HLEN + ip->ihl * 4u;
+		l4 = ETH_HLEN + ihl * 4;
 		break;
 	}
 	case ETH_P_IPV6:
-		if (len < ETH_HLEN + sizeof(struct ipv6hdr) || p[ETH_HLEN + 6] != IPPROTO_UDP)
+		if (len < ETH_HLEN + sizeof(struct ipv6hdr) ||
+		    p[ETH_HLEN + offsetof(struct ipv6hdr, nexthdr)] != IPPROTO_UDP)
 			return false;
 		l4 = ETH_HLEN + sizeof(struct ipv6hdr);
 		break;
@@ -99,7 +113,7 @@ static bool parse(const uint8_t *p, uint32_t len, uint16_t *port, uint32_t *off,
 	if (l4 + sizeof(struct udphdr) > len)
 		return false;
 	ulen = be16(p + l4 + 4);
-	if (ulen < sizeof(struct udphdr) || l4 + ulen > len)
+	if (ulen < sizeof(struct udphdr) || l4 + ulen > total)
 		return false;
 	*port = be16(p + l4 + 2);
 	*off = l4 + sizeof(struct udphdr);
@@ -131,81 +145,141 @@ static bool slot_free(struct rx_flow *f)
 	return f->tail - f->cached_head <= f->slot_mask;
 }
 
-/* Room for one descriptor on the channel, and an engine to take it. */
-static bool dma_ok(struct rx_flow *f, uint32_t len)
+/* Room for @nseg descriptors on the channel, and an engine to take them. */
+static bool dma_ok(struct rx_flow *f, uint32_t len, uint32_t nseg)
 {
 	struct dmad_proto_ring *ring = f->ch->ring;
 
-	if (len < f->copybreak || (__atomic_load_n(&ring->flags, __ATOMIC_RELAXED) &
-				   DMAD_PROTO_RF_CPU))
+	/* An empty datagram has nothing to copy, and no engine takes length 0. */
+	if (!len || len < f->copybreak ||
+	    (__atomic_load_n(&ring->flags, __ATOMIC_RELAXED) & DMAD_PROTO_RF_CPU))
 		return false;
-	if (f->sq_tail - f->sq_head < DMAD_PROTO_SQ_ENTRIES)
+	if (f->sq_tail - f->sq_head + nseg <= DMAD_PROTO_SQ_ENTRIES)
 		return true;
 	f->sq_head = __atomic_load_n(&ring->sq_head, __ATOMIC_ACQUIRE);
-	return f->sq_tail - f->sq_head < DMAD_PROTO_SQ_ENTRIES;
+	return f->sq_tail - f->sq_head + nseg <= DMAD_PROTO_SQ_ENTRIES;
 }
 
-static void take(struct rx_sock *s, struct rx_flow *f, uint64_t frame, uint32_t off, uint32_t len,
-		 struct recycle *r)
+static void recycle_all(struct rx_sock *s, const struct rx_frags *fr, struct recycle *r)
+{
+	for (uint32_t i = 0; i < fr->n; i++)
+		recycle(s, r, fr->addr[i]);
+}
+
+/* One descriptor per buffer the payload spans, all into one slot. */
+static void copy_dma(struct rx_flow *f, const struct rx_frags *fr, uint32_t off, uint32_t len,
+		     uint64_t dst)
+{
+	for (uint32_t i = 0; i < fr->n && len; i++, off = 0) {
+		uint32_t n = fr->len[i] - off < len ? fr->len[i] - off : len;
+
+		f->last_cookie = dmad_proto_cookie_next(f->last_cookie);
+		f->ch->sq[f->sq_tail & (DMAD_PROTO_SQ_ENTRIES - 1)] = (struct dmad_proto_desc){
+			.op = DMAD_PROTO_OP_COPY,
+			.src_region = RX_REGION_UMEM,
+			.cookie = f->last_cookie,
+			.len = n,
+			.dst_region = RX_REGION_AREA,
+			.src_off = fr->addr[i] + off,
+			.dst_off = dst,
+		};
+		f->sq_tail++;
+		dst += n;
+		len -= n;
+	}
+	/* Every frame stays ours until the last of these copies has completed. */
+	for (uint32_t i = 0; i < fr->n; i++)
+		f->hold[f->hold_tail++ & (RX_FRAMES - 1)] =
+			(struct rx_hold){fr->addr[i], f->last_cookie};
+}
+
+static void copy_cpu(struct rx_sock *s, struct rx_flow *f, const struct rx_frags *fr, uint32_t off,
+		     uint32_t len, uint64_t dst)
+{
+	for (uint32_t i = 0; i < fr->n && len; i++, off = 0) {
+		uint32_t n = fr->len[i] - off < len ? fr->len[i] - off : len;
+
+		memcpy(f->area_va + dst, s->umem_va + fr->addr[i] + off, n);
+		dst += n;
+		len -= n;
+	}
+}
+
+static void take(struct rx_sock *s, struct rx_flow *f, const struct rx_frags *fr, uint32_t off,
+		 uint32_t len, struct recycle *r)
 {
 	uint32_t slot, seq = ++f->seq;
 	uint64_t dst;
 
 	if (len > f->slot_size) {
 		STAT_INC(f->st.drop_too_large);
-		recycle(s, r, frame);
+		recycle_all(s, fr, r);
 		return;
 	}
 	if (!slot_free(f)) {
 		STAT_INC(f->st.drop_no_slot);
-		recycle(s, r, frame);
+		recycle_all(s, fr, r);
 		return;
 	}
 	slot = f->tail & f->slot_mask;
 	dst = f->data_offset + (uint64_t)slot * f->stride;
-	if (!dma_ok(f, len)) {
-		/* In place at once, but published in order behind earlier copies. */
-		memcpy(f->area_va + dst, s->umem_va + frame + off, len);
-		f->pend[slot] = (struct rx_pending){RX_NO_FRAME, 0, len, seq};
-		STAT_INC(f->st.cpu_copies);
-		recycle(s, r, frame);
-	} else {
-		f->last_cookie = dmad_proto_cookie_next(f->last_cookie);
-		f->ch->sq[f->sq_tail & (DMAD_PROTO_SQ_ENTRIES - 1)] = (struct dmad_proto_desc){
-			.op = DMAD_PROTO_OP_COPY,
-			.src_region = RX_REGION_UMEM,
-			.cookie = f->last_cookie,
-			.len = len,
-			.dst_region = RX_REGION_AREA,
-			.src_off = frame + off,
-			.dst_off = dst,
-		};
-		f->sq_tail++;
-		f->pend[slot] = (struct rx_pending){frame, f->last_cookie, len, seq};
+	if (dma_ok(f, len, fr->n)) {
+		copy_dma(f, fr, off, len, dst);
+		f->pend[slot] = (struct rx_pending){f->last_cookie, len, seq};
 		STAT_INC(f->st.dma_copies);
+	} else {
+		/* In place at once, but published in order behind earlier copies. */
+		copy_cpu(s, f, fr, off, len, dst);
+		f->pend[slot] = (struct rx_pending){0, len, seq};
+		STAT_INC(f->st.cpu_copies);
+		recycle_all(s, fr, r);
 	}
 	f->tail++;
 }
 
+/* A whole datagram is off the RX ring: to its flow, or back to the fill ring. */
+static void deliver(struct rx_sock *s, const struct rx_frags *fr, struct recycle *r)
+{
+	uint32_t off, len, total = 0;
+	struct rx_flow *f;
+	uint16_t port;
+
+	for (uint32_t i = 0; i < fr->n; i++)
+		total += fr->len[i];
+	if (!fr->bad && fr->n &&
+	    parse(s->umem_va + fr->addr[0], fr->len[0], total, &port, &off, &len) &&
+	    (f = lookup(s, port))) {
+		take(s, f, fr, off, len, r);
+		return;
+	}
+	/* Its flow closed after the XDP program steered it here. */
+	STAT_INC(s->unmatched);
+	recycle_all(s, fr, r);
+}
+
 static unsigned receive(struct rx_sock *s, struct recycle *r)
 {
-	uint32_t idx, n = xsk_ring_cons__peek(&s->rx, BATCH, &idx);
+	uint32_t idx = 0, n = xsk_ring_cons__peek(&s->rx, BATCH, &idx);
+	struct rx_frags *fr = &s->cur;
 
 	for (uint32_t i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
-		uint32_t off, len;
-		struct rx_flow *f;
-		uint16_t port;
 
-		if (d->addr < UMEM_LEN && d->len <= UMEM_LEN - d->addr &&
-		    parse(s->umem_va + d->addr, d->len, &port, &off, &len) &&
-		    (f = lookup(s, port))) {
-			take(s, f, d->addr, off, len, r);
+		if (fr->bad || fr->n == RX_MAX_FRAGS || d->addr >= UMEM_LEN ||
+		    d->len > UMEM_LEN - d->addr) {
+			fr->bad = true;
+			if (d->addr < UMEM_LEN)
+				recycle(s, r, d->addr);
 		} else {
-			/* Its flow closed after the XDP program steered it here. */
-			STAT_INC(s->unmatched);
-			recycle(s, r, d->addr);
+			fr->addr[fr->n] = d->addr;
+			fr->len[fr->n++] = d->len;
 		}
+		/* More buffers of the same datagram follow (AF_XDP multi-buffer). */
+		if (d->options & XDP_PKT_CONTD)
+			continue;
+		deliver(s, fr, r);
+		fr->n = 0;
+		fr->bad = false;
 	}
 	/* The descriptors are copied out; the frames stay ours until recycled. */
 	if (n)
@@ -232,16 +306,24 @@ static void submit(struct rx_flow *f)
 	}
 }
 
-/* Did the copy with @cookie fail? Error records come in cookie order, like completions. */
+/*
+ * Did a copy of the datagram whose last descriptor is @cookie fail? Error
+ * records come in cookie order, like completions: take every one up to it.
+ */
 static bool failed(struct rx_flow *f, uint32_t cookie)
 {
 	uint32_t tail = __atomic_load_n(&f->ch->ring->err_tail, __ATOMIC_ACQUIRE);
+	bool bad = false;
 
-	if (f->err_head == tail ||
-	    f->ch->err[f->err_head & (DMAD_PROTO_ERR_ENTRIES - 1)].cookie != cookie)
-		return false;
-	f->err_head++;
-	return true;
+	while (f->err_head != tail) {
+		uint32_t c = f->ch->err[f->err_head & (DMAD_PROTO_ERR_ENTRIES - 1)].cookie;
+
+		if (!dmad_proto_cookie_done(c, cookie, f->last_cookie))
+			break;
+		bad = true;
+		f->err_head++;
+	}
+	return bad;
 }
 
 /* The client sleeps only after setting its flag; then it needs the eventfd. */
@@ -257,7 +339,7 @@ static void wake_client(struct rx_flow *f)
 	}
 }
 
-/* Publish, in order, every record whose copy has landed. */
+/* Publish, in order, every record whose copies have landed; free their frames. */
 static unsigned reap(struct rx_sock *s, struct rx_flow *f, struct recycle *r)
 {
 	/* Acquire: the engine's writes are visible once the cookie says so. */
@@ -265,9 +347,16 @@ static unsigned reap(struct rx_sock *s, struct rx_flow *f, struct recycle *r)
 	struct dmad_rx_rec *rec = (struct dmad_rx_rec *)((uint8_t *)f->area + f->area->rec_offset);
 	unsigned n = 0;
 
+	for (; f->hold_head != f->hold_tail; f->hold_head++) {
+		const struct rx_hold *h = &f->hold[f->hold_head & (RX_FRAMES - 1)];
+
+		if (!dmad_proto_cookie_done(h->cookie, done, f->last_cookie))
+			break;
+		recycle(s, r, h->frame);
+	}
 	for (; f->published != f->tail; f->published++, n++) {
 		uint32_t slot = f->published & f->slot_mask;
-		struct rx_pending *p = &f->pend[slot];
+		const struct rx_pending *p = &f->pend[slot];
 		uint32_t flags = 0;
 
 		if (p->cookie) {
@@ -275,7 +364,6 @@ static unsigned reap(struct rx_sock *s, struct rx_flow *f, struct recycle *r)
 				break;
 			if (failed(f, p->cookie))
 				flags = DMAD_RX_REC_ERROR;
-			recycle(s, r, p->frame);
 		}
 		rec[slot] = (struct dmad_rx_rec){
 			.offset = (uint32_t)(f->data_offset + (uint64_t)slot * f->stride),
@@ -296,7 +384,7 @@ static unsigned reap(struct rx_sock *s, struct rx_flow *f, struct recycle *r)
 		memcpy(&f->area->stats, &f->st, sizeof(f->st));
 		wake_client(f);
 	}
-	if (f->closing && f->published == f->tail && !f->drained)
+	if (f->closing && !f->drained && f->published == f->tail && f->hold_head == f->hold_tail)
 		__atomic_store_n(&f->drained, 1, __ATOMIC_RELEASE);
 	return n;
 }
@@ -334,7 +422,7 @@ void *rx_thread_main(void *arg)
 			submit(f);
 		for (struct rx_flow *f = s->flows; f; f = f->snext) {
 			work += reap(s, f, &r);
-			inflight |= f->published != f->tail;
+			inflight |= f->published != f->tail || f->hold_head != f->hold_tail;
 		}
 		flush(s, &r);
 		pthread_mutex_unlock(&s->lock);

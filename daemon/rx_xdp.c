@@ -11,12 +11,15 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 
 #include "dmad_xdp.skel.h"
 #include "log.h"
@@ -26,6 +29,37 @@
 #define PROG_NAME "dmad_xdp_rx"
 
 static struct rx_iface *ifaces;
+
+/*
+ * libbpf and libxdp print to stderr by default; their words go to our log
+ * at debug level instead, since we log each failure once ourselves.
+ */
+static int lib_print(const char *lib, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	if (log_max_level < LOG_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	log_debug("%s: %s", lib, buf);
+	return 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return lib_print("libbpf", fmt, ap);
+}
+
+static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return lib_print("libxdp", fmt, ap);
+}
 
 /* Native mode where the driver has XDP, SKB (generic) mode otherwise. */
 static int attach(struct rx_iface *ifc)
@@ -239,7 +273,11 @@ static void sweep_one(const struct if_nameindex *it)
 
 void rx_sweep(void)
 {
-	struct if_nameindex *all = if_nameindex();
+	struct if_nameindex *all;
+
+	libbpf_set_print(libbpf_print);
+	libxdp_set_print(libxdp_print);
+	all = if_nameindex();
 
 	if (!all)
 		return;

@@ -221,6 +221,116 @@ void dmac_chan_set_copybreak(struct dmac_chan *ch, size_t bytes);
  */
 const char *dmac_chan_device(const struct dmac_chan *ch);
 
+/*
+ * Network receive offload (net_dma in userspace). The daemon receives a
+ * flow's datagrams with AF_XDP and has a DMA engine copy each payload,
+ * headers stripped, into a receive area: memory shared with this process,
+ * cut into slot_count slots of slot_size bytes. Payloads are read in place
+ * (dmac_rx_peek() / dmac_rx_release()) or copied out (dmac_rx_recv()), in
+ * arrival order. A struct dmac_rx is used by one thread at a time; close
+ * every flow before dmac_disconnect() on its client.
+ */
+
+#define DMAC_RX_UDP 17 /* the one protocol: TCP payloads need the kernel's stack */
+
+/* dmac_rx_spec.flags */
+#define DMAC_RX_SET_COPYBREAK (1u << 0) /* use spec.copybreak, not the daemon's */
+
+struct dmac_rx_spec {
+	const char *ifname;  /* interface, in the daemon's network namespace */
+	uint32_t queue;	     /* the NIC queue the flow arrives on (RSS / ntuple steer it) */
+	int proto;	     /* DMAC_RX_UDP */
+	uint16_t port;	     /* destination port, host byte order, 1..65535 */
+	uint32_t slot_size;  /* longest payload kept, 64..65536; longer ones are dropped */
+	uint32_t slot_count; /* slots in the area: a power of two, 1..65536 */
+	unsigned flags;	     /* DMAC_RX_SET_COPYBREAK */
+	uint32_t copybreak;  /* payloads shorter than this go by CPU, with the flag */
+};
+
+/* One received payload, inside the receive area. */
+struct dmac_rx_pkt {
+	const void *data;
+	uint32_t len;
+	uint32_t seq; /* the flow's datagram number from 1: a gap means drops */
+};
+
+/* A flow's counters, as the daemon last published them. */
+struct dmac_rx_stats {
+	uint64_t packets;	 /* delivered into the area */
+	uint64_t bytes;		 /* of payload delivered */
+	uint64_t drop_no_slot;	 /* every slot was held: release sooner or add slots */
+	uint64_t drop_too_large; /* payload longer than slot_size */
+	uint64_t drop_dma_error; /* the copy failed */
+	uint64_t dma_copies;	 /* payloads copied by a DMA engine */
+	uint64_t cpu_copies;	 /* payloads copied by the CPU (copybreak, no engine) */
+};
+
+/*
+ * dmac_rx_open() - ask the daemon for a flow: UDP datagrams to @spec->port
+ * arriving on @spec->ifname's queue @spec->queue. Other traffic on the
+ * interface goes on to the kernel's stack untouched. Blocks (one request),
+ * allocates, makes system calls. Any thread.
+ * Returns 0 with *ret_rx set, or -EINVAL (port 0, slot count not a power
+ * of two, unknown flags), -EMSGSIZE (slot_size outside 64..65536),
+ * -EPROTONOSUPPORT (not DMAC_RX_UDP), -ENXIO (no such interface or queue
+ * in the daemon's namespace), -EADDRINUSE (another flow has the port on
+ * that interface), -EACCES (a port below 1024 needs root or group dma),
+ * -EDQUOT (16 flows per client, or an area over 1 GiB), -EPERM (the daemon
+ * lacks CAP_NET_ADMIN/CAP_BPF), -ENOMEM, -ENODEV.
+ */
+int dmac_rx_open(struct dmac_client *c, const struct dmac_rx_spec *spec, struct dmac_rx **ret_rx);
+
+/*
+ * dmac_rx_peek() - up to @max of the oldest payloads not yet released, in
+ * order, without consuming them: the same ones come back until
+ * dmac_rx_release(). pkts[i].data stays valid until released.
+ * Fast path: never blocks or allocates; no system call, except one eventfd
+ * read on the first call that finds payloads after one that found none
+ * (that empty call arms dmac_rx_fd()). Flow's thread.
+ * Returns the number filled (0: none yet), -ENODEV (the flow or the daemon
+ * is gone and every payload has been read), -EPROTO (the daemon published
+ * a record outside the area).
+ */
+int dmac_rx_peek(struct dmac_rx *rx, struct dmac_rx_pkt *pkts, unsigned max);
+
+/*
+ * dmac_rx_release() - give the @n oldest peeked slots back to the daemon
+ * (more than are pending releases what is pending). Fast path: one store,
+ * no system call. Flow's thread.
+ */
+void dmac_rx_release(struct dmac_rx *rx, unsigned n);
+
+/*
+ * dmac_rx_recv() - copy the oldest payload into @buf (at most @len bytes)
+ * and release its slot; its sequence number goes to *ret_seq if not NULL.
+ * Waits up to @timeout_ms (0: not at all, < 0: no limit) for one to come.
+ * May block; system calls only when it sleeps; no allocation. Flow's thread.
+ * Returns the payload's full length (more than @len: the rest was cut off),
+ * -EAGAIN (none and @timeout_ms is 0), -ETIMEDOUT, -ENODEV, -EPROTO.
+ */
+int dmac_rx_recv(struct dmac_rx *rx, void *buf, size_t len, uint32_t *ret_seq, int timeout_ms);
+
+/*
+ * dmac_rx_fd() - an eventfd that becomes readable when payloads arrive
+ * after a dmac_rx_peek() that returned 0, or when the flow ends: poll it
+ * for POLLIN, then peek again. Owned by the flow: do not close or read it.
+ * Never blocks.
+ */
+int dmac_rx_fd(const struct dmac_rx *rx);
+
+/*
+ * dmac_rx_stats() - the flow's counters. Plain loads from the shared area,
+ * no system call. Returns 0.
+ */
+int dmac_rx_stats(const struct dmac_rx *rx, struct dmac_rx_stats *ret_stats);
+
+/*
+ * dmac_rx_close() - close the flow and unmap its area (pointers from
+ * dmac_rx_peek() become invalid). Accepts NULL. Blocks (one request),
+ * system calls. Call it before dmac_disconnect() of its client.
+ */
+void dmac_rx_close(struct dmac_rx *rx);
+
 #ifdef __cplusplus
 }
 #endif

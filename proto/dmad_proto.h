@@ -32,10 +32,14 @@ enum dmad_proto_type {
 	DMAD_PROTO_REGION_UNREG = 3,
 	DMAD_PROTO_CHAN_GET = 4, /* reply + 2 fds: ring memfd, doorbell eventfd */
 	DMAD_PROTO_CHAN_PUT = 5,
+	DMAD_PROTO_RX_OPEN = 6, /* reply + 2 fds: receive area memfd, eventfd; dmad_rx.h */
+	DMAD_PROTO_RX_CLOSE = 7,
 	DMAD_PROTO_STATUS = 64,	    /* admin */
 	DMAD_PROTO_DEV_REMOVE = 65, /* admin; replied when the device is released */
 	DMAD_PROTO_DEV_ADD = 66,    /* admin */
 	DMAD_PROTO_DEV_FAULT = 67,  /* admin; only with dmad --fault-injection */
+	DMAD_PROTO_LOG_LEVEL = 68,  /* admin */
+	DMAD_PROTO_FLOWS = 69,	    /* admin; dmad_rx.h */
 	DMAD_PROTO_EVENT = 128,	    /* daemon -> client, unsolicited */
 };
 
@@ -198,6 +202,13 @@ struct dmad_proto_dev_fault_req {
 	uint32_t rsvd;
 };
 
+/* LOG_LEVEL: dmad logs messages of @level and more urgent, syslog numbering
+ * (LOG_ERR 3 ... LOG_DEBUG 7), until the next reload or LOG_LEVEL. */
+struct dmad_proto_log_level_req {
+	uint32_t level;
+	uint32_t rsvd;
+};
+
 enum dmad_proto_event_type {
 	DMAD_PROTO_EV_CHAN_MOVED = 1,
 	DMAD_PROTO_EV_CHAN_CPU = 2,
@@ -237,5 +248,6 @@ _Static_assert(sizeof(struct dmad_proto_moved) == 48, "moved");
 _Static_assert(sizeof(struct dmad_proto_dev_add_req) == 128, "add req");
 _Static_assert(sizeof(struct dmad_proto_dev_add_rep) == 40, "add rep");
 _Static_assert(sizeof(struct dmad_proto_dev_fault_req) == 40, "fault req");
+_Static_assert(sizeof(struct dmad_proto_log_level_req) == 8, "log level req");
 
 #endif /* DMAD_PROTO_H */

@@ -6,7 +6,7 @@ set -eu
 PACKAGES="build-essential meson ninja-build pkg-config python3 \
 libdpdk-dev liburing-dev libsystemd-dev libbpf-dev \
 clang llvm bpftool libxdp-dev \
-valgrind strace iproute2 systemd"
+valgrind strace iproute2 systemd socat"
 
 missing=""
 for p in $PACKAGES; do

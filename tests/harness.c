@@ -227,6 +227,12 @@ static void exec_dmad(char **argv, int logfd)
 	if (nullfd < 0 || dup2(nullfd, STDIN_FILENO) < 0 || dup2(logfd, STDOUT_FILENO) < 0 ||
 	    dup2(logfd, STDERR_FILENO) < 0)
 		_exit(127);
+	/* A test run under a systemd service must not notify that service. */
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
 	execv(argv[0], argv);
 	dprintf(STDERR_FILENO, "harness: exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
