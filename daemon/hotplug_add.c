@@ -19,6 +19,7 @@
 #include "device.h"
 #include "hotplug.h"
 #include "log.h"
+#include "rx.h"
 #include "worker.h"
 
 static bool known(int16_t id)
@@ -64,6 +65,21 @@ static void unprobe(const char *name)
 	}
 }
 
+/* Is @ch copying with a CPU (the library's or dmad's) and free to move? */
+static bool on_cpu(const struct chan *ch)
+{
+	return !ch->moving && (!ch->dev || ch->dev == dmad.cpu);
+}
+
+static void move_to(struct chan *ch, struct device *d)
+{
+	/* The CPU engine retires what it takes in the loop that takes it:
+	 * after detach's grace period the channel has drained. */
+	chan_detach(ch);
+	if (chan_attach(ch, d) < 0 && chan_attach(ch, dmad.cpu) < 0)
+		log_error("cannot reattach channel %u of client %u", ch->id, ch->client->id);
+}
+
 /* Channels on CPU fallback come back to an engine first. */
 static uint32_t bring_back(struct device *d)
 {
@@ -73,18 +89,21 @@ static uint32_t bring_back(struct device *d)
 	snprintf(ev.to, sizeof(ev.to), "%s", d->name);
 	for (struct client *c = dmad.clients; c; c = c->next) {
 		for (struct chan *ch = c->closing ? NULL : c->chans; ch; ch = ch->next) {
-			if (ch->moving || (ch->dev && ch->dev != dmad.cpu))
+			if (!on_cpu(ch))
 				continue;
 			snprintf(ev.from, sizeof(ev.from), "%s", ch->dev ? "cpu" : "");
-			/* The CPU engine retires what it takes in the loop that takes
-			 * it: after detach's grace period the channel has drained. */
-			chan_detach(ch);
-			if (chan_attach(ch, d) < 0 && chan_attach(ch, dmad.cpu) < 0)
-				log_error("cannot reattach channel %u of client %u", ch->id, c->id);
+			move_to(ch, d);
 			ev.chan_id = ch->id;
 			client_event(c, &ev);
 			moved++;
 		}
+	}
+	/* Receive flows' channels too: their clients see only faster copies. */
+	for (struct chan *ch = rx_next_chan(NULL); ch; ch = rx_next_chan(ch)) {
+		if (!on_cpu(ch))
+			continue;
+		move_to(ch, d);
+		moved++;
 	}
 	return moved;
 }

@@ -219,3 +219,17 @@ bool rx_flow_reap(struct rx_flow *f)
 	flow_free(f);
 	return true;
 }
+
+struct chan *rx_next_chan(const struct chan *ch)
+{
+	struct rx_flow *f = rx_all_flows;
+
+	/* Skip to the flow after @ch's; closing flows keep their channel. */
+	if (ch)
+		while (f && f->ch != ch)
+			f = f->next;
+	for (f = ch && f ? f->next : f; f; f = f->next)
+		if (!f->closing && f->ch)
+			return f->ch;
+	return NULL;
+}

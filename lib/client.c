@@ -341,6 +341,8 @@ DMAC_EXPORT void dmac_disconnect(struct dmac_client *c)
 {
 	if (!c)
 		return;
+	while (c->rxs)
+		dmac_rx_close(c->rxs);
 	while (c->chans)
 		dmac_chan_put(c->chans);
 	/* No REGION_UNREG each: closing the socket returns them all. */

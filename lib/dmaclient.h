@@ -82,7 +82,8 @@ struct dmac_event {
 int dmac_connect(const char *path, const char *name, struct dmac_client **ret_client);
 
 /*
- * dmac_disconnect() - put every channel, free every region, close.
+ * dmac_disconnect() - close every receive flow, put every channel, free every
+ * region, close.
  * Accepts NULL. Blocks briefly, frees, makes system calls.
  */
 void dmac_disconnect(struct dmac_client *c);
@@ -227,8 +228,8 @@ const char *dmac_chan_device(const struct dmac_chan *ch);
  * headers stripped, into a receive area: memory shared with this process,
  * cut into slot_count slots of slot_size bytes. Payloads are read in place
  * (dmac_rx_peek() / dmac_rx_release()) or copied out (dmac_rx_recv()), in
- * arrival order. A struct dmac_rx is used by one thread at a time; close
- * every flow before dmac_disconnect() on its client.
+ * arrival order. A struct dmac_rx is used by one thread at a time;
+ * dmac_disconnect() closes the flows still open.
  */
 
 #define DMAC_RX_UDP 17 /* the one protocol: TCP payloads need the kernel's stack */
@@ -327,7 +328,7 @@ int dmac_rx_stats(const struct dmac_rx *rx, struct dmac_rx_stats *ret_stats);
 /*
  * dmac_rx_close() - close the flow and unmap its area (pointers from
  * dmac_rx_peek() become invalid). Accepts NULL. Blocks (one request),
- * system calls. Call it before dmac_disconnect() of its client.
+ * system calls. dmac_disconnect() closes flows left open.
  */
 void dmac_rx_close(struct dmac_rx *rx);
 

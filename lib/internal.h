@@ -68,6 +68,7 @@ struct dmac_client {
 	uint64_t region_gen; /* bumped on every change; starts at 1 */
 
 	struct dmac_chan *chans;
+	struct dmac_rx *rxs; /* open receive flows */
 
 	struct dmad_proto_event evq[DMAC_EVQ_LEN];
 	unsigned evq_head;

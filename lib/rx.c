@@ -42,6 +42,7 @@ struct dmac_rx {
 	struct dmac_client *client;
 	uint32_t flow_id;
 	int efd;
+	struct dmac_rx *next; /* client's list, so dmac_disconnect() can close it */
 };
 
 static bool is_pow2(uint32_t x)
@@ -85,6 +86,12 @@ static int area_map(struct dmac_rx *rx, int fd, uint64_t size, const struct dmac
 
 static void rx_free(struct dmac_rx *rx)
 {
+	struct dmac_rx **pp = &rx->client->rxs;
+
+	while (*pp && *pp != rx)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = rx->next;
 	if (rx->area)
 		munmap(rx->area, rx->size);
 	if (rx->efd >= 0)
@@ -143,6 +150,8 @@ DMAC_EXPORT int dmac_rx_open(struct dmac_client *c, const struct dmac_rx_spec *s
 		rx_free(rx);
 		return r;
 	}
+	rx->next = c->rxs;
+	c->rxs = rx;
 	*ret_rx = rx;
 	return 0;
 }

@@ -2,8 +2,9 @@
 /*
  * A flow follows its channel through device removals: the engine copying a
  * stream's payloads is removed mid-stream (`dmactl remove`), then the one
- * it moved to, so the flow ends on dmad's CPU engine. Every datagram that
- * reached the socket is delivered, in order, byte for byte.
+ * it moved to, so the flow ends on dmad's CPU engine, then a device is
+ * added and the flow comes back to it. Every datagram that reached the
+ * socket is delivered, in order, byte for byte.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,8 +15,8 @@
 #include "rxnet.h"
 
 #define PORT	 7301
-#define N	 6000
-#define PER_STEP (N / 3)
+#define N	 8000
+#define PER_STEP (N / 4)
 
 static const uint32_t sizes[] = {64, 512, 1472, 200, 9};
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
@@ -36,12 +37,12 @@ static void flow_device(const char *socket, char dev[64])
 	jv_free(root);
 }
 
-static int dmactl_remove(const char *socket, const char *dev)
+static int dmactl_run(const char *socket, const char *cmd, const char *dev)
 {
 	char out[4096];
 
 	return harness_run((char *[]){(char *)harness_env("DMACTL_BIN"), "--socket", (char *)socket,
-				      "remove", (char *)dev, NULL},
+				      (char *)cmd, (char *)dev, NULL},
 			   out, sizeof(out), 30000);
 }
 
@@ -62,7 +63,7 @@ int main(void)
 	struct dmac_rx *rx;
 	struct dmac_rx_spec spec = rxnet_spec(PORT, 2048, 8192);
 	struct dmac_rx_stats st;
-	char dev0[64], dev1[64], dev2[64];
+	char dev0[64], dev1[64], dev2[64], dev3[64];
 	pid_t sender;
 	int r;
 
@@ -82,17 +83,23 @@ int main(void)
 	sender = rxnet_send(PORT, N, sizes, NSIZES, 5000);
 	step(rx, 0, "before any removal");
 
-	r = dmactl_remove(d->socket, dev0);
+	r = dmactl_run(d->socket, "remove", dev0);
 	ok(r == 0, "dmactl remove %s mid-stream (exit %d)", dev0, r);
 	flow_device(d->socket, dev1);
 	ok(strcmp(dev1, dev0) && !strncmp(dev1, "dma_skeleton", 12), "the flow moved to %s", dev1);
 	step(rx, PER_STEP, "across the first removal");
 
-	r = dmactl_remove(d->socket, dev1);
+	r = dmactl_run(d->socket, "remove", dev1);
 	ok(r == 0, "dmactl remove %s, the last engine (exit %d)", dev1, r);
 	flow_device(d->socket, dev2);
 	ok(!strcmp(dev2, "cpu"), "the flow moved to dmad's CPU engine (%s)", dev2);
 	step(rx, 2 * PER_STEP, "across the second removal");
+
+	r = dmactl_run(d->socket, "add", "dma_skeleton5");
+	ok(r == 0, "dmactl add dma_skeleton5 (exit %d)", r);
+	flow_device(d->socket, dev3);
+	ok(!strcmp(dev3, "dma_skeleton5"), "the flow came back from the CPU to %s", dev3);
+	step(rx, 3 * PER_STEP, "after the add");
 
 	ok(harness_wait_child(sender, 20000, "sender"), "the sender sent all %d", N);
 	dmac_rx_stats(rx, &st);
