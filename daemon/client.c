@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,6 +53,9 @@ struct client *client_new(int fd)
 		free(c);
 		return NULL;
 	}
+	len = sizeof(c->sndbuf);
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &c->sndbuf, &len) < 0)
+		c->sndbuf = DMAD_PROTO_MSG_MAX * 2;
 	/* Root, the daemon's own user, or a member of the admin group. */
 	c->admin = c->cred.uid == 0 || c->cred.uid == geteuid() ||
 		   c->cred.gid == dmad.cfg.admin_gid || in_admin_group(fd);
@@ -103,11 +108,23 @@ int client_send(struct client *c, uint16_t type, uint32_t seq, int32_t status, c
 	return send_msg(c, type, DMAD_PROTO_F_REPLY, seq, status, body, len, fds, nfds);
 }
 
+/*
+ * Events are advice, not state (the ring always says where a channel is), so
+ * a client that does not read them must not lose its replies to them: one
+ * is dropped once the client's unread messages take a quarter of what its
+ * socket may hold, which keeps room for the largest reply.
+ */
 void client_event(struct client *c, const struct dmad_proto_event *ev)
 {
-	/* Dropped if the client's socket is full: events are advice, not state. */
-	if (!c->closing && c->hello)
-		send_msg(c, DMAD_PROTO_EVENT, 0, 0, 0, ev, sizeof(*ev), NULL, 0);
+	int unread;
+
+	if (c->closing || !c->hello)
+		return;
+	if (ioctl(c->fd, SIOCOUTQ, &unread) == 0 && unread > c->sndbuf / 4) {
+		c->events_dropped++;
+		return;
+	}
+	send_msg(c, DMAD_PROTO_EVENT, 0, 0, 0, ev, sizeof(*ev), NULL, 0);
 }
 
 static struct chan *find_chan(struct chan *list, uint32_t id)

@@ -35,6 +35,8 @@ struct client {
 	bool closing;	   /* socket gone: waiting for in-flight copies to retire */
 	bool recv_pending; /* an io_uring recvmsg points into this struct */
 	char name[DMAD_PROTO_NAME_MAX];
+	int sndbuf;		 /* SO_SNDBUF: events leave room for replies */
+	uint64_t events_dropped; /* unread events pile up: the newest are dropped */
 
 	struct region_table *regions; /* RCU-published, read by workers */
 	struct region_zombie *zombies;

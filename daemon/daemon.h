@@ -126,8 +126,7 @@ struct worker {
 	int epfd;		/* channel doorbells + wake_fd */
 	int wake_fd;		/* control -> worker: look at your lists again */
 	struct dev_array *devs; /* RCU-published by the control thread */
-	volatile bool stop;
-	volatile bool exited;
+	bool stop; /* control -> worker, __atomic */
 	/* Loops gone round, for the service watchdog (notify.c). Written every
 	 * loop by this worker alone: its own cache line, so that the writes do
 	 * not bounce the line other workers read their fields from. */

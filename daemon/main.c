@@ -202,7 +202,7 @@ static int workers_launch(void)
 static void workers_stop(void)
 {
 	for (unsigned i = 0; i < dmad.nworkers; i++) {
-		dmad.workers[i].stop = true;
+		__atomic_store_n(&dmad.workers[i].stop, true, __ATOMIC_RELEASE);
 		worker_kick(&dmad.workers[i]);
 	}
 	rte_eal_mp_wait_lcore();

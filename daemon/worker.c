@@ -85,7 +85,8 @@ static void retire_head(struct device *d)
 	struct inflight *e = &d->fifo[d->fifo_head & d->fifo_mask];
 
 	retire(d, e);
-	d->fifo_head++;
+	/* The control thread reads head and tail to see a device drained. */
+	__atomic_store_n(&d->fifo_head, d->fifo_head + 1, __ATOMIC_RELEASE);
 	if (d->fifo_head == d->fifo_tail || d->fifo[d->fifo_head & d->fifo_mask].ch != e->ch)
 		wake_waiter(e->ch);
 }
@@ -227,7 +228,7 @@ static unsigned poll_chan(struct device *d, struct chan *ch, bool stopping)
 				       .pattern = x.pattern};
 		d->on_dev += ret == 1;
 		d->unsubmitted += ret == 1;
-		d->fifo_tail++;
+		__atomic_store_n(&d->fifo_tail, d->fifo_tail + 1, __ATOMIC_RELEASE);
 		ch->head++;
 	}
 	/* The control thread reads these to know when a channel has drained. */
@@ -270,7 +271,7 @@ int worker_main(void *arg)
 	for (;;) {
 		struct dev_array *devs = rcu_deref(w->devs);
 		unsigned work = 0, busy = 0;
-		bool stop = w->stop;
+		bool stop = __atomic_load_n(&w->stop, __ATOMIC_ACQUIRE);
 
 		if (unlikely(stop && !stopped)) {
 			snapshot_tails(devs);
@@ -328,6 +329,5 @@ int worker_main(void *arg)
 
 	rte_rcu_qsbr_thread_offline(dmad.qs, w->idx);
 	rte_rcu_qsbr_thread_unregister(dmad.qs, w->idx);
-	__atomic_store_n(&w->exited, true, __ATOMIC_RELEASE);
 	return 0;
 }

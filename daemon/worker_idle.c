@@ -57,7 +57,7 @@ void worker_sleep(struct worker *w)
 	/* Dekker with dmac_issue_pending(): the flag must be visible before we
 	 * re-read the tails, or a submission in between would sleep unseen. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!any_pending(w) && !w->stop) {
+	if (!any_pending(w) && !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
 		/* Offline: a grace period need not wait for a sleeping worker. */
 		rte_rcu_qsbr_thread_offline(dmad.qs, w->idx);
 		/* Edge-triggered eventfds: nothing to read back, so no fd number

@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential meson ninja-build pkg-config python3 \
 libdpdk-dev liburing-dev libsystemd-dev libbpf-dev \
-clang llvm bpftool libxdp-dev \
+clang libclang-rt-14-dev llvm bpftool libxdp-dev \
 valgrind strace iproute2 systemd socat"
 
 missing=""

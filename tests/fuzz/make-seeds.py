@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Write the seed inputs of tests/fuzz/corpus/ (the formats are described
+at the top of each fuzz-*.c). Seeds are committed; run this again only when
+a format or the protocol changes. Regression inputs (regress-*) are the
+crashes fuzzing found and are kept as they were found, not generated here.
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MAGIC = 0x44414D44
+HELLO, REG, UNREG, GET, PUT, RX_OPEN, RX_CLOSE = 1, 2, 3, 4, 5, 6, 7
+STATUS, REMOVE, ADD, FAULT, LOG_LEVEL, FLOWS, EVENT = 64, 65, 66, 67, 68, 69, 128
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def hdr(t, body, seq=1, flags=0, status=0):
+    return struct.pack("<IHHHHIIi", MAGIC, 1, 0, t, flags, seq, len(body), status) + body
+
+
+def name(s, n=32):
+    return s.encode().ljust(n, b"\0")
+
+
+# validate: n, k | flags, k x (slot, 5-byte len), then the descriptor.
+def desc(op, src, src_off, dst, dst_off, length, flags=0):
+    return struct.pack("<BBHIIHHQQ", op, flags, src, 0, length, dst, 0, src_off, dst_off)
+
+
+def regions(n, *slots):
+    out = bytes([n, len(slots)])
+    for slot, length in slots:
+        out += bytes([slot]) + length.to_bytes(5, "little")
+    return out
+
+
+two = regions(4, (0, 65536), (2, 4096))
+write("validate", "copy-ok", two + desc(1, 0, 0, 2, 0, 4096))
+write("validate", "copy-same-region", two + desc(1, 0, 0, 0, 4096, 4096))
+write("validate", "fill-ok", two + desc(2, 0, 0x5A5A5A5A5A5A5A5A, 0, 128, 64))
+write("validate", "copy-past-end", two + desc(1, 0, 65535, 2, 0, 2))
+write("validate", "off-wraps", two + desc(1, 0, 2**64 - 1, 2, 0, 16))
+write("validate", "free-slot", two + desc(1, 1, 0, 2, 0, 16))
+write("validate", "no-table", bytes([4, 0x80]) + desc(1, 0, 0, 2, 0, 16))
+
+
+# control: records of {spec, 2-byte length, message}; spec bit 7 fixes headers.
+def rec(msg, spec=0x80, nfds=0, kind=0):
+    spec |= nfds | kind << 3
+    return bytes([spec]) + struct.pack("<H", len(msg)) + msg
+
+
+hello = rec(hdr(HELLO, name("fuzz")))
+reg = rec(hdr(REG, struct.pack("<Q", 4096), 2), nfds=1, kind=0)
+get = rec(hdr(GET, struct.pack("<II", 1, 0), 3))
+write("control", "hello", hello)
+write("control", "session",
+      hello + reg + get + rec(hdr(STATUS, b"", 4)) +
+      rec(hdr(UNREG, struct.pack("<II", 0, 0), 5)) +
+      rec(hdr(PUT, struct.pack("<II", 1, 0), 6)))
+write("control", "before-hello", get + hello)
+write("control", "admin",
+      hello + rec(hdr(REMOVE, name("dma_skeleton0") + struct.pack("<II", 100, 0), 2)) +
+      rec(hdr(FAULT, name("dma_skeleton0") + struct.pack("<II", 1, 0), 3)) +
+      rec(hdr(ADD, name("dma_skeleton9", 128), 4)))
+write("control", "rx",
+      hello + rec(hdr(RX_OPEN, name("lo", 16) + struct.pack("<IHBBIIII", 0, 9000, 17, 0, 2048,
+                                                             64, 0, 0), 2)) +
+      rec(hdr(FLOWS, b"", 3)) + rec(hdr(RX_CLOSE, struct.pack("<II", 1, 0), 4)))
+write("control", "log-level", hello + rec(hdr(LOG_LEVEL, struct.pack("<II", 7, 0), 2)))
+write("control", "not-admin", hello + rec(hdr(STATUS, b"", 2), spec=0xC0))
+for kind, what in enumerate(["sealed", "sealed-4k", "unsealed", "pipe", "dir", "opath",
+                             "devnull", "empty"]):
+    write("control", "reg-" + what, hello + rec(hdr(REG, struct.pack("<Q", 65536), 2),
+                                                 nfds=1, kind=kind))
+write("control", "reg-two-fds", hello + rec(hdr(REG, struct.pack("<Q", 4096), 2), nfds=2))
+write("control", "reg-nine-fds", hello + rec(hdr(REG, struct.pack("<Q", 4096), 2), nfds=5))
+write("control", "short-header", hello + rec(b"DMAD\x01\x00", spec=0))
+write("control", "lying-length", hello + rec(hdr(GET, struct.pack("<II", 1, 0))[:-4], spec=0))
+write("control", "huge", hello + rec(hdr(HELLO, bytes(4200)), spec=0))
+
+
+# dmactl: arguments ended by an empty one, then {flags, 2-byte length, message}.
+def rep(body, flags=1, status=0):
+    m = hdr(0, body, flags=1, status=status)
+    return bytes([flags]) + struct.pack("<H", len(m)) + m
+
+
+hello_rep = rep(struct.pack("<IIIIQ", 1, 256, 256, 64, 64 << 30))
+st = struct.pack("<IIIIQQ", 1, 1, 1, 0, 5, 100)
+dev = name("dma_skeleton0") + name("dma_skeleton") + struct.pack(
+    "<QQQQIIIIIIII", 1 << 32 | 1 << 34, 5, 100, 0, 0, 0, 1, 1, 256, 0, 0, 0)
+cli = name("bystander") + struct.pack("<QIiIIII", 1 << 20, 1, 123, 0, 1, 2, 0)
+chan = name("dma_skeleton0") + struct.pack("<QQQIIII", 5, 100, 0, 1, 1, 256, 0)
+moved = struct.pack("<QQII", 1000, 20, 1, 0) + name("cpu") + struct.pack("<QII", 20, 1, 1)
+write("dmactl", "status", b"status\0\0" + hello_rep + rep(st + dev + cli + chan))
+write("dmactl", "status-json-event",
+      b"--json\0status\0\0" + hello_rep + rep(bytes(80), flags=2) + rep(st + dev + cli + chan))
+write("dmactl", "clients-json", b"clients\0--json\0\0" + hello_rep + rep(st + dev + cli + chan))
+write("dmactl", "remove", b"remove\0dma_skeleton0\0--timeout\0100\0\0" + hello_rep + rep(moved))
+write("dmactl", "add", b"add\0dma_skeleton2\0\0" + hello_rep +
+      rep(name("dma_skeleton2") + struct.pack("<II", 1, 0)))
+write("dmactl", "fault", b"fault\0dma_skeleton0\0hang\0\0" + hello_rep + rep(b""))
+flows = struct.pack("<II", 1, 0) + name("lo", 16) + name("dma_skeleton0") + bytes(64) + \
+    struct.pack("<IIIHBBIIII", 1, 1, 0, 9000, 17, 2, 2048, 64, 3, 0)
+write("dmactl", "flows-json", b"flows\0--json\0\0" + hello_rep + rep(flows))
+write("dmactl", "log-level", b"log-level\0debug\0\0" + hello_rep + rep(b""))
+write("dmactl", "refused", b"status\0\0" + hello_rep + rep(b"", status=-13))
