@@ -41,10 +41,11 @@ static struct {
 	struct io_uring ring;
 	int lfd, sfd, tfd, mfd;
 	bool accept_paused;
+	bool ring_up;
 	struct signalfd_siginfo si;
 	uint64_t expirations;
 	bool stop;
-} ctl;
+} ctl = {.lfd = -1, .sfd = -1, .tfd = -1, .mfd = -1};
 
 static struct io_uring_sqe *sqe_get(void)
 {
@@ -235,6 +236,7 @@ int control_run(int lfd, void (*ready)(void))
 	ret = io_uring_queue_init(256, &ctl.ring, 0);
 	if (ret < 0)
 		return log_error_errno(ret, "io_uring_queue_init: %m");
+	ctl.ring_up = true;
 	arm_accept();
 	arm_signal();
 	arm_tick();
@@ -301,9 +303,13 @@ void control_shutdown(void)
 		client_reap(c);
 		client_free(c);
 	}
-	io_uring_queue_exit(&ctl.ring);
-	close(ctl.sfd);
-	close(ctl.tfd);
+	/* Also after a control_run() that failed half-way. */
+	if (ctl.ring_up)
+		io_uring_queue_exit(&ctl.ring);
+	if (ctl.sfd >= 0)
+		close(ctl.sfd);
+	if (ctl.tfd >= 0)
+		close(ctl.tfd);
 }
 
 /* Is something already serving @path? Then refuse rather than steal it. */

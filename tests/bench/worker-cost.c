@@ -13,10 +13,11 @@
  * its own lcore.
  *
  * Phases, each between CALLGRIND_ZERO_STATS and CALLGRIND_DUMP_STATS_AT
- * (no-ops without valgrind): "before-SIZE" for each size, the removal of the
- * channel's device (the channel moves to the other engine), "after-SIZE".
- * One line per phase on stdout: "phase NAME copies N loops L ...", which
- * worker-cost.sh reads.
+ * (no-ops without valgrind): "idle-before" (no copies: what an empty loop
+ * costs), "before-SIZE" for each size, then the removal of the channel's
+ * device (the channel moves to the other engine), "idle-after",
+ * "after-SIZE". One line per phase on stdout, "phase NAME copies N loops L
+ * ...", which worker-cost.sh reads; L is the worker's loop count.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +48,7 @@
 
 #define REGION_LEN (4u << 20)
 #define MAX_SIZES  8
+#define STALL_S	   30.0 /* no progress this long: the worker is stuck, fail */
 
 struct opts {
 	unsigned nsizes;
@@ -77,6 +79,13 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Give the worker and the engine's thread the CPU; -ETIMEDOUT past @deadline. */
+static int yield_until(double deadline)
+{
+	sched_yield();
+	return now_s() > deadline ? log_error_errno(-ETIMEDOUT, "the worker made no progress") : 0;
 }
 
 static int parse_list(const char *s, uint32_t *v, unsigned max)
@@ -192,7 +201,7 @@ static void daemon_stop(struct peer *p)
 {
 	struct worker *w = &dmad.workers[0];
 
-	w->stop = true;
+	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
 	worker_kick(w);
 	rte_eal_mp_wait_lcore();
 	if (p->c) {
@@ -229,8 +238,8 @@ static void serve_one(struct client *c)
 
 /* Send a request with at most one fd, have the daemon serve it, take the
  * reply (skipping events) and up to two fds. Returns the reply's status. */
-static int request(struct peer *p, uint16_t type, const void *body, uint32_t len, int fd,
-		   void *rep, size_t rep_len, int *ret_fds)
+static int request(struct peer *p, uint16_t type, const void *body, uint32_t len, int fd, void *rep,
+		   size_t rep_len, int *ret_fds)
 {
 	struct dmad_proto_hdr h = {.magic = DMAD_PROTO_MAGIC,
 				   .major = DMAD_PROTO_VERSION_MAJOR,
@@ -296,16 +305,20 @@ static uint8_t *region_new(struct peer *p, uint16_t *ret_id)
 	struct dmad_proto_region_reg_req req = {.len = REGION_LEN};
 	struct dmad_proto_region_reg_rep rep;
 	int fd = memfd_create("worker-cost", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	uint8_t *va;
+	uint8_t *va = MAP_FAILED;
 	int ret;
 
-	if (fd < 0 || ftruncate(fd, REGION_LEN) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
-		return NULL;
-	va = mmap(NULL, REGION_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ret = request(p, DMAD_PROTO_REGION_REG, &req, sizeof(req), fd, &rep, sizeof(rep), NULL);
-	close(fd);
-	if (va == MAP_FAILED || ret < 0) {
-		log_error("cannot register a region: %s", strerror(-ret));
+	if (fd >= 0 && ftruncate(fd, REGION_LEN) == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) == 0)
+		va = mmap(NULL, REGION_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ret = va == MAP_FAILED ? -errno
+			       : request(p, DMAD_PROTO_REGION_REG, &req, sizeof(req), fd, &rep,
+					 sizeof(rep), NULL);
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0) {
+		log_error_errno(ret, "cannot register a region: %m");
+		if (va != MAP_FAILED)
+			munmap(va, REGION_LEN);
 		return NULL;
 	}
 	*ret_id = (uint16_t)rep.region_id;
@@ -368,18 +381,25 @@ static uint32_t completed(struct peer *p)
 
 /* @n copies of @size, slot i % slots of src to the same slot of dst, up to
  * opts.window in flight, published opts.batch at a time. */
-static void copies(struct peer *p, const struct opts *o, uint32_t size, uint32_t n)
+static int copies(struct peer *p, const struct opts *o, uint32_t size, uint32_t n)
 {
 	uint32_t slots = REGION_LEN / size, first = p->last_cookie, end = first + n;
+	uint32_t seen = completed(p);
+	double deadline = now_s() + STALL_S;
 
 	while (completed(p) != end) {
 		uint32_t left = end - p->last_cookie;
 		uint32_t room = o->window - (p->last_cookie - completed(p));
 		uint32_t k = RTE_MIN(o->batch, left);
 
+		if (completed(p) != seen) {
+			seen = completed(p);
+			deadline = now_s() + STALL_S;
+		}
 		if (!left || room < k) {
 			/* Window full: let the worker and the engine's thread run. */
-			sched_yield();
+			if (yield_until(deadline) < 0)
+				return -ETIMEDOUT;
 			continue;
 		}
 		for (uint32_t i = 0; i < k; i++) {
@@ -398,6 +418,7 @@ static void copies(struct peer *p, const struct opts *o, uint32_t size, uint32_t
 		}
 		publish(p);
 	}
+	return 0;
 }
 
 /* Fresh source bytes for each phase, so a stale destination cannot pass. */
@@ -425,10 +446,14 @@ static void phase_report(struct peer *p, const char *name, uint32_t n, uint64_t 
 }
 
 /* Until the worker has set NEED_WAKEUP on our ring: it is going to sleep. */
-static void wait_asleep(struct peer *p)
+static int wait_asleep(struct peer *p)
 {
+	double deadline = now_s() + STALL_S;
+
 	while (!(__atomic_load_n(&p->ring->flags, __ATOMIC_ACQUIRE) & DMAD_PROTO_RF_NEED_WAKEUP))
-		sched_yield();
+		if (yield_until(deadline) < 0)
+			return -ETIMEDOUT;
+	return 0;
 }
 
 /*
@@ -436,15 +461,16 @@ static void wait_asleep(struct peer *p)
  * same devices and channel: woken IDLE_ROUNDS times, each time it polls
  * (worker.c's IDLE_LOOPS times) and goes back to sleep.
  */
-static void phase_idle(struct peer *p, const char *when)
+static int phase_idle(struct peer *p, const char *when)
 {
 	enum { IDLE_ROUNDS = 4 };
+	double t, deadline = now_s() + STALL_S;
 	uint64_t loops;
 	char name[64];
-	double t;
 
 	snprintf(name, sizeof(name), "idle-%s", when);
-	wait_asleep(p);
+	if (wait_asleep(p) < 0)
+		return -ETIMEDOUT;
 	CALLGRIND_ZERO_STATS;
 	loops = loops_now();
 	t = now_s();
@@ -454,17 +480,19 @@ static void phase_idle(struct peer *p, const char *when)
 		worker_kick(&dmad.workers[0]);
 		/* Once it has looped, it has cleared the flag it set to sleep. */
 		while (loops_now() == l)
-			sched_yield();
-		wait_asleep(p);
+			if (yield_until(deadline) < 0)
+				return -ETIMEDOUT;
+		if (wait_asleep(p) < 0)
+			return -ETIMEDOUT;
 	}
 	t = now_s() - t;
 	loops = loops_now() - loops;
 	CALLGRIND_DUMP_STATS_AT(name);
 	phase_report(p, name, 0, loops, t, "-");
+	return 0;
 }
 
-static int phase(struct peer *p, const struct opts *o, const char *when, unsigned k,
-		 unsigned salt)
+static int phase(struct peer *p, const struct opts *o, const char *when, unsigned k, unsigned salt)
 {
 	uint32_t size = o->size[k], n = o->copies[k];
 	size_t used = (size_t)RTE_MIN(n, REGION_LEN / size) * size;
@@ -475,13 +503,15 @@ static int phase(struct peer *p, const struct opts *o, const char *when, unsigne
 
 	fill(p, salt);
 	/* Warm-up, uncounted: page faults and the engine's first descriptors. */
-	copies(p, o, size, o->window * 2);
+	if (copies(p, o, size, o->window * 2) < 0)
+		return -ETIMEDOUT;
 	snprintf(name, sizeof(name), "%s-%u", when, size);
 
 	CALLGRIND_ZERO_STATS;
 	loops = loops_now();
 	t = now_s();
-	copies(p, o, size, n);
+	if (copies(p, o, size, n) < 0)
+		return -ETIMEDOUT;
 	t = now_s() - t;
 	loops = loops_now() - loops;
 	CALLGRIND_DUMP_STATS_AT(name);
@@ -536,13 +566,13 @@ int main(int argc, char **argv)
 	} else {
 		printf("worker-cost: window %u, batch %u, %s\n", o.window, o.batch,
 		       RUNNING_ON_VALGRIND ? "under valgrind" : "plain");
-		phase_idle(&p, "before");
+		ret = phase_idle(&p, "before");
 		for (unsigned k = 0; k < o.nsizes && ret == 0; k++)
 			ret = phase(&p, &o, "before", k, k);
 		if (ret == 0)
 			ret = remove_device(&p);
 		if (ret == 0)
-			phase_idle(&p, "after");
+			ret = phase_idle(&p, "after");
 		for (unsigned k = 0; k < o.nsizes && ret == 0; k++)
 			ret = phase(&p, &o, "after", k, 100 + k);
 	}

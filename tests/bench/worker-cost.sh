@@ -15,6 +15,14 @@
 # site. What is left is the loop itself: RCU quiescent state, stats, the
 # device walk, rte_pause.
 #
+# The worker polls whether or not there is work, and how many times it goes
+# round per copy depends on scheduling (valgrind's above all), so the gross
+# figure per copy moves from run to run. The harness counts the worker's
+# loops and has an idle phase (no copies) with the same devices before and
+# after the removal; "net" is the gross cost less that many empty loops at
+# the idle phase's cost per loop, bucket by bucket: what the copies
+# themselves added. Net figures repeat to within a few Ir.
+#
 # usage: worker-cost.sh BUILDDIR [WORKER-COST ARGS...]
 #   default args: --sizes 4096,65536 --copies 20000,5000
 # Exit status: 0, 1 on failure (including bad data), 77 when valgrind or
@@ -36,7 +44,8 @@ done
 [ -x "$exe" ] || { echo "worker-cost: $exe not built (needs valgrind/callgrind.h)" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/dmad-worker-cost.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
 
 # Uncompressed names and absolute positions keep the dumps awk-readable.
 valgrind --tool=callgrind --dump-instr=yes --compress-strings=no --compress-pos=no \
@@ -62,7 +71,7 @@ for dump in "$tmp"/cg.[0-9]*; do
 		}
 	' "$dump" >"$dump.wm"
 	# Each address: the innermost function, and the one inlined straight
-	# into worker_main ("-" for worker_main'"'"'s own code).
+	# into worker_main ("-" for code of worker_main itself).
 	awk '{ print $1 }' "$dump.wm" | sort -u |
 		addr2line -f -i -a -e "$exe" | awk '
 		function flush() { if (addr != "") print addr, inner, outer }
@@ -98,9 +107,7 @@ for dump in "$tmp"/cg.[0-9]*; do
 done
 
 # Gross: all the worker did in the phase, per copy. Net: less what the same
-# number of empty loops cost in the idle phase with the same devices (the
-# worker polls whether or not there is work; how often it goes round while
-# a copy is in flight depends on scheduling, valgrind's above all).
+# number of empty loops cost in the idle phase with the same devices.
 awk '
 	FILENAME ~ /out$/ && $1 == "phase" {
 		copies[$2] = $4; loops[$2] = $6; device[$2] = $10
