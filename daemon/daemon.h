@@ -91,6 +91,8 @@ struct device {
 	struct chan_array *chans; /* RCU-published by the control thread */
 	uint32_t failed;	  /* control -> worker: engine gone, redo in-flight by CPU */
 	uint32_t fault_hang;	  /* fault injection: stop submitting and reaping */
+	bool software;		  /* a thread, not hardware: parked while idle */
+	bool parked;		  /* worker-owned: stopped while its worker sleeps */
 
 	/* Written by the owning worker only. */
 	struct inflight *fifo;
@@ -126,7 +128,8 @@ struct worker {
 	int epfd;		/* channel doorbells + wake_fd */
 	int wake_fd;		/* control -> worker: look at your lists again */
 	struct dev_array *devs; /* RCU-published by the control thread */
-	bool stop; /* control -> worker, __atomic */
+	bool stop;		/* control -> worker, __atomic */
+	unsigned quiet;		/* worker-private: sleeps that ended with nothing to do */
 	/* Loops gone round, for the service watchdog (notify.c). Written every
 	 * loop by this worker alone: its own cache line, so that the writes do
 	 * not bounce the line other workers read their fields from. */

@@ -94,6 +94,7 @@ int device_setup_one(int16_t id, struct device **ret_dev)
 		return ret;
 	}
 	d->vdev = !strcmp(rte_bus_name(rte_dev_bus(find_rte_device(d->name))), "vdev");
+	d->software = !strcmp(d->driver, "dma_skeleton");
 	d->watchdog_ms = device_watchdog_ms(d);
 	d->copybreak = device_calibrate(d);
 	d->state = DMAD_PROTO_DEV_ONLINE;
@@ -196,7 +197,8 @@ void device_release(struct device *d)
 		return;
 	if (d->dev_id >= 0) {
 		rdev = find_rte_device(d->name);
-		if (!d->failed) /* a failed device was stopped by its worker */
+		/* A failed or parked device was stopped by its worker. */
+		if (!d->failed && !d->parked)
 			rte_dma_stop(d->dev_id);
 		/*
 		 * The driver's remove closes and releases the dmadev itself; closing
@@ -278,7 +280,7 @@ uint32_t device_watchdog_ms(const struct device *d)
 		return dmad.cfg.watchdog_ms;
 	/* A software engine is a thread competing for the CPU: on a busy host a
 	 * 100 ms gap in its progress is scheduling, not a dead device. */
-	return !strcmp(d->driver, "dma_skeleton") ? 1000 : 100;
+	return d->software ? 1000 : 100;
 }
 
 const char *device_state_name(uint32_t state)

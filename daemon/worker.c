@@ -169,6 +169,12 @@ static int execute(struct device *d, const struct xfer *x)
 			cpu_fill(x->dst_va, x->pattern, x->len);
 		return 0;
 	}
+	if (unlikely(d->parked)) {
+		/* Idle software engine: its thread comes back with the work. */
+		if (rte_dma_start(d->dev_id) < 0)
+			return -EIO;
+		d->parked = false;
+	}
 	if (x->op == DMAD_PROTO_OP_COPY)
 		ret = rte_dma_copy(d->dev_id, d->vchan, x->src, x->dst, x->len, flags);
 	else if (d->capa & RTE_DMA_CAPA_OPS_FILL)
@@ -314,6 +320,7 @@ int worker_main(void *arg)
 			break;
 		if (work) {
 			idle = 0;
+			w->quiet = 0;
 		} else if (busy) {
 			/* Only waiting on engines: a software engine's thread may need
 			 * this CPU to finish them (and a hardware one loses nothing). */

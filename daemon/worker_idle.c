@@ -8,6 +8,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <rte_dmadev.h>
+
 #include "worker.h"
 
 #define SLEEP_MS 100 /* upper bound, so a stop request is seen promptly */
@@ -49,6 +51,25 @@ static bool any_pending(struct worker *w)
 	return false;
 }
 
+/*
+ * A software engine is a thread that polls for work even when there is
+ * none (about 15 % of a CPU for dma_skeleton). Stop it while we sleep with
+ * nothing in flight; execute() starts it again with the next descriptor.
+ * Hardware engines are left alone: stopping one can take milliseconds.
+ */
+static void park_engines(struct worker *w)
+{
+	struct dev_array *devs = rcu_deref(w->devs);
+
+	for (uint32_t i = 0; devs && i < devs->n; i++) {
+		struct device *d = devs->d[i];
+
+		if (d->software && !d->parked && !d->failed && !d->fault_hang &&
+		    d->fifo_head == d->fifo_tail && rte_dma_stop(d->dev_id) == 0)
+			d->parked = true;
+	}
+}
+
 void worker_sleep(struct worker *w)
 {
 	struct epoll_event ev[8];
@@ -58,11 +79,15 @@ void worker_sleep(struct worker *w)
 	 * re-read the tails, or a submission in between would sleep unseen. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!any_pending(w) && !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		/* Only once a whole sleep passed without work: parking and the
+		 * restart cost a millisecond or so, too much between bursts. */
+		if (w->quiet)
+			park_engines(w);
 		/* Offline: a grace period need not wait for a sleeping worker. */
 		rte_rcu_qsbr_thread_offline(dmad.qs, w->idx);
 		/* Edge-triggered eventfds: nothing to read back, so no fd number
 		 * is ever used after the control thread may have closed it. */
-		epoll_wait(w->epfd, ev, 8, SLEEP_MS);
+		w->quiet = epoll_wait(w->epfd, ev, 8, SLEEP_MS) == 0 ? w->quiet + 1 : 0;
 		rte_rcu_qsbr_thread_online(dmad.qs, w->idx);
 	}
 	/* Channels may have come and gone while we slept: clear on the current set. */

@@ -5,6 +5,7 @@
  * so a client that polls costs the worker nothing.
  */
 #include <errno.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/futex.h>
@@ -13,7 +14,8 @@
 #include "internal.h"
 
 /* Long enough to catch a small copy on an engine, short enough not to burn a core. */
-#define SPIN_NS 30000ull
+#define SPIN_NS	    30000ull
+#define YIELD_AFTER 64 /* polls before the spin starts yielding */
 /* Sleep in slices so that a daemon that died without a word is noticed. */
 #define SLICE_NS  100000000ull
 #define NS_PER_MS 1000000ull
@@ -70,12 +72,23 @@ DMAC_EXPORT int dmac_wait(struct dmac_chan *ch, dmac_cookie_t cookie, int timeou
 
 	deadline = timeout_ms < 0 ? UINT64_MAX : now + (uint64_t)timeout_ms * NS_PER_MS;
 	spin_end = now + SPIN_NS < deadline ? now + SPIN_NS : deadline;
-	do {
+	for (unsigned i = 0;; i++) {
 		s = dmac_is_complete(ch, cookie);
 		if (s != DMAC_IN_PROGRESS)
 			return status_ret(s);
-		cpu_relax();
-	} while (now_ns() < spin_end);
+		if (now_ns() >= spin_end)
+			break;
+		/*
+		 * Past a short pure spin, offer the CPU: on a host where this
+		 * thread shares a CPU with the daemon's worker (or a software
+		 * engine), spinning would keep from running the very thread that
+		 * completes the copy. With a CPU to itself, the yield returns at once.
+		 */
+		if (i >= YIELD_AFTER)
+			sched_yield();
+		else
+			cpu_relax();
+	}
 
 	for (;;) {
 		/* Only this side writes client_flags. */

@@ -5,6 +5,7 @@
  * ratios mean something on a noisy machine.
  */
 #include <errno.h>
+#include <sched.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ struct options {
 	uint64_t hotpath_ops;
 	unsigned hotpath_batch;
 	char **dmad_args; /* after "--", NULL-terminated */
+	bool shared_cpus; /* no engine CPU split for the dmad started here */
 };
 
 static void usage(FILE *f)
@@ -63,6 +65,9 @@ static void usage(FILE *f)
 		"  --socket PATH       use the dmad listening there instead of starting one\n"
 		"  --dmad PATH         dmad to start (%s)\n"
 		"  --engines N         --engines for the dmad started here (1)\n"
+		"  --shared-cpus       let dmad's engine thread share CPUs with its worker and\n"
+		"                      the client (default: the engine gets a CPU of its own,\n"
+		"                      as in the in-process case)\n"
 		"  --json FILE         also write JSON there; '-' for stdout (table to stderr)\n"
 		"  --hotpath OPS       only run the submit loop hotpath-counts.sh measures\n"
 		"  --hotpath-batch N   copies per dmac_issue_pending() in --hotpath (1)\n",
@@ -152,6 +157,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"json", required_argument, NULL, 'j'},
 		{"hotpath", required_argument, NULL, 'H'},
 		{"hotpath-batch", required_argument, NULL, 'B'},
+		{"shared-cpus", no_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -185,6 +191,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'l':
 			r = parse_uint(optarg, 1, 10000000, &v);
 			o->lat_samples = (unsigned)v;
+			break;
+		case 'X':
+			o->shared_cpus = true;
 			break;
 		case 'p':
 			o->poll = true;
@@ -300,6 +309,24 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
+int split_cpu = -1;
+
+/* The first CPU of our mask, when there is another for the engine. */
+static int split_cpu_init(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) < 2)
+		return -ENODEV;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (CPU_ISSET(cpu, &set)) {
+			split_cpu = cpu;
+			return 0;
+		}
+	}
+	return -ENODEV;
+}
+
 static int connect_dmad(const struct options *o, struct daemon **ret_daemon,
 			struct dmac_client **ret_client)
 {
@@ -313,12 +340,27 @@ static int connect_dmad(const struct options *o, struct daemon **ret_daemon,
 
 		while (o->dmad_args[n])
 			n++;
-		args = calloc(n + 3, sizeof(*args));
+		args = calloc(n + 6, sizeof(*args));
 		if (!args)
 			return -ENOMEM;
 		args[0] = "--engines";
 		args[1] = (char *)o->engines;
 		memcpy(args + 2, o->dmad_args, n * sizeof(*args));
+		/*
+		 * The in-process case runs the engine's thread on CPUs of its own
+		 * (EAL puts control threads off the lcores) and everything else on
+		 * the first CPU. Give dmad the same split: its lcores on that CPU,
+		 * so its engine threads land on the others, and the client there
+		 * too (split_cpu). Same engine, same CPUs: the ratio is dmad's cost.
+		 */
+		if (!n && !o->shared_cpus && split_cpu_init() == 0) {
+			static char lcores[32];
+
+			snprintf(lcores, sizeof(lcores), "(0-1)@(%d)", split_cpu);
+			args[2] = "--";
+			args[3] = "--lcores";
+			args[4] = lcores;
+		}
 		r = daemon_start(o->dmad, args, &d);
 		free(args);
 		if (r < 0)

@@ -107,6 +107,9 @@ void inproc_fini(void);
 /* bench_dmad.c */
 struct dmac_client;
 /* @poll: never dmac_wait(), only poll dmac_is_complete(). */
+/* With the engine split (bench.c): the CPU dmad's lcores and the client share; -1 if none. */
+extern int split_cpu;
+
 int dmad_chan_open(struct dmac_client *c, size_t stride, unsigned slots, bool poll,
 		   struct bench_chan **ret_chan);
 

@@ -4,6 +4,8 @@
  * copybreak 0 so that every copy goes to the engine, never to the CPU.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include "dmaclient.h"
@@ -22,6 +24,11 @@ struct dmad_chan {
 	uint64_t tail;
 	unsigned mask;
 };
+
+/* The main thread's mask before the first channel pinned it (threads started
+ * for several channels inherit the pinned one). */
+static cpu_set_t unpinned;
+static unsigned pinned;
 
 static int dmad_submit(struct bench_chan *c, void *dst, const void *src, size_t len)
 {
@@ -83,6 +90,8 @@ static void dmad_close(struct bench_chan *c)
 	struct dmad_chan *dc = (struct dmad_chan *)c;
 
 	dmac_chan_put(dc->ch);
+	if (split_cpu >= 0 && --pinned == 0)
+		pthread_setaffinity_np(pthread_self(), sizeof(unpinned), &unpinned);
 	if (dc->c.src)
 		dmac_region_free(dc->client, dc->c.src);
 	free(dc->cookies);
@@ -117,6 +126,15 @@ int dmad_chan_open(struct dmac_client *client, size_t stride, unsigned slots, bo
 
 	if (!dc)
 		return -ENOMEM;
+	/* The client shares its CPU with dmad's worker, off the engine's CPUs. */
+	if (split_cpu >= 0 && pinned++ == 0) {
+		cpu_set_t one;
+
+		pthread_getaffinity_np(pthread_self(), sizeof(unpinned), &unpinned);
+		CPU_ZERO(&one);
+		CPU_SET(split_cpu, &one);
+		pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+	}
 	dc->c.ops = poll ? &dmad_poll_ops : &dmad_ops;
 	dc->client = client;
 	while (cap < slots)
