@@ -2,16 +2,27 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tap.h"
 
 static unsigned int planned, run, failed;
 
+/*
+ * One TAP line. Text that carries newlines of its own (a daemon's reply, a
+ * notify message) continues on "# " lines, so the harness never sees a line
+ * that is not TAP.
+ */
 static void vline(const char *prefix, const char *fmt, va_list ap)
 {
+	char buf[4096];
+	const char *p = buf;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	fputs(prefix, stdout);
-	vprintf(fmt, ap);
-	fputc('\n', stdout);
+	for (const char *nl; (nl = strchr(p, '\n')); p = nl + 1)
+		printf("%.*s\n# ", (int)(nl - p), p);
+	printf("%s\n", p);
 	fflush(stdout);
 }
 
