@@ -18,7 +18,9 @@ static void vline(const char *prefix, const char *fmt, va_list ap)
 	char buf[4096];
 	const char *p = buf;
 
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* vsnprintf, not vprintf: the text is split at its newlines below. */
+	if (vsnprintf(buf, sizeof(buf), fmt ? fmt : "", ap) < 0)
+		buf[0] = '\0';
 	fputs(prefix, stdout);
 	for (const char *nl; (nl = strchr(p, '\n')); p = nl + 1)
 		printf("%.*s\n# ", (int)(nl - p), p);
