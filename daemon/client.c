@@ -487,12 +487,28 @@ static unsigned take_fds(struct msghdr *msg, int *fds)
 	return n;
 }
 
+struct msghdr *client_recv_prepare(struct client *c)
+{
+	/* Zeroed so that a control buffer the kernel left alone parses as empty. */
+	memset(c->cbuf, 0, sizeof(c->cbuf));
+	c->iov = (struct iovec){c->buf, sizeof(c->buf)};
+	c->msg = (struct msghdr){.msg_iov = &c->iov,
+				 .msg_iovlen = 1,
+				 .msg_control = c->cbuf,
+				 .msg_controllen = sizeof(c->cbuf)};
+	return &c->msg;
+}
+
 void client_handle(struct client *c, ssize_t n)
 {
 	struct dmad_proto_hdr h = {0};
 	int fds[MAX_FDS], ret;
 	unsigned nfds = take_fds(&c->msg, fds);
 
+	/* A request filling the whole buffer may have been cut, whether or not
+	 * the receiving path reported MSG_TRUNC: none is that big. */
+	if ((size_t)n == sizeof(c->buf))
+		c->msg.msg_flags |= MSG_TRUNC;
 	if ((size_t)n >= sizeof(h))
 		memcpy(&h, c->buf, sizeof(h));
 	if ((size_t)n < sizeof(h))

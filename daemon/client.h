@@ -57,6 +57,10 @@ struct client {
 };
 
 struct client *client_new(int fd);
+/* client_recv_prepare() - point c->msg at the client's receive buffers, for
+ * one recvmsg (io_uring's or a plain one) that client_handle() then reads. */
+struct msghdr *client_recv_prepare(struct client *c);
+/* client_handle() - serve the request of @n (> 0) bytes just received. */
 void client_handle(struct client *c, ssize_t n);
 void client_close(struct client *c);
 bool client_reap(struct client *c);

@@ -94,14 +94,7 @@ static void arm_recv(struct client *c)
 {
 	struct io_uring_sqe *sqe = sqe_get();
 
-	/* Zeroed so that a control buffer the kernel left alone parses as empty. */
-	memset(c->cbuf, 0, sizeof(c->cbuf));
-	c->iov = (struct iovec){c->buf, sizeof(c->buf)};
-	c->msg = (struct msghdr){.msg_iov = &c->iov,
-				 .msg_iovlen = 1,
-				 .msg_control = c->cbuf,
-				 .msg_controllen = sizeof(c->cbuf)};
-	io_uring_prep_recvmsg(sqe, c->fd, &c->msg, MSG_CMSG_CLOEXEC);
+	io_uring_prep_recvmsg(sqe, c->fd, client_recv_prepare(c), MSG_CMSG_CLOEXEC);
 	io_uring_sqe_set_data64(sqe, TAG(c, OP_RECV));
 	c->recv_pending = true;
 }
@@ -150,9 +143,6 @@ static void on_recv(struct client *c, int res)
 		client_close(c);
 		return;
 	}
-	/* A request filling the whole buffer may have been cut: none is that big. */
-	if ((size_t)res == sizeof(c->buf))
-		c->msg.msg_flags |= MSG_TRUNC;
 	client_handle(c, res);
 	arm_recv(c);
 	/* A request may have started a drain: tick fast from now on. */

@@ -170,6 +170,9 @@ extern struct dmad dmad;
 #define rcu_publish(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 #define rcu_deref(p)	  __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
 
+/* config_defaults() - dmad.cfg before options: $DMAD_SOCKET, group dma, quotas. */
+void config_defaults(void);
+
 /* Wait until no worker can still hold a pointer unpublished before the call. */
 void rcu_synchronize(void);
 

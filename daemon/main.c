@@ -5,17 +5,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
-#include <rte_lcore.h>
 #include <rte_malloc.h>
 
 #include "control.h"
@@ -139,78 +135,6 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		}
 	}
 	return optind;
-}
-
-static void config_defaults(void)
-{
-	struct group *g = getgrnam("dma");
-
-	dmad.cfg.socket_path = getenv(DMAD_PROTO_SOCKET_ENV);
-	if (!dmad.cfg.socket_path || !*dmad.cfg.socket_path)
-		dmad.cfg.socket_path = DMAD_PROTO_SOCKET_DEFAULT;
-	dmad.cfg.engines = 2;
-	dmad.cfg.workers = 1;
-	dmad.cfg.drain_timeout_ms = 5000;
-	dmad.cfg.max_regions = 256;
-	dmad.cfg.max_channels = 64;
-	dmad.cfg.max_bytes_mapped = 64ull << 30;
-	if (g) {
-		dmad.cfg.admin_gid = g->gr_gid;
-		dmad.cfg.admin_gid_valid = 1;
-	}
-}
-
-/* Worker state and RCU, before devices are published to workers. */
-static int workers_init(void)
-{
-	unsigned lcore, i = 0;
-	size_t sz = rte_rcu_qsbr_get_memsize(dmad.cfg.workers);
-
-	dmad.qs = rte_zmalloc("dmad-rcu", sz, RTE_CACHE_LINE_SIZE);
-	if (!dmad.qs || rte_rcu_qsbr_init(dmad.qs, dmad.cfg.workers) < 0)
-		return log_error_errno(-ENOMEM, "cannot set up RCU");
-
-	RTE_LCORE_FOREACH_WORKER(lcore)
-	{
-		struct worker *w = &dmad.workers[i];
-		struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
-
-		if (i == dmad.cfg.workers)
-			break;
-		w->idx = i;
-		w->lcore = lcore;
-		w->epfd = epoll_create1(EPOLL_CLOEXEC);
-		w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		dmad.nworkers = ++i;
-		if (w->epfd < 0 || w->wake_fd < 0 ||
-		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev) < 0)
-			return log_error_errno(-errno, "cannot set up worker %u: %m", i);
-	}
-	if (!dmad.nworkers)
-		return log_error_errno(-EINVAL, "no worker lcore: give EAL at least two lcores");
-	return 0;
-}
-
-static int workers_launch(void)
-{
-	for (unsigned i = 0; i < dmad.nworkers; i++)
-		if (rte_eal_remote_launch(worker_main, &dmad.workers[i], dmad.workers[i].lcore) < 0)
-			return log_error_errno(-EBUSY, "cannot launch worker %u", i);
-	return 0;
-}
-
-static void workers_stop(void)
-{
-	for (unsigned i = 0; i < dmad.nworkers; i++) {
-		__atomic_store_n(&dmad.workers[i].stop, true, __ATOMIC_RELEASE);
-		worker_kick(&dmad.workers[i]);
-	}
-	rte_eal_mp_wait_lcore();
-	for (unsigned i = 0; i < dmad.nworkers; i++) {
-		close(dmad.workers[i].epfd);
-		close(dmad.workers[i].wake_fd);
-		free(dmad.workers[i].devs);
-	}
 }
 
 static void ready(void)

@@ -14,4 +14,15 @@ void worker_kick(struct worker *w);
 /* worker_idle.c: back off to sleep until a doorbell rings or @w is kicked. */
 void worker_sleep(struct worker *w);
 
+/*
+ * workers.c: workers_init() sets up RCU and dmad.cfg.workers workers on the
+ * EAL worker lcores, before devices are published to them; workers_launch()
+ * starts their loops; workers_stop() lets them finish what the engines hold,
+ * waits for them and frees their state. Control thread. The first two return
+ * 0 or a negative errno.
+ */
+int workers_init(void);
+int workers_launch(void);
+void workers_stop(void);
+
 #endif /* DMAD_WORKER_H */

@@ -27,15 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
-#include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <valgrind/callgrind.h>
 
@@ -164,46 +161,22 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 /* dmad's main(): configuration defaults, EAL, RCU and worker 0, the engines. */
 static int daemon_start(const char *argv0)
 {
-	struct worker *w = &dmad.workers[0];
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
-
-	dmad.cfg.engines = 2;
-	dmad.cfg.workers = 1;
-	dmad.cfg.drain_timeout_ms = 5000;
-	dmad.cfg.max_regions = 256;
-	dmad.cfg.max_channels = 64;
-	dmad.cfg.max_bytes_mapped = 64ull << 30;
+	config_defaults();
 	if (eal_start(argv0, dmad.cfg.workers, dmad.cfg.engines, NULL) < 0)
 		return -EIO;
-
-	dmad.qs = rte_zmalloc("dmad-rcu", rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
-	if (!dmad.qs || rte_rcu_qsbr_init(dmad.qs, 1) < 0)
-		return log_error_errno(-ENOMEM, "cannot set up RCU");
-	w->lcore = rte_get_next_lcore(-1, 1, 0);
-	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->lcore >= RTE_MAX_LCORE || w->epfd < 0 || w->wake_fd < 0 ||
-	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev) < 0)
-		return log_error_errno(-EIO, "cannot set up the worker");
-	dmad.nworkers = 1;
-
+	if (workers_init() < 0)
+		return -EIO;
 	if (device_cpu_create() < 0 || device_setup_all() < 2)
 		return log_error_errno(-ENODEV, "need two dma_skeleton engines");
 	/* Every copy goes to the ring: this harness writes descriptors itself. */
 	dmad.copybreak = 0;
-	if (rte_eal_remote_launch(worker_main, w, w->lcore) < 0)
-		return log_error_errno(-EBUSY, "cannot launch the worker");
-	return 0;
+	return workers_launch();
 }
 
 /* dmad's shutdown: stop the worker, then free what it no longer uses. */
 static void daemon_stop(struct peer *p)
 {
-	struct worker *w = &dmad.workers[0];
-
-	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
-	worker_kick(w);
-	rte_eal_mp_wait_lcore();
+	workers_stop();
 	if (p->c) {
 		client_close(p->c);
 		client_reap(p->c);
@@ -212,28 +185,14 @@ static void daemon_stop(struct peer *p)
 	for (unsigned i = 0; i < dmad.ndev; i++)
 		device_release(dmad.devs[i]);
 	device_release(dmad.cpu);
-	close(w->epfd);
-	close(w->wake_fd);
-	free(w->devs);
 	rte_free(dmad.qs);
 	rte_eal_cleanup();
 }
 
-/* What control.c's arm_recv() and on_recv() do for one request on io_uring. */
+/* What control.c does for one request, with recvmsg() in place of io_uring. */
 static void serve_one(struct client *c)
 {
-	ssize_t n;
-
-	memset(c->cbuf, 0, sizeof(c->cbuf));
-	c->iov = (struct iovec){c->buf, sizeof(c->buf)};
-	c->msg = (struct msghdr){.msg_iov = &c->iov,
-				 .msg_iovlen = 1,
-				 .msg_control = c->cbuf,
-				 .msg_controllen = sizeof(c->cbuf)};
-	n = recvmsg(c->fd, &c->msg, MSG_CMSG_CLOEXEC);
-	if ((size_t)n == sizeof(c->buf))
-		c->msg.msg_flags |= MSG_TRUNC;
-	client_handle(c, n);
+	client_handle(c, recvmsg(c->fd, client_recv_prepare(c), MSG_CMSG_CLOEXEC));
 }
 
 /* Send a request with at most one fd, have the daemon serve it, take the

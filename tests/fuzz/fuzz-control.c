@@ -152,21 +152,10 @@ static void send_one(int fd, const uint8_t *buf, size_t len, const int *fds, uns
 		abort();
 }
 
-/* As control.c's arm_recv() and on_recv() receive a request. */
+/* As control.c receives a request, with recvmsg() in place of io_uring. */
 static ssize_t recv_request(struct client *c)
 {
-	ssize_t n;
-
-	memset(c->cbuf, 0, sizeof(c->cbuf));
-	c->iov = (struct iovec){c->buf, sizeof(c->buf)};
-	c->msg = (struct msghdr){.msg_iov = &c->iov,
-				 .msg_iovlen = 1,
-				 .msg_control = c->cbuf,
-				 .msg_controllen = sizeof(c->cbuf)};
-	n = recvmsg(c->fd, &c->msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n == (ssize_t)sizeof(c->buf))
-		c->msg.msg_flags |= MSG_TRUNC;
-	return n;
+	return recvmsg(c->fd, client_recv_prepare(c), MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 }
 
 struct reply {
