@@ -326,9 +326,8 @@ void harness_dmad_finish(struct harness_dmad *d)
 	ok(r == 0, "dmad exits 0 on SIGTERM (%d)", r);
 }
 
-/* Read both pipes until both close or @end passes; stdout into @out. */
-static void drain(int out_fd, int err_fd, char *out, size_t size, char *err, size_t esize,
-		  int64_t end)
+void harness_capture(int out_fd, int err_fd, char *out, size_t size, char *err, size_t esize,
+		     int64_t end)
 {
 	struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
 	size_t n[2] = {0, 0}, cap[2] = {size - 1, esize - 1};
@@ -375,7 +374,7 @@ int harness_run(char *const argv[], char *out, size_t size, int timeout_ms)
 	}
 	close(po[1]);
 	close(pe[1]);
-	drain(po[0], pe[0], out, size, err, sizeof(err), end);
+	harness_capture(po[0], pe[0], out, size, err, sizeof(err), end);
 	close(po[0]);
 	close(pe[0]);
 	r = reap(pid, (int)(end > harness_now_ms() ? end - harness_now_ms() : 0), &status);

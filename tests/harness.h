@@ -59,6 +59,14 @@ void harness_dmad_finish(struct harness_dmad *d);
  */
 int harness_run(char *const argv[], char *out, size_t size, int timeout_ms);
 
+/*
+ * harness_capture() - read a child's stdout (@out_fd) and stderr (@err_fd)
+ * until both close or the harness_now_ms() time @end passes, into @out and
+ * @err (NUL-terminated; what does not fit is read and dropped).
+ */
+void harness_capture(int out_fd, int err_fd, char *out, size_t size, char *err, size_t esize,
+		     int64_t end);
+
 /* $name, or a bail out when the test was not started by meson. */
 const char *harness_env(const char *name);
 

@@ -34,13 +34,13 @@ int raw_connect(const char *path)
 int raw_send(int fd, const void *buf, size_t len, const int *fds, unsigned int nfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		char buf[CMSG_SPACE(sizeof(int) * RAW_FDS_MAX)];
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 
-	if (nfds > 4)
+	if (nfds > RAW_FDS_MAX)
 		return -EINVAL;
 	if (nfds) {
 		struct cmsghdr *cm;

@@ -39,7 +39,11 @@ struct raw_chan {
 /* Connected SOCK_SEQPACKET fd, or -errno. */
 int raw_connect(const char *path);
 
-/* Send @len bytes as one packet, with @nfds fds attached. 0 or -errno. */
+/* The kernel's SCM_MAX_FD: the most fds one message can carry. */
+#define RAW_FDS_MAX 253
+
+/* Send @len bytes as one packet, with @nfds (<= RAW_FDS_MAX) fds attached.
+ * 0 or -errno. */
 int raw_send(int fd, const void *buf, size_t len, const int *fds, unsigned int nfds);
 
 /*

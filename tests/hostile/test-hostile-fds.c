@@ -24,13 +24,13 @@
 #include "rawproto.h"
 
 #define LEN	  4096u
-#define SCM_MAX	  253 /* the kernel's SCM_MAX_FD */
+#define SCM_MAX	  RAW_FDS_MAX
 #define SETTLE_MS 2000
 
 static struct raw_msg m;
 static uint32_t seq = 1000;
 
-/* REGION_REG (or @type) with @n fds, straight through sendmsg. */
+/* REGION_REG (or @type) with @n fds, and its reply's status. */
 static int request_with_fds(int sock, uint16_t type, uint64_t len, const int *fds, unsigned n)
 {
 	struct {
@@ -43,28 +43,11 @@ static int request_with_fds(int sock, uint16_t type, uint64_t len, const int *fd
 		  .seq = ++seq,
 		  .len = type == DMAD_PROTO_STATUS ? 0 : sizeof(msg.req)},
 		 {.len = len}};
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * SCM_MAX)];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = {&msg, sizeof(msg.h) + msg.h.len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	int r;
 
-	if (n) {
-		struct cmsghdr *cm;
-
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
-	}
-	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
-		return -errno;
+	r = raw_send(sock, &msg, sizeof(msg.h) + msg.h.len, fds, n);
+	if (r < 0)
+		return r;
 	r = raw_recv(sock, &m, RAW_TIMEOUT_MS);
 	if (r < 0)
 		return r;

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,34 +21,6 @@ static unsigned int collect(const char **args, unsigned int at, const char *arg,
 		args[at++] = arg;
 	args[at] = NULL;
 	return at;
-}
-
-/* Read both pipes until both close or @end passes. */
-static void capture(int out_fd, int err_fd, struct ctl_out *o, int64_t end)
-{
-	struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
-	char *buf[2] = {o->out, o->err};
-	size_t n[2] = {0, 0}, cap[2] = {sizeof(o->out) - 1, sizeof(o->err) - 1};
-	char sink[512];
-
-	while ((p[0].fd >= 0 || p[1].fd >= 0) && harness_now_ms() < end) {
-		if (poll(p, 2, 50) <= 0)
-			continue;
-		for (int i = 0; i < 2; i++) {
-			ssize_t r;
-
-			if (p[i].fd < 0 || !p[i].revents)
-				continue;
-			r = n[i] < cap[i] ? read(p[i].fd, buf[i] + n[i], cap[i] - n[i])
-					  : read(p[i].fd, sink, sizeof(sink));
-			if (r <= 0)
-				p[i].fd = -1;
-			else if (n[i] < cap[i])
-				n[i] += (size_t)r;
-		}
-	}
-	o->out[n[0]] = '\0';
-	o->err[n[1]] = '\0';
 }
 
 static int reap(pid_t pid, int64_t end)
@@ -94,7 +65,7 @@ static int run(struct ctl_out *o, const char *socket, int timeout_ms, const char
 	}
 	close(po[1]);
 	close(pe[1]);
-	capture(po[0], pe[0], o, end);
+	harness_capture(po[0], pe[0], o->out, sizeof(o->out), o->err, sizeof(o->err), end);
 	close(po[0]);
 	close(pe[0]);
 	o->exit = reap(pid, end);
