@@ -145,7 +145,8 @@ static void on_recv(struct client *c, int res)
 	}
 	client_handle(c, res);
 	arm_recv(c);
-	/* A request may have started a drain: tick fast from now on. */
+	/* A request may have started a drain: finish it now if the device held
+	 * nothing, else tick fast until it has drained. */
 	set_tick(hotplug_tick());
 }
 
