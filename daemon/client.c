@@ -19,6 +19,7 @@
 #include "hotplug.h"
 #include "log.h"
 #include "region.h"
+#include "region_table.h"
 #include "rx.h"
 #include "status.h"
 
@@ -135,35 +136,6 @@ static struct chan *find_chan(struct chan *list, uint32_t id)
 	return NULL;
 }
 
-/* Publish a copy of the region table with slot @id set to @r (NULL: free it). */
-static int table_set(struct client *c, uint32_t id, struct region *r)
-{
-	struct region_table *old = c->regions, *t;
-	uint32_t n = old ? old->n : 0;
-
-	if (id >= n)
-		n = id + 1;
-	t = calloc(1, sizeof(*t) + n * sizeof(t->slot[0]));
-	if (!t)
-		return -ENOMEM;
-	t->n = n;
-	if (old)
-		memcpy(t->slot, old->slot, old->n * sizeof(t->slot[0]));
-	t->slot[id] = r ? &r->view : NULL;
-	rcu_publish(c->regions, t);
-	/* Workers may be validating against the old table until then. */
-	rcu_synchronize();
-	free(old);
-	return 0;
-}
-
-static struct region *table_get(struct client *c, uint32_t id)
-{
-	if (!c->regions || id >= c->regions->n || !c->regions->slot[id])
-		return NULL;
-	return (struct region *)c->regions->slot[id]; /* view is the first member */
-}
-
 static int on_hello(struct client *c, const struct dmad_proto_hdr *h, const void *body)
 {
 	const struct dmad_proto_hello_req *req = body;
@@ -197,7 +169,6 @@ static int on_region_reg(struct client *c, const struct dmad_proto_hdr *h, const
 	const struct dmad_proto_region_reg_req *req = body;
 	struct dmad_proto_region_reg_rep rep = {0};
 	struct region *r;
-	uint32_t id = 0;
 	int ret;
 
 	if (h->len != sizeof(*req))
@@ -210,68 +181,28 @@ static int on_region_reg(struct client *c, const struct dmad_proto_hdr *h, const
 	ret = region_map(fds[0], req->len, &r);
 	if (ret < 0)
 		return ret;
-	while (table_get(c, id))
-		id++;
-	r->id = id;
-	ret = table_set(c, id, r);
+	ret = region_table_add(c, r);
 	if (ret < 0) {
 		region_unmap(r);
 		return ret;
 	}
 	c->nregions++;
 	c->bytes_mapped += req->len;
-	rep.region_id = id;
+	rep.region_id = (uint32_t)ret;
 	return client_send(c, h->type, h->seq, 0, &rep, sizeof(rep), NULL, 0);
-}
-
-/* Retire a region: unmapped once copies consumed before now have completed. */
-static int region_retire(struct client *c, struct region *r)
-{
-	struct region_zombie *z;
-	uint32_t n = 0;
-	int ret;
-
-	ret = table_set(c, r->id, NULL);
-	if (ret < 0)
-		return ret;
-	c->nregions--;
-	c->bytes_mapped -= r->view.len;
-	/* Channels already put may still have copies in flight that touch it. */
-	for (struct chan *ch = c->chans; ch; ch = ch->next)
-		n++;
-	for (struct chan *ch = c->dead_chans; ch; ch = ch->next)
-		n++;
-	z = calloc(1, sizeof(*z) + n * sizeof(z->marks[0]));
-	if (!z) {
-		/* Cannot track it: keeping the mapping forever is safe, unmapping is not. */
-		log_error("out of memory retiring region %u of client %u; keeping it mapped", r->id,
-			  c->id);
-		return 0;
-	}
-	for (struct chan *ch = c->chans; ch; ch = ch->next)
-		z->marks[z->n++] = (struct drain_mark){ch->id, rcu_deref(ch->consumed)};
-	for (struct chan *ch = c->dead_chans; ch; ch = ch->next)
-		z->marks[z->n++] = (struct drain_mark){ch->id, rcu_deref(ch->consumed)};
-	z->r = r;
-	z->next = c->zombies;
-	c->zombies = z;
-	return 0;
 }
 
 static int on_region_unreg(struct client *c, const struct dmad_proto_hdr *h, const void *body)
 {
 	const struct dmad_proto_region_unreg_req *req = body;
 	struct region *r;
-	int ret;
 
 	if (h->len != sizeof(*req))
 		return -EBADMSG;
-	r = table_get(c, req->region_id);
+	r = region_table_get(c, req->region_id);
 	if (!r)
 		return -EINVAL;
-	ret = region_retire(c, r);
-	if (ret < 0)
-		return ret;
+	region_retire(c, r);
 	return client_send(c, h->type, h->seq, 0, NULL, 0, NULL, 0);
 }
 
@@ -547,26 +478,12 @@ void client_close(struct client *c)
 	while (c->chans)
 		chan_retire(c, c->chans);
 	for (uint32_t id = 0; c->regions && id < c->regions->n; id++) {
-		struct region *r = table_get(c, id);
+		struct region *r = region_table_get(c, id);
 
 		if (r)
 			region_retire(c, r);
 	}
 	log_debug("client %u (pid %d) disconnected", c->id, (int)c->cred.pid);
-}
-
-static bool zombie_ready(struct client *c, const struct region_zombie *z)
-{
-	for (uint32_t i = 0; i < z->n; i++) {
-		struct chan *ch = find_chan(c->chans, z->marks[i].chan_id);
-
-		if (!ch)
-			ch = find_chan(c->dead_chans, z->marks[i].chan_id);
-		/* A channel already destroyed had drained: nothing of it is pending. */
-		if (ch && rcu_deref(ch->retired) < z->marks[i].consumed)
-			return false;
-	}
-	return true;
 }
 
 /*
@@ -575,20 +492,9 @@ static bool zombie_ready(struct client *c, const struct region_zombie *z)
  */
 bool client_reap(struct client *c)
 {
-	struct region_zombie **zp = &c->zombies;
 	struct chan **pp = &c->dead_chans, *done = NULL;
+	bool regions_gone = region_table_reap(c);
 
-	while (*zp) {
-		struct region_zombie *z = *zp;
-
-		if (zombie_ready(c, z)) {
-			*zp = z->next;
-			region_unmap(z->r);
-			free(z);
-		} else {
-			zp = &z->next;
-		}
-	}
 	while (*pp) {
 		struct chan *ch = *pp;
 
@@ -611,7 +517,7 @@ bool client_reap(struct client *c)
 		}
 	}
 	/* Its flows go first: they may still be landing copies in their areas. */
-	return rx_reap(c) && c->closing && !c->chans && !c->dead_chans && !c->zombies;
+	return rx_reap(c) && c->closing && !c->chans && !c->dead_chans && regions_gone;
 }
 
 void client_free(struct client *c)

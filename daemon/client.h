@@ -9,18 +9,22 @@
 
 #include "daemon.h"
 
-/* Where one channel had got to when a region was unregistered. */
+/* How far one channel must get before a retired region moves on. */
 struct drain_mark {
 	uint32_t chan_id;
-	uint64_t consumed;
+	uint64_t count; /* descriptors consumed (stage 1), or retired (stage 2) */
 };
 
 /*
- * A region that is unregistered but may still be read or written by copies
- * consumed before it was: unmapped once every channel retired past its mark.
+ * An unregistered region (region_table.c). Stage 1: still in the table
+ * until every channel consumed what was published before the unregister.
+ * Stage 2 (@unpublished): out of the table, mapped until every channel
+ * retired what it had consumed by then.
  */
 struct region_zombie {
 	struct region *r;
+	bool unpublished;
+	struct region_zombie *next_stage; /* region_table.c, while moving on */
 	uint32_t n;
 	struct region_zombie *next;
 	struct drain_mark marks[];

@@ -32,6 +32,7 @@ struct region {
 	struct region_view view;
 	uint32_t id;
 	int dma_mapped; /* registered with DPDK for non-SVA devices */
+	bool retired;	/* unregistered; its slot and id are kept for a while */
 };
 
 struct chan {

@@ -134,10 +134,14 @@ int dmac_region_register(struct dmac_client *c, int memfd, void *addr, size_t le
 
 /*
  * dmac_region_free() - unregister the region starting at @addr; unmaps it if
- * dmac_region_alloc() made it. Copies already submitted that touch it still
- * complete: the daemon keeps its own mapping until they have. Blocks,
- * system calls. Returns 0, -EINVAL (no region starts at @addr), -ENODEV
- * (the region is forgotten, and unmapped if allocated, all the same).
+ * dmac_region_alloc() made it. Copies already submitted that touch it, issued
+ * or not, still complete normally: the call first issues what every channel
+ * of @c has queued (as dmac_issue_pending()), and the daemon keeps its own
+ * mapping, and the region's id, until they have. A region registered later
+ * never receives them. Blocks, system calls; not while another thread
+ * submits on a channel of @c. Returns 0, -EINVAL (no region starts at
+ * @addr), -ENODEV (the region is forgotten, and unmapped if allocated, all
+ * the same).
  */
 int dmac_region_free(struct dmac_client *c, void *addr);
 

@@ -177,6 +177,14 @@ DMAC_EXPORT int dmac_region_free(struct dmac_client *c, void *addr)
 
 	if (i == 0 || c->regions[i - 1].addr != (uintptr_t)addr)
 		return -EINVAL;
+	/*
+	 * What was queued before the free was queued for this region: publish
+	 * it first, so that the daemon, which keeps the region (and its id)
+	 * until every channel has taken what was published when it is told,
+	 * resolves those descriptors to it and never to a later region.
+	 */
+	for (struct dmac_chan *ch = c->chans; ch; ch = ch->next)
+		dmac_issue_pending(ch);
 	req = (struct dmad_proto_region_unreg_req){.region_id = c->regions[i - 1].id};
 	r = __dmac_request(c, DMAD_PROTO_REGION_UNREG, &req, sizeof(req), -1, NULL, 0, NULL, 0);
 	/* With the daemon gone the region is of no more use: forget it too. */
