@@ -116,6 +116,8 @@ struct device {
 	struct removal *removal; /* set while draining */
 	bool vdev;		 /* released with rte_vdev_uninit(), else rte_dev_remove() */
 	uint32_t watchdog_ms;	 /* see dmad_config.watchdog_ms */
+	uint64_t wd_completed;	 /* the engine's completed count, as the watchdog last saw it */
+	uint64_t wd_moved_tsc;	 /* when the watchdog last saw that count move */
 };
 
 struct dev_array {

@@ -217,6 +217,21 @@ void hotplug_surprise(const char *name)
 		log_error("cannot start removing %s: out of memory", d->name);
 }
 
+/*
+ * Has the engine itself completed something since we last asked? Then it is
+ * alive, whether or not its worker has reaped it yet (a worker that was
+ * descheduled, or one that stopped reaping under an injected hang).
+ */
+static bool engine_moved(struct device *d, uint64_t now, struct rte_dma_stats *st)
+{
+	if (d->dev_id < 0 || rte_dma_stats_get(d->dev_id, d->vchan, st) < 0 ||
+	    st->completed == d->wd_completed)
+		return false;
+	d->wd_completed = st->completed;
+	d->wd_moved_tsc = now;
+	return true;
+}
+
 static void watchdog(void)
 {
 	uint64_t now = rte_rdtsc();
@@ -226,16 +241,18 @@ static void watchdog(void)
 		uint64_t limit = rte_get_tsc_hz() / 1000 * d->watchdog_ms;
 		uint64_t progress = __atomic_load_n(&d->progress_tsc, __ATOMIC_RELAXED);
 		uint64_t polled = __atomic_load_n(&d->poll_tsc, __ATOMIC_RELAXED);
+		struct rte_dma_stats st = {0};
 
+		if ((int64_t)(d->wd_moved_tsc - progress) > 0)
+			progress = d->wd_moved_tsc;
 		/* Dead only if its worker kept looking past the bound and saw nothing,
-		 * or it holds work under an injected hang (its worker no longer reaps). */
+		 * or it holds work under an injected hang (its worker no longer reaps),
+		 * and the engine's own count of completions stood still meanwhile. */
 		if (d->failed || fifo_empty(d) || now - progress < limit ||
-		    ((int64_t)(polled - progress) < (int64_t)limit && !d->fault_hang))
+		    ((int64_t)(polled - progress) < (int64_t)limit && !d->fault_hang) ||
+		    engine_moved(d, now, &st))
 			continue;
 		if (d->dev_id >= 0) {
-			struct rte_dma_stats st = {0};
-
-			rte_dma_stats_get(d->dev_id, d->vchan, &st);
 			log_notice("%s: %u in flight here; engine counts %lu submitted, %lu "
 				   "completed; last completion %lu ms ago",
 				   d->name, __atomic_load_n(&d->on_dev, __ATOMIC_RELAXED),

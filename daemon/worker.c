@@ -123,15 +123,22 @@ static unsigned reap(struct device *d)
 
 /*
  * The engine is gone or hung (the control thread set d->failed and took
- * every channel off it): stop it so a late completion cannot land, redo
- * what it held with the CPU, and retire all of it in order.
+ * every channel off it): stop it so a late completion cannot land, retire
+ * what it did complete (engines complete in order, and say so after a
+ * stop), and redo only the rest with the CPU, in order. Redoing a finished
+ * copy would not be harmless: a later fenced op may have overwritten its
+ * source since, and a false alarm of the watchdog must cost time, never
+ * data.
  */
 static unsigned recover(struct device *d)
 {
-	unsigned count = 0;
+	unsigned count = 0, n;
 
-	if (d->on_dev && d->dev_id >= 0)
+	if (d->on_dev && d->dev_id >= 0) {
 		rte_dma_stop(d->dev_id);
+		while (d->on_dev && (n = reap(d)) > 0)
+			count += n;
+	}
 	while (d->fifo_head != d->fifo_tail) {
 		struct inflight *e = &d->fifo[d->fifo_head & d->fifo_mask];
 
