@@ -17,6 +17,7 @@
 #include "client.h"
 #include "device.h"
 #include "hotplug.h"
+#include "life.h"
 #include "log.h"
 #include "region.h"
 #include "region_table.h"
@@ -146,6 +147,7 @@ static int on_hello(struct client *c, const struct dmad_proto_hdr *h, const void
 		.max_channels = dmad.cfg.max_channels,
 		.max_bytes_mapped = dmad.cfg.max_bytes_mapped,
 	};
+	int life = life_fd();
 
 	if (h->len != sizeof(*req))
 		return -EBADMSG;
@@ -160,7 +162,7 @@ static int on_hello(struct client *c, const struct dmad_proto_hdr *h, const void
 	c->hello = true;
 	log_debug("client %u (pid %d, uid %u) hello as \"%s\"", c->id, (int)c->cred.pid,
 		  (unsigned)c->cred.uid, c->name);
-	return client_send(c, h->type, h->seq, 0, &rep, sizeof(rep), NULL, 0);
+	return client_send(c, h->type, h->seq, 0, &rep, sizeof(rep), &life, life >= 0);
 }
 
 static int on_region_reg(struct client *c, const struct dmad_proto_hdr *h, const void *body,

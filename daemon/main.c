@@ -17,6 +17,7 @@
 #include "control.h"
 #include "device.h"
 #include "eal.h"
+#include "life.h"
 #include "log.h"
 #include "notify.h"
 #include "reload.h"
@@ -167,6 +168,8 @@ int main(int argc, char **argv)
 	lfd = control_listen(dmad.cfg.socket_path, &owned);
 	if (lfd < 0)
 		return EXIT_FAILURE;
+	if (life_init() < 0)
+		goto fail_socket;
 	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, argv + eal_at) < 0)
 		goto fail_socket;
 	if (workers_init() < 0 || device_cpu_create() < 0)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -120,7 +121,8 @@ static int msg_recv(struct dmac_client *c, struct msg *m, int flags)
 	};
 	ssize_t n;
 
-	if (__dmac_client_dead(c))
+	/* Not the liveness page: what dmad sent before it died is still to read. */
+	if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED))
 		return -ENODEV;
 	do
 		n = recvmsg(c->sock, &mh, MSG_CMSG_CLOEXEC | flags);
@@ -255,8 +257,13 @@ int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_
 	return 0;
 }
 
+/* What c->life reads before the daemon's page is mapped: alive. */
+static const uint32_t life_unknown = DMAD_PROTO_LIFE_TID_MASK;
+
 static void client_free(struct dmac_client *c)
 {
+	if (c->life != &life_unknown)
+		munmap((void *)c->life, DMAD_PROTO_LIFE_SIZE);
 	if (c->epfd >= 0)
 		close(c->epfd);
 	if (c->evfd >= 0)
@@ -304,7 +311,8 @@ DMAC_EXPORT int dmac_connect(const char *path, const char *name, struct dmac_cli
 	struct dmad_proto_hello_req req = {{0}};
 	struct dmad_proto_hello_rep rep;
 	struct dmac_client *c;
-	int r;
+	int life_fd, r;
+	void *life;
 
 	if (!ret_client)
 		return -EINVAL;
@@ -318,15 +326,25 @@ DMAC_EXPORT int dmac_connect(const char *path, const char *name, struct dmac_cli
 		return -ENOMEM;
 	c->sock = c->evfd = c->epfd = -1;
 	c->region_gen = 1;
+	c->life = &life_unknown;
 
 	r = client_open(c, path);
 	if (r < 0)
 		goto fail;
 
 	snprintf(req.name, sizeof(req.name), "%s", name ? name : program_invocation_short_name);
-	r = __dmac_request(c, DMAD_PROTO_HELLO, &req, sizeof(req), -1, &rep, sizeof(rep), NULL, 0);
+	r = __dmac_request(c, DMAD_PROTO_HELLO, &req, sizeof(req), -1, &rep, sizeof(rep), &life_fd,
+			   1);
 	if (r < 0)
 		goto fail;
+	/* Read-only: the daemon sealed the page against writable mappings. */
+	life = mmap(NULL, DMAD_PROTO_LIFE_SIZE, PROT_READ, MAP_SHARED, life_fd, 0);
+	close(life_fd);
+	if (life == MAP_FAILED) {
+		r = -errno;
+		goto fail;
+	}
+	c->life = life;
 	c->client_id = rep.client_id;
 	c->copybreak = rep.copybreak;
 

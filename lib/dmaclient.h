@@ -173,7 +173,8 @@ void dmac_chan_put(struct dmac_chan *ch);
  * Returns a cookie (>= 0), -EAGAIN (ring full; or a DMAC_FENCE op on a
  * channel that fell back to the CPU while its engine work is still
  * outstanding), -EINVAL (len 0 or > 4 GiB-1, unregistered memory, overlap),
- * -ENODEV.
+ * -ENODEV (the daemon stopped or died: known from the first call after,
+ * without asking it, through a page it shares read-only with every client).
  */
 dmac_cookie_t dmac_memcpy(struct dmac_chan *ch, void *dst, const void *src, size_t len,
 			  unsigned flags);
@@ -196,9 +197,9 @@ void dmac_issue_pending(struct dmac_chan *ch);
 /*
  * dmac_is_complete() - has @cookie completed? Completion is in cookie order:
  * DMAC_COMPLETE for a cookie means every earlier cookie on the channel has
- * completed too. DMAC_ERROR: it completed but failed (bad descriptor, engine
- * error); its destination is unspecified. Fast path: plain loads only, no
- * system call. Channel's thread.
+ * completed too. DMAC_ERROR: it completed but failed (bad descriptor), or it
+ * never will because the daemon stopped or died first; its destination is
+ * unspecified. Fast path: plain loads only, no system call. Channel's thread.
  */
 enum dmac_status dmac_is_complete(struct dmac_chan *ch, dmac_cookie_t cookie);
 
@@ -208,7 +209,8 @@ enum dmac_status dmac_is_complete(struct dmac_chan *ch, dmac_cookie_t cookie);
  * it only when it sees the sleeper's flag). May block; system calls when it
  * sleeps; no allocation. Channel's thread.
  * Returns 0 (complete), -EIO (completed with an error: see dmac_is_complete),
- * -ETIMEDOUT, -ENODEV (the daemon is gone), -EINVAL (negative cookie).
+ * -ETIMEDOUT, -ENODEV (the daemon is gone; noticed within 50 ms while
+ * asleep), -EINVAL (negative cookie).
  */
 int dmac_wait(struct dmac_chan *ch, dmac_cookie_t cookie, int timeout_ms);
 

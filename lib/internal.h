@@ -54,6 +54,11 @@ struct dmac_client {
 	 * control thread may set it, hence __atomic loads and stores.
 	 */
 	bool dead;
+	/*
+	 * dmad's robust futex word in the liveness page (dmad_proto.h), mapped
+	 * read-only: one load tells a client that polls that dmad is gone.
+	 */
+	const uint32_t *life;
 	uint32_t seq;
 	uint32_t client_id;
 	uint32_t copybreak;
@@ -106,7 +111,15 @@ struct dmac_chan {
 
 static inline bool __dmac_client_dead(const struct dmac_client *c)
 {
-	return __atomic_load_n(&c->dead, __ATOMIC_RELAXED);
+	return __atomic_load_n(&c->dead, __ATOMIC_RELAXED) ||
+	       dmad_proto_life_gone(__atomic_load_n(c->life, __ATOMIC_RELAXED));
+}
+
+/* Will nothing more complete on @ch? The daemon stopped, or is gone. */
+static inline bool __dmac_chan_gone(const struct dmac_chan *ch)
+{
+	return (__atomic_load_n(&ch->ring->flags, __ATOMIC_RELAXED) & DMAD_PROTO_RF_DEAD) ||
+	       __dmac_client_dead(ch->client);
 }
 
 /*
@@ -125,6 +138,7 @@ static inline void __dmac_smp_mb(void)
 }
 
 void __dmac_client_mark_dead(struct dmac_client *c);
+enum dmac_status __dmac_chan_status(struct dmac_chan *ch, dmac_cookie_t cookie);
 int __dmac_client_check_alive(struct dmac_client *c);
 int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
 		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds);

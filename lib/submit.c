@@ -171,7 +171,8 @@ static bool err_find(const struct dmac_chan *ch, uint32_t cookie, uint32_t tail)
 	return false;
 }
 
-DMAC_EXPORT enum dmac_status dmac_is_complete(struct dmac_chan *ch, dmac_cookie_t cookie)
+/* dmac_is_complete() as the ring says, whether or not the daemon still lives. */
+enum dmac_status __dmac_chan_status(struct dmac_chan *ch, dmac_cookie_t cookie)
 {
 	uint32_t done, nerr;
 
@@ -189,4 +190,14 @@ DMAC_EXPORT enum dmac_status dmac_is_complete(struct dmac_chan *ch, dmac_cookie_
 	if (nerr == 0 || !err_find(ch, (uint32_t)cookie, nerr))
 		return DMAC_COMPLETE;
 	return DMAC_ERROR;
+}
+
+DMAC_EXPORT enum dmac_status dmac_is_complete(struct dmac_chan *ch, dmac_cookie_t cookie)
+{
+	enum dmac_status s = __dmac_chan_status(ch, cookie);
+
+	/* Nothing more completes once the daemon stopped or died: say so. */
+	if (s == DMAC_IN_PROGRESS && __dmac_chan_gone(ch))
+		return DMAC_ERROR;
+	return s;
 }

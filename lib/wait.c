@@ -17,7 +17,7 @@
 #define SPIN_NS	    30000ull
 #define YIELD_AFTER 64 /* polls before the spin starts yielding */
 /* Sleep in slices so that a daemon that died without a word is noticed. */
-#define SLICE_NS  100000000ull
+#define SLICE_NS  50000000ull
 #define NS_PER_MS 1000000ull
 #define NS_PER_S  1000000000ull
 
@@ -53,7 +53,7 @@ static void futex_sleep(uint32_t *word, uint32_t seen, uint64_t ns)
 
 static int gone(struct dmac_chan *ch)
 {
-	if (__atomic_load_n(&ch->ring->flags, __ATOMIC_RELAXED) & DMAD_PROTO_RF_DEAD)
+	if (__dmac_chan_gone(ch))
 		return -ENODEV;
 	return __dmac_client_check_alive(ch->client);
 }
@@ -73,7 +73,7 @@ DMAC_EXPORT int dmac_wait(struct dmac_chan *ch, dmac_cookie_t cookie, int timeou
 	deadline = timeout_ms < 0 ? UINT64_MAX : now + (uint64_t)timeout_ms * NS_PER_MS;
 	spin_end = now + SPIN_NS < deadline ? now + SPIN_NS : deadline;
 	for (unsigned i = 0;; i++) {
-		s = dmac_is_complete(ch, cookie);
+		s = __dmac_chan_status(ch, cookie);
 		if (s != DMAC_IN_PROGRESS)
 			return status_ret(s);
 		if (now_ns() >= spin_end)
@@ -101,7 +101,7 @@ DMAC_EXPORT int dmac_wait(struct dmac_chan *ch, dmac_cookie_t cookie, int timeou
 		 */
 		__dmac_smp_mb();
 		seen = __atomic_load_n(&ch->ring->completed, __ATOMIC_ACQUIRE);
-		s = dmac_is_complete(ch, cookie);
+		s = __dmac_chan_status(ch, cookie);
 		if (s != DMAC_IN_PROGRESS) {
 			r = status_ret(s);
 			break;

@@ -16,7 +16,7 @@
 
 #define DMAD_PROTO_MAGIC	 0x44414d44u /* "DMAD" */
 #define DMAD_PROTO_VERSION_MAJOR 1u
-#define DMAD_PROTO_VERSION_MINOR 0u
+#define DMAD_PROTO_VERSION_MINOR 1u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -27,7 +27,7 @@
 #define DMAD_PROTO_FDS_MAX  2	  /* most fds one message carries */
 
 enum dmad_proto_type {
-	DMAD_PROTO_HELLO = 1,
+	DMAD_PROTO_HELLO = 1,	   /* reply + 1 fd: the liveness page (below) */
 	DMAD_PROTO_REGION_REG = 2, /* + 1 fd: the sealed memfd */
 	DMAD_PROTO_REGION_UNREG = 3,
 	DMAD_PROTO_CHAN_GET = 4, /* reply + 2 fds: ring memfd, doorbell eventfd */
@@ -44,6 +44,22 @@ enum dmad_proto_type {
 };
 
 #define DMAD_PROTO_F_REPLY (1u << 0)
+
+/*
+ * The liveness page, a memfd of DMAD_PROTO_LIFE_SIZE bytes that HELLO's reply
+ * carries, sealed so that clients can map it only read-only. Its first 32-bit
+ * word is dmad's robust futex (a process-shared robust mutex its main thread
+ * holds for life): it holds that thread's id until dmad ends, however it
+ * ends, when the kernel clears the id and sets FUTEX_OWNER_DIED. A client
+ * learns that dmad is gone with one load, and no system call.
+ */
+#define DMAD_PROTO_LIFE_SIZE	 4096u
+#define DMAD_PROTO_LIFE_TID_MASK 0x3fffffffu /* the kernel's FUTEX_TID_MASK */
+
+static inline int dmad_proto_life_gone(uint32_t word)
+{
+	return !(word & DMAD_PROTO_LIFE_TID_MASK);
+}
 
 struct dmad_proto_hdr {
 	uint32_t magic;
