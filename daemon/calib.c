@@ -9,10 +9,10 @@
 #include <time.h>
 
 #include <rte_cycles.h>
-#include <rte_dmadev.h>
 #include <rte_malloc.h>
 
 #include "device.h"
+#include "engine.h"
 #include "log.h"
 
 #define CALIB_MIN   256u
@@ -41,20 +41,34 @@ static uint64_t cpu_ns(uint8_t *dst, const uint8_t *src, uint32_t len)
 }
 
 /* Per-copy time for a batch kept in flight together; 0 on engine trouble. */
-static uint64_t dev_ns(struct device *d, rte_iova_t dst, rte_iova_t src, uint32_t len)
+static uint64_t dev_ns(struct device *d, uint8_t *dst, uint8_t *src, uint32_t len)
 {
 	uint64_t t0 = now_ns(), deadline = t0 + 5000000000u;
-	unsigned done = 0;
-	uint16_t last;
-	bool err = false;
+	unsigned done = 0, queued = 0;
+	bool ok[CALIB_BATCH];
 
-	for (unsigned i = 0; i < CALIB_BATCH; i++)
-		if (rte_dma_copy(d->dev_id, d->vchan, src, dst + (rte_iova_t)i * len, len, 0) < 0)
+	for (unsigned i = 0; i < CALIB_BATCH; i++) {
+		struct xfer x = {.op = DMAD_PROTO_OP_COPY,
+				 .len = len,
+				 .src = rte_malloc_virt2iova(src),
+				 .dst = rte_malloc_virt2iova(dst) + (uint64_t)i * len,
+				 .src_va = src,
+				 .dst_va = dst + (size_t)i * len};
+		int r = d->engine->enqueue(d, &x);
+
+		if (r < 0)
 			return 0;
-	rte_dma_submit(d->dev_id, d->vchan);
-	while (done < CALIB_BATCH) {
-		done += rte_dma_completed(d->dev_id, d->vchan, CALIB_BATCH, &last, &err);
-		if (err || now_ns() > deadline)
+		queued += r == 1;
+	}
+	d->engine->doorbell(d);
+	while (done < queued) {
+		unsigned n = d->engine->reap(d, queued - done, ok);
+
+		for (unsigned i = 0; i < n; i++)
+			if (!ok[i])
+				return 0;
+		done += n;
+		if (now_ns() > deadline)
 			return 0;
 	}
 	return (now_ns() - t0) / CALIB_BATCH;
@@ -80,8 +94,7 @@ uint32_t device_calibrate(struct device *d)
 		uint64_t c = UINT64_MAX, g = UINT64_MAX;
 
 		for (int t = 0; t < CALIB_TRIES; t++) {
-			uint64_t v = dev_ns(d, rte_malloc_virt2iova(dst), rte_malloc_virt2iova(src),
-					    len);
+			uint64_t v = dev_ns(d, dst, src, len);
 
 			if (!v) {
 				log_warning("%s failed calibration copies", d->name);
@@ -103,8 +116,8 @@ out:
 		/* Copies may still be on the engine: reset it (stop joins or quiesces
 		 * it, start empties its rings) before the memory goes and before a
 		 * worker could mistake their completions for a client's. */
-		rte_dma_stop(d->dev_id);
-		rte_dma_start(d->dev_id);
+		d->engine->stop(d);
+		d->engine->start(d);
 	}
 	rte_free(src);
 	rte_free(dst);

@@ -25,6 +25,7 @@
 
 struct client;
 struct device;
+struct engine_ops;
 struct removal;
 
 /* A registered client region: the daemon's own mapping of the client's memfd. */
@@ -86,14 +87,18 @@ struct inflight {
 
 struct device {
 	/* Read by the worker. */
-	int16_t dev_id; /* -1: the daemon's CPU engine */
+	const struct engine_ops *engine; /* engine.h */
+	int16_t dev_id;			 /* dmadev engines: DPDK's id (-1 for others) */
 	uint16_t vchan;
-	uint64_t capa;
+	void *priv;		  /* engines that need more state than the above */
+	uint64_t capa;		  /* RTE_DMA_CAPA_* */
 	struct chan_array *chans; /* RCU-published by the control thread */
 	uint32_t failed;	  /* control -> worker: engine gone, redo in-flight by CPU */
 	uint32_t fault_hang;	  /* fault injection: stop submitting and reaping */
-	bool software;		  /* a thread, not hardware: parked while idle */
+	bool parks;		  /* engine quirk: a thread that polls, stopped while idle */
+	bool shares_cpu;	  /* engine quirk: runs on host CPUs: yield while waiting */
 	bool parked;		  /* worker-owned: stopped while its worker sleeps */
+	bool stopped;		  /* worker-owned: the engine is stopped (parked or failed) */
 
 	/* Written by the owning worker only. */
 	struct inflight *fifo;
@@ -113,11 +118,11 @@ struct device {
 	uint32_t copybreak;
 	unsigned worker;
 	uint32_t nchans;
-	struct removal *removal; /* set while draining */
-	bool vdev;		 /* released with rte_vdev_uninit(), else rte_dev_remove() */
-	uint32_t watchdog_ms;	 /* see dmad_config.watchdog_ms */
-	uint64_t wd_completed;	 /* the engine's completed count, as the watchdog last saw it */
-	uint64_t wd_moved_tsc;	 /* when the watchdog last saw that count move */
+	struct removal *removal;      /* set while draining */
+	uint32_t watchdog_default_ms; /* engine quirk; --watchdog-ms overrides */
+	uint32_t watchdog_ms;	      /* see dmad_config.watchdog_ms */
+	uint64_t wd_completed; /* the engine's completed count, as the watchdog last saw it */
+	uint64_t wd_moved_tsc; /* when the watchdog last saw that count move */
 };
 
 struct dev_array {

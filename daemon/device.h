@@ -10,28 +10,23 @@
 #include "daemon.h"
 
 /*
- * device_setup_all() - configure and start every dmadev EAL probed (vdevs
- * from --vdev, PCI devices from -a). A device that cannot copy memory to
- * memory is skipped with a notice. Control thread, before workers start.
- * Returns the number of devices started, or a negative errno.
+ * A device is made by its engine (engine.h): device_new() with the engine's
+ * operations, the engine fills in name, driver, capa, nb_desc and its
+ * quirks, then device_add() calibrates it, gives it to a worker and lists
+ * it in dmad.devs (device_start() does the middle part alone, for the CPU
+ * engine, which is no DMA device). device_free() undoes device_new().
+ * Control thread. device_add() returns 0, -ENOSPC, -ENOMEM.
  */
-int device_setup_all(void);
-
-/*
- * device_setup_one() - configure, calibrate, start dmadev @id and give it to
- * a worker. Returns 0, -ENOTSUP (cannot copy memory to memory), -ENOSPC,
- * -ENOMEM, or DPDK's error.
- */
-int device_setup_one(int16_t id, struct device **ret_dev);
-
-/* device_cpu_create() - the CPU engine channels fall back to (dmad.cpu). */
-int device_cpu_create(void);
+struct device *device_new(const struct engine_ops *ops);
+int device_add(struct device *d);
+int device_start(struct device *d);
+void device_free(struct device *d);
 
 /* Give @d to the least loaded worker / take it back (RCU, control thread). */
 int device_publish(struct device *d);
 void device_unpublish(struct device *d);
 
-/* device_release() - stop, close and detach from DPDK. Control thread. */
+/* device_release() - let the engine go, then free @d. Control thread. */
 void device_release(struct device *d);
 
 /* The ONLINE device with @caps carrying the fewest channels, or NULL. */
@@ -44,7 +39,7 @@ void device_dma_unmap_all(void *va, uint64_t iova, size_t len);
 
 const char *device_state_name(uint32_t state);
 
-/* The watchdog bound for @d: --watchdog-ms, else 100 ms (1 s for software engines). */
+/* The watchdog bound for @d: --watchdog-ms, else its engine's default. */
 uint32_t device_watchdog_ms(const struct device *d);
 
 /* calib.c: smallest copy worth sending to @d rather than memcpy, in bytes. */

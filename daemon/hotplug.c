@@ -19,11 +19,11 @@
 
 #include <rte_cycles.h>
 #include <rte_dev.h>
-#include <rte_dmadev.h>
 
 #include "chan.h"
 #include "client.h"
 #include "device.h"
+#include "engine.h"
 #include "hotplug.h"
 #include "log.h"
 #include "worker.h"
@@ -48,6 +48,14 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Without overflow for any --watchdog-ms (a product with 1e9 wraps in seconds). */
+static uint64_t tsc_to_ns(uint64_t ticks)
+{
+	uint64_t hz = rte_get_tsc_hz();
+
+	return ticks / hz * 1000000000u + ticks % hz * 1000000000u / hz;
 }
 
 static struct device *find(const char *name)
@@ -222,12 +230,14 @@ void hotplug_surprise(const char *name)
  * alive, whether or not its worker has reaped it yet (a worker that was
  * descheduled, or one that stopped reaping under an injected hang).
  */
-static bool engine_moved(struct device *d, uint64_t now, struct rte_dma_stats *st)
+static bool engine_moved(struct device *d, uint64_t now)
 {
-	if (d->dev_id < 0 || rte_dma_stats_get(d->dev_id, d->vchan, st) < 0 ||
-	    st->completed == d->wd_completed)
+	uint64_t n;
+
+	if (!d->engine->completed_count || d->engine->completed_count(d, &n) < 0 ||
+	    n == d->wd_completed)
 		return false;
-	d->wd_completed = st->completed;
+	d->wd_completed = n;
 	d->wd_moved_tsc = now;
 	return true;
 }
@@ -241,7 +251,6 @@ static void watchdog(void)
 		uint64_t limit = rte_get_tsc_hz() / 1000 * d->watchdog_ms;
 		uint64_t progress = __atomic_load_n(&d->progress_tsc, __ATOMIC_RELAXED);
 		uint64_t polled = __atomic_load_n(&d->poll_tsc, __ATOMIC_RELAXED);
-		struct rte_dma_stats st = {0};
 
 		if ((int64_t)(d->wd_moved_tsc - progress) > 0)
 			progress = d->wd_moved_tsc;
@@ -250,18 +259,16 @@ static void watchdog(void)
 		 * and the engine's own count of completions stood still meanwhile. */
 		if (d->failed || fifo_empty(d) || now - progress < limit ||
 		    ((int64_t)(polled - progress) < (int64_t)limit && !d->fault_hang) ||
-		    engine_moved(d, now, &st))
+		    engine_moved(d, now))
 			continue;
-		if (d->dev_id >= 0) {
-			log_notice("%s: %u in flight here; engine counts %lu submitted, %lu "
-				   "completed; last completion %lu ms ago",
-				   d->name, __atomic_load_n(&d->on_dev, __ATOMIC_RELAXED),
-				   (unsigned long)st.submitted, (unsigned long)st.completed,
-				   (unsigned long)((now - progress) / (rte_get_tsc_hz() / 1000)));
-		}
+		log_notice("%s: %u in flight here, engine's completed count %lu; last completion "
+			   "%lu ms ago",
+			   d->name, __atomic_load_n(&d->on_dev, __ATOMIC_RELAXED),
+			   (unsigned long)d->wd_completed,
+			   (unsigned long)((now - progress) / (rte_get_tsc_hz() / 1000)));
 		fail(d, "stopped completing");
-		if (!d->removal && start(d, dmad.cfg.drain_timeout_ms, NULL, 0,
-					 (now - progress) * 1000000000u / rte_get_tsc_hz()) < 0)
+		if (!d->removal &&
+		    start(d, dmad.cfg.drain_timeout_ms, NULL, 0, tsc_to_ns(now - progress)) < 0)
 			log_error("cannot start removing %s: out of memory", d->name);
 	}
 }

@@ -28,6 +28,12 @@ int hotplug_remove(const char *name, uint32_t timeout_ms, struct client *request
  */
 int hotplug_add(const char *devargs, char *ret_name, uint32_t *ret_moved);
 
+/*
+ * hotplug_adopt() - a device just added (device_add()) takes the channels
+ * on CPU fallback, and clients hear of it. @ret_moved: how many moved.
+ */
+void hotplug_adopt(struct device *d, uint32_t *ret_moved);
+
 /* hotplug_surprise() - @name is gone without warning: fail it and move its channels. */
 void hotplug_surprise(const char *name);
 
@@ -44,7 +50,7 @@ void hotplug_shutdown(void);
 void hotplug_forget_client(struct client *c);
 void hotplug_forget_chan(struct chan *ch);
 
-/* hotplug_monitor_start() - route DPDK's device REMOVE events to hotplug_remove(). */
+/* hotplug_monitor_start() - route DPDK's device REMOVE events to hotplug_surprise(). */
 int hotplug_monitor_start(int *ret_fd);
 void hotplug_monitor_read(int fd);
 

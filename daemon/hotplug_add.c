@@ -9,61 +9,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <rte_bus_vdev.h>
 #include <rte_dev.h>
-#include <rte_dmadev.h>
-#include <rte_errno.h>
 
 #include "chan.h"
 #include "client.h"
 #include "device.h"
+#include "engine.h"
 #include "hotplug.h"
 #include "log.h"
 #include "rx.h"
 #include "worker.h"
-
-static bool known(int16_t id)
-{
-	for (unsigned i = 0; i < dmad.ndev; i++)
-		if (dmad.devs[i]->dev_id == id)
-			return true;
-	return false;
-}
-
-/* A software device ("dma_skeleton2,lcore=3") or anything rte_dev_probe() takes. */
-static int probe(const char *devargs, char *name, size_t size)
-{
-	const char *comma = strchr(devargs, ',');
-	size_t n = comma ? (size_t)(comma - devargs) : strlen(devargs);
-
-	if (!n || n >= size)
-		return -EINVAL;
-	memcpy(name, devargs, n);
-	name[n] = '\0';
-	if (!strncmp(devargs, "dma_", 4)) {
-		int ret = rte_vdev_init(name, comma ? comma + 1 : "");
-
-		/* -1 when no driver takes the name. */
-		return ret == -EEXIST || ret >= 0 ? ret : -ENODEV;
-	}
-	return rte_dev_probe(devargs) < 0 ? -rte_errno : 0;
-}
-
-static void unprobe(const char *name)
-{
-	struct rte_dev_iterator it;
-	struct rte_device *dev;
-
-	if (!strncmp(name, "dma_", 4)) {
-		rte_vdev_uninit(name);
-		return;
-	}
-	RTE_DEV_FOREACH(dev, "bus=pci", &it)
-	if (!strcmp(rte_dev_name(dev), name)) {
-		rte_dev_remove(dev);
-		return;
-	}
-}
 
 /* Is @ch copying with a CPU (the library's or dmad's) and free to move? */
 static bool on_cpu(const struct chan *ch)
@@ -110,41 +65,32 @@ static uint32_t bring_back(struct device *d)
 
 int hotplug_add(const char *devargs, char *ret_name, uint32_t *ret_moved)
 {
-	struct dmad_proto_event ev = {.type = DMAD_PROTO_EV_DEV_ADDED};
-	char name[DMAD_PROTO_NAME_MAX];
 	struct device *d = NULL;
-	int16_t id;
 	int ret;
 
-	ret = probe(devargs, name, sizeof(name));
-	if (ret == -EEXIST || (ret < 0 && rte_dma_get_dev_id_by_name(name) >= 0))
-		return log_error_errno(-EEXIST, "cannot add %s: it is already there", name);
+	ret = engine_dmadev_add(devargs, &d);
+	if (ret == -EEXIST)
+		return log_error_errno(ret, "cannot add %s: it is already there", devargs);
 	if (ret < 0)
-		return log_error_errno(ret, "cannot probe %s: %m", devargs);
+		return log_error_errno(ret, "%s gave no usable DMA device: %m", devargs);
+	hotplug_adopt(d, ret_moved);
+	snprintf(ret_name, DMAD_PROTO_NAME_MAX, "%s", d->name);
+	return 0;
+}
 
-	RTE_DMA_FOREACH_DEV(id)
-	{
-		if (known(id))
-			continue;
-		ret = device_setup_one(id, &d);
-		if (ret < 0)
-			break;
-	}
-	if (!d) {
-		unprobe(name);
-		return log_error_errno(-ENODEV, "%s gave no usable DMA device", devargs);
-	}
+void hotplug_adopt(struct device *d, uint32_t *ret_moved)
+{
+	struct dmad_proto_event ev = {.type = DMAD_PROTO_EV_DEV_ADDED};
+
 	if (device_any_needs_dma_map())
 		log_warning("%s needs IOMMU mappings: regions registered before it are mapped "
 			    "only for the devices present then",
 			    d->name);
-	snprintf(ret_name, DMAD_PROTO_NAME_MAX, "%s", d->name);
 	*ret_moved = bring_back(d);
 	snprintf(ev.to, sizeof(ev.to), "%s", d->name);
 	for (struct client *c = dmad.clients; c; c = c->next)
 		client_event(c, &ev);
 	log_info("device %s added; %u channel(s) back from CPU fallback", d->name, *ret_moved);
-	return 0;
 }
 
 /* DPDK calls this on its interrupt thread: hand the name to the control loop. */

@@ -17,6 +17,7 @@
 #include "control.h"
 #include "device.h"
 #include "eal.h"
+#include "engine.h"
 #include "life.h"
 #include "log.h"
 #include "notify.h"
@@ -172,9 +173,9 @@ int main(int argc, char **argv)
 		goto fail_socket;
 	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, argv + eal_at) < 0)
 		goto fail_socket;
-	if (workers_init() < 0 || device_cpu_create() < 0)
+	if (workers_init() < 0 || engine_cpu_create(&dmad.cpu) < 0)
 		goto fail_workers;
-	if (!device_setup_all())
+	if (!engine_dmadev_setup_all())
 		log_notice("no DMA device: every channel copies with the CPU");
 
 	dmad.copybreak = UINT32_MAX;

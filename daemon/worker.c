@@ -18,6 +18,7 @@
 #include <rte_pause.h>
 
 #include "client.h"
+#include "engine.h"
 #include "worker.h"
 
 #define BURST	   32
@@ -60,24 +61,17 @@ static void retire(struct device *d, struct inflight *e)
 	__atomic_store_n(&ch->inflight, ch->inflight - 1, __ATOMIC_RELEASE);
 }
 
-/* Fill by the CPU on engines without RTE_DMA_CAPA_OPS_FILL. */
-static void cpu_fill(uint8_t *dst, uint64_t pattern, uint32_t len)
-{
-	uint32_t i = 0;
-
-	for (; i + 8 <= len; i += 8)
-		memcpy(dst + i, &pattern, 8);
-	memcpy(dst + i, &pattern, len - i);
-}
-
 /* Do with the CPU what an engine was asked to (the regions are still mapped:
  * they are unmapped only after every copy consumed before has retired). */
-static void cpu_redo(struct inflight *e)
+static void cpu_redo(const struct inflight *e)
 {
-	if (e->op == DMAD_PROTO_OP_COPY)
-		memcpy(e->dst_va, e->src_va, e->len);
-	else
-		cpu_fill(e->dst_va, e->pattern, e->len);
+	struct xfer x = {.op = e->op,
+			 .len = e->len,
+			 .src_va = e->src_va,
+			 .dst_va = e->dst_va,
+			 .pattern = e->pattern};
+
+	engine_cpu_exec(&x);
 }
 
 static void retire_head(struct device *d)
@@ -94,12 +88,11 @@ static void retire_head(struct device *d)
 /* Retire everything at the head of the fifo that is done, in order. */
 static unsigned reap(struct device *d)
 {
-	enum rte_dma_status_code st[BURST];
-	uint16_t n = 0, k = 0, last;
-	unsigned count = 0;
+	bool ok[BURST];
+	unsigned n = 0, k = 0, count = 0;
 
 	if (d->on_dev)
-		n = rte_dma_completed_status(d->dev_id, d->vchan, BURST, &last, st);
+		n = d->engine->reap(d, BURST, ok);
 	while (d->fifo_head != d->fifo_tail) {
 		struct inflight *e = &d->fifo[d->fifo_head & d->fifo_mask];
 
@@ -107,7 +100,7 @@ static unsigned reap(struct device *d)
 			if (k == n)
 				break;
 			/* The descriptor was valid: what the engine failed, the CPU redoes. */
-			if (st[k++] != RTE_DMA_STATUS_SUCCESSFUL) {
+			if (!ok[k++]) {
 				cpu_redo(e);
 				STAT_ADD(d->errors, 1);
 			}
@@ -134,8 +127,9 @@ static unsigned recover(struct device *d)
 {
 	unsigned count = 0, n;
 
-	if (d->on_dev && d->dev_id >= 0) {
-		rte_dma_stop(d->dev_id);
+	if (d->on_dev) {
+		d->engine->stop(d);
+		d->stopped = true;
 		while (d->on_dev && (n = reap(d)) > 0)
 			count += n;
 	}
@@ -160,39 +154,20 @@ static unsigned recover(struct device *d)
  */
 static int execute(struct device *d, const struct xfer *x)
 {
-	uint64_t flags = 0;
-	int ret;
-
-	if (x->flags & DMAD_PROTO_DF_FENCE)
-		flags |= RTE_DMA_OP_FLAG_FENCE;
-	if (x->flags & DMAD_PROTO_DF_LLC)
-		flags |= RTE_DMA_OP_FLAG_LLC;
-
-	if (d->dev_id < 0) {
-		/* The CPU engine: done here, in order, like any other engine's work. */
-		if (x->op == DMAD_PROTO_OP_COPY)
-			memcpy(x->dst_va, x->src_va, x->len);
-		else
-			cpu_fill(x->dst_va, x->pattern, x->len);
+	if (x->op == DMAD_PROTO_OP_FILL && !(d->capa & RTE_DMA_CAPA_OPS_FILL)) {
+		/* A fenced CPU fill waits for the engine to drain. */
+		if ((x->flags & DMAD_PROTO_DF_FENCE) && d->on_dev)
+			return -EBUSY;
+		engine_cpu_fill(x->dst_va, x->pattern, x->len);
 		return 0;
 	}
 	if (unlikely(d->parked)) {
-		/* Idle software engine: its thread comes back with the work. */
-		if (rte_dma_start(d->dev_id) < 0)
+		/* Idle engine thread: it comes back with the work. */
+		if (d->engine->start(d) < 0)
 			return -EIO;
-		d->parked = false;
+		d->parked = d->stopped = false;
 	}
-	if (x->op == DMAD_PROTO_OP_COPY)
-		ret = rte_dma_copy(d->dev_id, d->vchan, x->src, x->dst, x->len, flags);
-	else if (d->capa & RTE_DMA_CAPA_OPS_FILL)
-		ret = rte_dma_fill(d->dev_id, d->vchan, x->pattern, x->dst, x->len, flags);
-	else if ((x->flags & DMAD_PROTO_DF_FENCE) && d->on_dev)
-		return -EBUSY; /* a fenced CPU fill waits for the engine to drain */
-	else {
-		cpu_fill(x->dst_va, x->pattern, x->len);
-		return 0;
-	}
-	return ret < 0 ? ret : 1;
+	return d->engine->enqueue(d, x);
 }
 
 static unsigned poll_chan(struct device *d, struct chan *ch, bool stopping)
@@ -284,7 +259,7 @@ int worker_main(void *arg)
 	for (;;) {
 		struct dev_array *devs = rcu_deref(w->devs);
 		unsigned work = 0, busy = 0;
-		bool stop = __atomic_load_n(&w->stop, __ATOMIC_ACQUIRE);
+		bool stop = __atomic_load_n(&w->stop, __ATOMIC_ACQUIRE), shares_cpu = false;
 
 		if (unlikely(stop && !stopped)) {
 			snapshot_tails(devs);
@@ -311,11 +286,12 @@ int worker_main(void *arg)
 			if (unlikely(d->fault_hang))
 				continue;
 			if (d->unsubmitted) {
-				rte_dma_submit(d->dev_id, d->vchan);
+				d->engine->doorbell(d);
 				d->unsubmitted = 0;
 			}
 			work += reap(d);
 			busy += d->fifo_head != d->fifo_tail;
+			shares_cpu |= d->shares_cpu && d->fifo_head != d->fifo_tail;
 			if (d->fifo_head != d->fifo_tail)
 				__atomic_store_n(&d->poll_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
 		}
@@ -329,10 +305,13 @@ int worker_main(void *arg)
 			idle = 0;
 			w->quiet = 0;
 		} else if (busy) {
-			/* Only waiting on engines: a software engine's thread may need
-			 * this CPU to finish them (and a hardware one loses nothing). */
+			/* Only waiting on engines. One that is a host thread may need
+			 * this CPU to finish them; hardware engines are polled. */
 			idle = 0;
-			sched_yield();
+			if (shares_cpu)
+				sched_yield();
+			else
+				rte_pause();
 		} else if (++idle < IDLE_LOOPS) {
 			rte_pause();
 		} else {

@@ -8,8 +8,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include <rte_dmadev.h>
-
+#include "engine.h"
 #include "worker.h"
 
 #define SLEEP_MS 100 /* upper bound, so a stop request is seen promptly */
@@ -52,10 +51,10 @@ static bool any_pending(struct worker *w)
 }
 
 /*
- * A software engine is a thread that polls for work even when there is
- * none (about 15 % of a CPU for dma_skeleton). Stop it while we sleep with
- * nothing in flight; execute() starts it again with the next descriptor.
- * Hardware engines are left alone: stopping one can take milliseconds.
+ * An engine that is a polling thread (d->parks, e.g. dma_skeleton: about
+ * 15 % of a CPU while idle) is stopped while we sleep with nothing in
+ * flight; execute() starts it again with the next descriptor. Others are
+ * left alone: stopping a hardware engine can take milliseconds.
  */
 static void park_engines(struct worker *w)
 {
@@ -64,9 +63,9 @@ static void park_engines(struct worker *w)
 	for (uint32_t i = 0; devs && i < devs->n; i++) {
 		struct device *d = devs->d[i];
 
-		if (d->software && !d->parked && !d->failed && !d->fault_hang &&
-		    d->fifo_head == d->fifo_tail && rte_dma_stop(d->dev_id) == 0)
-			d->parked = true;
+		if (d->parks && !d->parked && !d->failed && !d->fault_hang &&
+		    d->fifo_head == d->fifo_tail && d->engine->stop(d) == 0)
+			d->parked = d->stopped = true;
 	}
 }
 

@@ -39,6 +39,7 @@
 #include "client.h"
 #include "device.h"
 #include "eal.h"
+#include "engine.h"
 #include "hotplug.h"
 #include "log.h"
 #include "worker.h"
@@ -166,7 +167,7 @@ static int daemon_start(const char *argv0)
 		return -EIO;
 	if (workers_init() < 0)
 		return -EIO;
-	if (device_cpu_create() < 0 || device_setup_all() < 2)
+	if (engine_cpu_create(&dmad.cpu) < 0 || engine_dmadev_setup_all() < 2)
 		return log_error_errno(-ENODEV, "need two dma_skeleton engines");
 	/* Every copy goes to the ring: this harness writes descriptors itself. */
 	dmad.copybreak = 0;
