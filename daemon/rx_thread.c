@@ -154,10 +154,7 @@ static bool dma_ok(struct rx_flow *f, uint32_t len, uint32_t nseg)
 	if (!len || len < f->copybreak ||
 	    (__atomic_load_n(&ring->flags, __ATOMIC_RELAXED) & DMAD_PROTO_RF_CPU))
 		return false;
-	if (f->sq_tail - f->sq_head + nseg <= DMAD_PROTO_SQ_ENTRIES)
-		return true;
-	f->sq_head = __atomic_load_n(&ring->sq_head, __ATOMIC_ACQUIRE);
-	return f->sq_tail - f->sq_head + nseg <= DMAD_PROTO_SQ_ENTRIES;
+	return dmad_ring_prod_space(ring, f->sq_tail, &f->sq_head, nseg) >= nseg;
 }
 
 static void recycle_all(struct rx_sock *s, const struct rx_frags *fr, struct recycle *r)
@@ -174,7 +171,7 @@ static void copy_dma(struct rx_flow *f, const struct rx_frags *fr, uint32_t off,
 		uint32_t n = fr->len[i] - off < len ? fr->len[i] - off : len;
 
 		f->last_cookie = dmad_proto_cookie_next(f->last_cookie);
-		f->ch->sq[f->sq_tail & (DMAD_PROTO_SQ_ENTRIES - 1)] = (struct dmad_proto_desc){
+		*dmad_ring_prod_slot(f->ch->sq, f->sq_tail) = (struct dmad_proto_desc){
 			.op = DMAD_PROTO_OP_COPY,
 			.src_region = RX_REGION_UMEM,
 			.cookie = f->last_cookie,
@@ -294,11 +291,7 @@ static void submit(struct rx_flow *f)
 
 	if (__atomic_load_n(&ring->sq_tail, __ATOMIC_RELAXED) == f->sq_tail)
 		return;
-	/* Release: the descriptors are written before the tail that covers them. */
-	__atomic_store_n(&ring->sq_tail, f->sq_tail, __ATOMIC_RELEASE);
-	/* Dekker with worker_sleep(): the tail is visible before we read its flag. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&ring->flags, __ATOMIC_RELAXED) & DMAD_PROTO_RF_NEED_WAKEUP) {
+	if (dmad_ring_prod_publish(ring, f->sq_tail)) {
 		uint64_t one = 1;
 		ssize_t w = write(f->ch->doorbell_fd, &one, sizeof(one));
 

@@ -27,12 +27,9 @@
 /* Single writer; dmactl's reader loads them while we run (plain mov on x86). */
 #define STAT_ADD(x, v) __atomic_store_n(&(x), (x) + (v), __ATOMIC_RELAXED)
 
-/* Dekker with dmac_wait(): the completed store must be visible before we
- * look at the client's sleeping flag, or both sides could miss the other. */
 static void wake_waiter(struct chan *ch)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&ch->ring->client_flags, __ATOMIC_RELAXED) & DMAD_PROTO_CF_WAITING)
+	if (dmad_ring_waiter_sleeps(ch->ring))
 		syscall(SYS_futex, &ch->ring->completed, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
@@ -55,8 +52,7 @@ static void retire(struct device *d, struct inflight *e)
 		STAT_ADD(d->ops, 1);
 		STAT_ADD(d->bytes, e->len);
 	}
-	/* The data (and any error record) is in place before the cookie says so. */
-	__atomic_store_n(&ch->ring->completed, e->cookie, __ATOMIC_RELEASE);
+	dmad_ring_complete(ch->ring, e->cookie);
 	__atomic_store_n(&ch->retired, ch->retired + 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&ch->inflight, ch->inflight - 1, __ATOMIC_RELEASE);
 }
@@ -173,13 +169,11 @@ static int execute(struct device *d, const struct xfer *x)
 static unsigned poll_chan(struct device *d, struct chan *ch, bool stopping)
 {
 	const struct region_table *t;
-	uint32_t tail, avail, room, i;
+	uint32_t avail, room, i;
 
 	if (ch->faulted)
 		return 0;
-	/* Acquire: the descriptors are visible once the tail that covers them is. */
-	tail = stopping ? ch->stop_tail : __atomic_load_n(&ch->ring->sq_tail, __ATOMIC_ACQUIRE);
-	avail = tail - ch->head;
+	avail = stopping ? ch->stop_tail - ch->head : dmad_ring_cons_avail(ch->ring, ch->head);
 	if (!avail)
 		return 0;
 	if (avail > ch->sq_mask + 1) {
@@ -222,8 +216,7 @@ static unsigned poll_chan(struct device *d, struct chan *ch, bool stopping)
 	/* The control thread reads these to know when a channel has drained. */
 	__atomic_store_n(&ch->inflight, ch->inflight + i, __ATOMIC_RELEASE);
 	__atomic_store_n(&ch->consumed, ch->consumed + i, __ATOMIC_RELEASE);
-	/* Release: our copy of each slot is taken before the client may reuse it. */
-	__atomic_store_n(&ch->ring->sq_head, ch->head, __ATOMIC_RELEASE);
+	dmad_ring_cons_release(ch->ring, ch->head);
 	return i;
 }
 

@@ -20,15 +20,8 @@ static void set_need_wakeup(struct worker *w, bool on)
 	for (uint32_t i = 0; devs && i < devs->n; i++) {
 		struct chan_array *a = rcu_deref(devs->d[i]->chans);
 
-		for (uint32_t j = 0; a && j < a->n; j++) {
-			uint32_t *f = &a->c[j]->ring->flags;
-
-			/* The control thread sets other bits in the same word. */
-			if (on)
-				__atomic_fetch_or(f, DMAD_PROTO_RF_NEED_WAKEUP, __ATOMIC_RELAXED);
-			else
-				__atomic_fetch_and(f, ~DMAD_PROTO_RF_NEED_WAKEUP, __ATOMIC_RELAXED);
-		}
+		for (uint32_t j = 0; a && j < a->n; j++)
+			dmad_ring_cons_need_wakeup(a->c[j]->ring, on);
 	}
 }
 
@@ -42,8 +35,7 @@ static bool any_pending(struct worker *w)
 		for (uint32_t j = 0; a && j < a->n; j++) {
 			struct chan *ch = a->c[j];
 
-			if (!ch->faulted &&
-			    __atomic_load_n(&ch->ring->sq_tail, __ATOMIC_ACQUIRE) != ch->head)
+			if (!ch->faulted && dmad_ring_cons_avail(ch->ring, ch->head))
 				return true;
 		}
 	}
@@ -74,9 +66,7 @@ void worker_sleep(struct worker *w)
 	struct epoll_event ev[8];
 
 	set_need_wakeup(w, true);
-	/* Dekker with dmac_issue_pending(): the flag must be visible before we
-	 * re-read the tails, or a submission in between would sleep unseen. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	dmad_ring_cons_sleep_fence();
 	if (!any_pending(w) && !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
 		/* Only once a whole sleep passed without work: parking and the
 		 * restart cost a millisecond or so, too much between bursts. */

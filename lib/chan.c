@@ -52,7 +52,7 @@ static int ring_map(struct dmac_chan *ch, int fd, size_t ring_size)
 	sq_off = __atomic_load_n(&ring->sq_offset, __ATOMIC_RELAXED);
 	err_off = __atomic_load_n(&ring->err_offset, __ATOMIC_RELAXED);
 	if (ring->magic != DMAD_PROTO_RING_MAGIC || ring->version != DMAD_PROTO_RING_VERSION ||
-	    !is_pow2(sq_entries) || !is_pow2(err_entries) ||
+	    sq_entries != DMAD_PROTO_SQ_ENTRIES || !is_pow2(err_entries) ||
 	    !span_ok(sq_off, sq_entries, sizeof(struct dmad_proto_desc), ring_size) ||
 	    !span_ok(err_off, err_entries, sizeof(struct dmad_proto_err), ring_size))
 		return -EPROTO;
@@ -63,8 +63,6 @@ static int ring_map(struct dmac_chan *ch, int fd, size_t ring_size)
 
 	ch->sq = (struct dmad_proto_desc *)((uint8_t *)ring + sq_off);
 	ch->err = (const struct dmad_proto_err *)((uint8_t *)ring + err_off);
-	ch->sq_entries = sq_entries;
-	ch->sq_mask = sq_entries - 1;
 	ch->err_entries = err_entries;
 	/* Start from the ring's own indices and cookie rather than assume zero. */
 	ch->tail = ch->published = __atomic_load_n(&ring->sq_tail, __ATOMIC_RELAXED);

@@ -88,9 +88,7 @@ struct dmac_chan {
 	struct dmad_proto_desc *sq;
 	const struct dmad_proto_err *err;
 	struct dmac_client *client;
-	uint32_t sq_entries; /* copied at get time: the daemon cannot change them */
-	uint32_t sq_mask;
-	uint32_t err_entries;
+	uint32_t err_entries; /* copied at get time: the daemon cannot change it */
 	uint32_t tail;	      /* next slot to fill; published up to published */
 	uint32_t published;   /* last value stored to ring->sq_tail */
 	uint32_t cached_head; /* ring->sq_head as last read */
@@ -120,21 +118,6 @@ static inline bool __dmac_chan_gone(const struct dmac_chan *ch)
 {
 	return (__atomic_load_n(&ch->ring->flags, __ATOMIC_RELAXED) & DMAD_PROTO_RF_DEAD) ||
 	       __dmac_client_dead(ch->client);
-}
-
-/*
- * Full barrier (StoreLoad) for the two handshakes with the worker: doorbell
- * and futex wakeup. On x86 an mfence rather than the "lock or" to the stack
- * GCC emits for a seq_cst fence: same ordering, and the fast path keeps its
- * promise of no locked instruction.
- */
-static inline void __dmac_smp_mb(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__asm__ volatile("mfence" ::: "memory");
-#else
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-#endif
 }
 
 void __dmac_client_mark_dead(struct dmac_client *c);

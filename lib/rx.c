@@ -162,7 +162,7 @@ static void set_waiting(struct dmac_rx *rx, bool on)
 	if (on) {
 		__atomic_store_n(&rx->area->client_flags, DMAD_RX_CF_WAITING, __ATOMIC_RELAXED);
 		/* Dekker with the rx thread: our flag before its tail, its tail before its look. */
-		__dmac_smp_mb();
+		dmad_ring_smp_mb();
 	} else {
 		uint64_t v;
 

@@ -64,9 +64,7 @@ static __attribute__((noinline)) int sq_full(struct dmac_chan *ch)
 {
 	int r;
 
-	/* Acquire: the worker is done reading the slots it gave back. */
-	ch->cached_head = __atomic_load_n(&ch->ring->sq_head, __ATOMIC_ACQUIRE);
-	if (ch->tail - ch->cached_head < ch->sq_entries)
+	if (dmad_ring_prod_space(ch->ring, ch->tail, &ch->cached_head, 1))
 		return 0;
 	/* A ring full of unpublished descriptors would never drain. */
 	dmac_issue_pending(ch);
@@ -76,7 +74,7 @@ static __attribute__((noinline)) int sq_full(struct dmac_chan *ch)
 
 static inline dmac_cookie_t sq_push(struct dmac_chan *ch, struct dmad_proto_desc *d)
 {
-	if (ch->tail - ch->cached_head >= ch->sq_entries) {
+	if (ch->tail - ch->cached_head >= DMAD_PROTO_SQ_ENTRIES) {
 		int r = sq_full(ch);
 
 		if (r < 0)
@@ -84,7 +82,7 @@ static inline dmac_cookie_t sq_push(struct dmac_chan *ch, struct dmad_proto_desc
 	}
 	d->cookie = dmad_proto_cookie_next(ch->last_used);
 	/* Published by dmac_issue_pending(), not here: batching is the point. */
-	ch->sq[ch->tail & ch->sq_mask] = *d;
+	*dmad_ring_prod_slot(ch->sq, ch->tail) = *d;
 	ch->tail++;
 	ch->dev_last = ch->last_used = d->cookie;
 	return (dmac_cookie_t)d->cookie;
@@ -145,16 +143,8 @@ DMAC_EXPORT void dmac_issue_pending(struct dmac_chan *ch)
 
 	if (ch->tail == ch->published)
 		return;
-	/* Release: the descriptors are visible before the tail that covers them. */
-	__atomic_store_n(&ch->ring->sq_tail, ch->tail, __ATOMIC_RELEASE);
 	ch->published = ch->tail;
-	/*
-	 * Full fence, paired with the worker's between setting NEED_WAKEUP and
-	 * re-reading sq_tail: either it sees our tail or we see its flag (as
-	 * liburing does before checking IORING_SQ_NEED_WAKEUP).
-	 */
-	__dmac_smp_mb();
-	if (__atomic_load_n(&ch->ring->flags, __ATOMIC_RELAXED) & DMAD_PROTO_RF_NEED_WAKEUP)
+	if (dmad_ring_prod_publish(ch->ring, ch->tail))
 		/* Fails only when the counter is saturated: the worker is woken anyway. */
 		(void)!write(ch->doorbell, &one, sizeof(one));
 }

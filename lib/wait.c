@@ -91,16 +91,7 @@ DMAC_EXPORT int dmac_wait(struct dmac_chan *ch, dmac_cookie_t cookie, int timeou
 	}
 
 	for (;;) {
-		/* Only this side writes client_flags. */
-		__atomic_store_n(&ch->ring->client_flags,
-				 ch->ring->client_flags | DMAD_PROTO_CF_WAITING, __ATOMIC_RELAXED);
-		/*
-		 * Full fence, paired with the worker's between storing
-		 * completed and reading client_flags: either it sees our flag
-		 * and wakes us, or we see its new completed value here.
-		 */
-		__dmac_smp_mb();
-		seen = __atomic_load_n(&ch->ring->completed, __ATOMIC_ACQUIRE);
+		seen = dmad_ring_wait_prepare(ch->ring);
 		s = __dmac_chan_status(ch, cookie);
 		if (s != DMAC_IN_PROGRESS) {
 			r = status_ret(s);
@@ -117,7 +108,6 @@ DMAC_EXPORT int dmac_wait(struct dmac_chan *ch, dmac_cookie_t cookie, int timeou
 		futex_sleep(&ch->ring->completed, seen,
 			    deadline - now < SLICE_NS ? deadline - now : SLICE_NS);
 	}
-	__atomic_store_n(&ch->ring->client_flags, ch->ring->client_flags & ~DMAD_PROTO_CF_WAITING,
-			 __ATOMIC_RELAXED);
+	dmad_ring_wait_done(ch->ring);
 	return r;
 }

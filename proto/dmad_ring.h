@@ -170,4 +170,133 @@ static inline int dmad_proto_cookie_done(uint32_t cookie, uint32_t last_complete
 	return cookie <= last_complete && cookie > last_used;
 }
 
+/*
+ * The ring's two handshakes, written once for every side: the client
+ * library and dmad's rx thread produce, a worker consumes and completes.
+ * Each side keeps its own copy of its index and of the other's, re-reading
+ * the other's only when the ring looks full (producer) or empty (consumer).
+ * Geometry is always DMAD_PROTO_SQ_ENTRIES, never the shared header's.
+ */
+
+/*
+ * Full barrier (StoreLoad), for the two wake-up handshakes below. On x86 an
+ * mfence rather than the "lock or" to the stack GCC emits for a seq_cst
+ * fence: the same ordering, and the client's fast path keeps its promise of
+ * no locked instruction.
+ */
+static inline void dmad_ring_smp_mb(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("mfence" ::: "memory");
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+/*
+ * Producer: free slots past @tail, re-reading sq_head only when fewer than
+ * @want look free.
+ */
+static inline uint32_t dmad_ring_prod_space(const struct dmad_proto_ring *r, uint32_t tail,
+					    uint32_t *cached_head, uint32_t want)
+{
+	if (DMAD_PROTO_SQ_ENTRIES - (tail - *cached_head) >= want)
+		return DMAD_PROTO_SQ_ENTRIES - (tail - *cached_head);
+	/* Acquire: the worker is done reading the slots it gave back. */
+	*cached_head = __atomic_load_n(&r->sq_head, __ATOMIC_ACQUIRE);
+	return DMAD_PROTO_SQ_ENTRIES - (tail - *cached_head);
+}
+
+static inline struct dmad_proto_desc *dmad_ring_prod_slot(struct dmad_proto_desc *sq, uint32_t tail)
+{
+	return &sq[tail & (DMAD_PROTO_SQ_ENTRIES - 1)];
+}
+
+/*
+ * Producer: make the descriptors written up to @tail visible to the worker.
+ * Returns whether the worker sleeps, so that the doorbell must ring.
+ */
+static inline int dmad_ring_prod_publish(struct dmad_proto_ring *r, uint32_t tail)
+{
+	/* Release: the descriptors are visible before the tail that covers them. */
+	__atomic_store_n(&r->sq_tail, tail, __ATOMIC_RELEASE);
+	/*
+	 * Paired with dmad_ring_cons_sleep(): either the worker sees our tail
+	 * when it looks again after raising NEED_WAKEUP, or we see the flag
+	 * here (liburing's check of IORING_SQ_NEED_WAKEUP, in the same order).
+	 */
+	dmad_ring_smp_mb();
+	return !!(__atomic_load_n(&r->flags, __ATOMIC_RELAXED) & DMAD_PROTO_RF_NEED_WAKEUP);
+}
+
+/* Consumer: descriptors published past @head (acquire: their contents too). */
+static inline uint32_t dmad_ring_cons_avail(const struct dmad_proto_ring *r, uint32_t head)
+{
+	return __atomic_load_n(&r->sq_tail, __ATOMIC_ACQUIRE) - head;
+}
+
+/* Consumer: our copy of every slot before @head is taken; the client may reuse them. */
+static inline void dmad_ring_cons_release(struct dmad_proto_ring *r, uint32_t head)
+{
+	__atomic_store_n(&r->sq_head, head, __ATOMIC_RELEASE);
+}
+
+/*
+ * Consumer, about to sleep: raise NEED_WAKEUP in every ring it serves (the
+ * control thread sets other bits of the same word, hence the atomic OR),
+ * then call dmad_ring_cons_sleep_fence() once before looking at the tails
+ * again, the other half of dmad_ring_prod_publish()'s handshake.
+ */
+static inline void dmad_ring_cons_need_wakeup(struct dmad_proto_ring *r, int on)
+{
+	if (on)
+		__atomic_fetch_or(&r->flags, DMAD_PROTO_RF_NEED_WAKEUP, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&r->flags, ~DMAD_PROTO_RF_NEED_WAKEUP, __ATOMIC_RELAXED);
+}
+
+static inline void dmad_ring_cons_sleep_fence(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Completer (the worker): publish @cookie as the last retired descriptor. */
+static inline void dmad_ring_complete(struct dmad_proto_ring *r, uint32_t cookie)
+{
+	/* Release: the data (and any error record) is in place before the cookie. */
+	__atomic_store_n(&r->completed, cookie, __ATOMIC_RELEASE);
+}
+
+/*
+ * Completer, after dmad_ring_complete(): does a client sleep on the
+ * completed word, so that it needs a futex wake? Paired with
+ * dmad_ring_wait_prepare().
+ */
+static inline int dmad_ring_waiter_sleeps(const struct dmad_proto_ring *r)
+{
+	/* The completed store is visible before we look at the client's flag. */
+	dmad_ring_smp_mb();
+	return !!(__atomic_load_n(&r->client_flags, __ATOMIC_RELAXED) & DMAD_PROTO_CF_WAITING);
+}
+
+/*
+ * Waiter (the client), about to sleep on the completed word: raise WAITING
+ * (only the client writes client_flags), and return the completed value to
+ * sleep on; if it already covers what is waited for, do not sleep. Either
+ * the worker sees the flag after its store, or we see its store here.
+ */
+static inline uint32_t dmad_ring_wait_prepare(struct dmad_proto_ring *r)
+{
+	__atomic_store_n(&r->client_flags, r->client_flags | DMAD_PROTO_CF_WAITING,
+			 __ATOMIC_RELAXED);
+	dmad_ring_smp_mb();
+	return __atomic_load_n(&r->completed, __ATOMIC_ACQUIRE);
+}
+
+static inline void dmad_ring_wait_done(struct dmad_proto_ring *r)
+{
+	__atomic_store_n(&r->client_flags, r->client_flags & ~DMAD_PROTO_CF_WAITING,
+			 __ATOMIC_RELAXED);
+}
+
 #endif /* DMAD_RING_H */
