@@ -67,7 +67,8 @@ static int ring_map(struct dmac_chan *ch, int fd, size_t ring_size)
 	/* Start from the ring's own indices and cookie rather than assume zero. */
 	ch->tail = ch->published = __atomic_load_n(&ring->sq_tail, __ATOMIC_RELAXED);
 	ch->cached_head = __atomic_load_n(&ring->sq_head, __ATOMIC_ACQUIRE);
-	ch->last_used = ch->dev_last = __atomic_load_n(&ring->completed, __ATOMIC_ACQUIRE);
+	ch->last_used = ch->dev_last = ch->done_floor =
+		__atomic_load_n(&ring->completed, __ATOMIC_ACQUIRE);
 	if (ch->last_used > DMAD_PROTO_COOKIE_MAX)
 		return -EPROTO;
 	return 0;

@@ -94,6 +94,7 @@ struct dmac_chan {
 	uint32_t cached_head; /* ring->sq_head as last read */
 	uint32_t last_used;   /* newest cookie handed out, ring or CPU */
 	uint32_t dev_last;    /* newest cookie written to the ring */
+	uint32_t done_floor;  /* every cookie up to it is known complete */
 	size_t copybreak;
 	int doorbell;
 	struct dmac_region_hit src_hit;

@@ -170,9 +170,15 @@ enum dmac_status __dmac_chan_status(struct dmac_chan *ch, dmac_cookie_t cookie)
 		return DMAC_ERROR;
 	/* Acquire: a copy's data is visible once its cookie is. */
 	done = __atomic_load_n(&ch->ring->completed, __ATOMIC_ACQUIRE);
-	/* Ring drained: the CPU cookies after its last descriptor are done too. */
+	/*
+	 * Ring drained: the CPU cookies after its last descriptor are done too,
+	 * and stay done once ring work is queued behind them (done_floor), so
+	 * that no cookie ever goes from complete back to in progress.
+	 */
 	if (done == ch->dev_last)
-		done = ch->last_used;
+		done = ch->done_floor = ch->last_used;
+	else if (dmad_proto_cookie_done(done, ch->done_floor, ch->last_used))
+		done = ch->done_floor;
 	if (!dmad_proto_cookie_done((uint32_t)cookie, done, ch->last_used))
 		return DMAC_IN_PROGRESS;
 	/* Acquire: the worker writes a record before moving err_tail past it. */

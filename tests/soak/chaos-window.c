@@ -207,9 +207,9 @@ static int submit(struct chaos_cl *c, struct dmac_chan *ch, struct chaos_op *o, 
  * newest first, a later answer can only be "more complete", so a correct
  * daemon never fails this however the reads interleave with completions.
  * A cookie that was complete and is in progress again, with no later one
- * complete, is counted apart: the library's own CPU copies do that once a
- * ring op follows them, and the API does not promise otherwise. Each op
- * is counted once.
+ * complete, is counted apart (a cookie once complete stays complete: the
+ * library's own CPU copies once lost that when a ring op followed them).
+ * Each op is counted once.
  */
 static void check_order(struct chaos_cl *c, struct dmac_chan *ch, unsigned n)
 {
@@ -240,7 +240,7 @@ static void check_order(struct chaos_cl *c, struct dmac_chan *ch, unsigned n)
 		} else if (s == DMAC_IN_PROGRESS && o->seen_done && !o->seen_regress) {
 			o->seen_regress = 1;
 			CHAOS_STAT_ADD(c->st, regressions, 1);
-			/* Not a failure: one example per process is enough. */
+			/* One example per process is enough. */
 			if (!c->regressions++)
 				chaos_say(c, DIAG_ORDER,
 					  "op %u (%s) on %s was complete and is in progress again",

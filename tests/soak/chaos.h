@@ -46,7 +46,7 @@ struct chaos_stats {
 	uint64_t bad_bytes;    /* destination bytes that differ from what the ops say */
 	uint64_t stray_bytes;  /* guard bytes and fresh-region bytes that changed */
 	uint64_t out_of_order; /* a cookie in progress while a later one was complete */
-	uint64_t regressions;  /* complete, then in progress again (reported, not failed) */
+	uint64_t regressions;  /* complete, then in progress again */
 	uint64_t unspecified;  /* destination bytes of ops that completed with DMAC_ERROR */
 	uint64_t undoc[UNDOC_KINDS];
 	uint64_t max_stall_us; /* longest wait of one window for its completions */
