@@ -70,8 +70,12 @@ fail_errno:
 	return ret;
 }
 
-/* Replace @d's published channel array with one that has @add and lacks @del. */
-static int republish(struct device *d, struct chan *add, struct chan *del)
+/*
+ * Replace @d's published channel array with one that has @add and lacks
+ * @del. The old one is freed once no worker holds it; with @wait, that is
+ * before returning, so that no worker touches @del any more.
+ */
+static int republish(struct device *d, struct chan *add, struct chan *del, bool wait)
 {
 	struct chan_array *old = d->chans, *a;
 	uint32_t n = old ? old->n : 0, k = 0;
@@ -86,9 +90,12 @@ static int republish(struct device *d, struct chan *add, struct chan *del)
 		a->c[k++] = add;
 	a->n = k;
 	rcu_publish(d->chans, a);
-	/* The old array may be in a worker's hands until a grace period passes. */
-	rcu_synchronize();
-	free(old);
+	if (wait) {
+		rcu_synchronize();
+		free(old);
+	} else {
+		rcu_defer_free(old);
+	}
 	return 0;
 }
 
@@ -106,7 +113,8 @@ int chan_attach(struct chan *ch, struct device *d)
 	w = &dmad.workers[d->worker];
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, ch->doorbell_fd, &ev) < 0)
 		return log_error_errno(-errno, "cannot watch a channel doorbell: %m");
-	ret = republish(d, ch, NULL);
+	/* The worker picks the channel up on its next loop: nothing to wait for. */
+	ret = republish(d, ch, NULL, false);
 	if (ret < 0) {
 		epoll_ctl(w->epfd, EPOLL_CTL_DEL, ch->doorbell_fd, NULL);
 		ch->dev = NULL;
@@ -118,7 +126,7 @@ int chan_attach(struct chan *ch, struct device *d)
 	return 0;
 }
 
-void chan_detach(struct chan *ch)
+static void detach(struct chan *ch, bool wait)
 {
 	struct device *d = ch->dev;
 
@@ -127,12 +135,23 @@ void chan_detach(struct chan *ch)
 	epoll_ctl(dmad.workers[d->worker].epfd, EPOLL_CTL_DEL, ch->doorbell_fd, NULL);
 	/* Only fails on allocation; then keep the channel published, and the
 	 * client's ring stays served rather than leaking copies half-done. */
-	if (republish(d, NULL, ch) < 0) {
+	if (republish(d, NULL, ch, wait) < 0) {
 		log_error("cannot detach channel %u: out of memory", ch->id);
 		return;
 	}
+	ch->gone_token = rcu_token();
 	d->nchans--;
 	ch->dev = NULL;
+}
+
+void chan_detach(struct chan *ch)
+{
+	detach(ch, true);
+}
+
+void chan_detach_async(struct chan *ch)
+{
+	detach(ch, false);
 }
 
 struct chan **chan_detach_all(struct device *d, uint32_t *ret_n)
@@ -163,6 +182,12 @@ struct chan **chan_detach_all(struct device *d, uint32_t *ret_n)
 bool chan_drained(struct chan *ch)
 {
 	return __atomic_load_n(&ch->inflight, __ATOMIC_ACQUIRE) == 0;
+}
+
+bool chan_gone(struct chan *ch)
+{
+	/* First no worker can take more from it, then what it took has retired. */
+	return rcu_passed(ch->gone_token) && chan_drained(ch);
 }
 
 void chan_mark_dead(struct chan *ch)

@@ -21,11 +21,14 @@ int chan_create(struct client *c, uint32_t caps, struct chan **ret_chan);
 int chan_attach(struct chan *ch, struct device *d);
 
 /*
- * chan_detach() - unpublish @ch from its device. The worker may still use it
- * until the next grace period, and its in-flight copies still retire:
- * destroy it only once chan_drained(). Control thread.
+ * chan_detach() - unpublish @ch from its device, and wait until no worker
+ * holds it; its in-flight copies still retire: destroy it only once
+ * chan_drained(). chan_detach_async() does not wait: destroy it only once
+ * chan_gone(). Control thread.
  */
 void chan_detach(struct chan *ch);
+void chan_detach_async(struct chan *ch);
+bool chan_gone(struct chan *ch);
 
 /*
  * chan_detach_all() - take every channel off @d with one grace period.

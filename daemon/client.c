@@ -254,7 +254,7 @@ static void chan_retire(struct client *c, struct chan *ch)
 	*pp = ch->next;
 	c->nchans--;
 	hotplug_forget_chan(ch);
-	chan_detach(ch);
+	chan_detach_async(ch);
 	ch->next = c->dead_chans;
 	c->dead_chans = ch;
 }
@@ -494,28 +494,17 @@ void client_close(struct client *c)
  */
 bool client_reap(struct client *c)
 {
-	struct chan **pp = &c->dead_chans, *done = NULL;
+	struct chan **pp = &c->dead_chans;
 	bool regions_gone = region_table_reap(c);
 
 	while (*pp) {
 		struct chan *ch = *pp;
 
-		if (chan_drained(ch)) {
+		if (chan_gone(ch)) {
 			*pp = ch->next;
-			ch->next = done;
-			done = ch;
+			chan_destroy(ch);
 		} else {
 			pp = &ch->next;
-		}
-	}
-	if (done) {
-		/* The worker may still be finishing the loop that retired the last one. */
-		rcu_synchronize();
-		while (done) {
-			struct chan *next = done->next;
-
-			chan_destroy(done);
-			done = next;
 		}
 	}
 	/* Its flows go first: they may still be landing copies in their areas. */

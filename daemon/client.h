@@ -18,12 +18,14 @@ struct drain_mark {
 /*
  * An unregistered region (region_table.c). Stage 1: still in the table
  * until every channel consumed what was published before the unregister.
- * Stage 2 (@unpublished): out of the table, mapped until every channel
- * retired what it had consumed by then.
+ * Stage 2 (@unpublished, then @marked after a grace period): out of the
+ * table, mapped until every channel retired what it had consumed by then.
  */
 struct region_zombie {
 	struct region *r;
-	bool unpublished;
+	bool unpublished; /* out of the table... */
+	bool marked;	  /* ...and its grace period (@token) is over */
+	uint64_t token;
 	struct region_zombie *next_stage; /* region_table.c, while moving on */
 	uint32_t n;
 	struct region_zombie *next;

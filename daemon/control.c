@@ -175,6 +175,7 @@ static void on_tick(void)
 		arm_accept();
 	}
 	set_tick(hotplug_tick());
+	rcu_reclaim();
 	/* STATUS= and the service watchdog ping, from here on purpose: a stuck
 	 * control thread must stop the pings as surely as a stuck worker. */
 	notify_tick();

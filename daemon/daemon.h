@@ -61,6 +61,7 @@ struct chan {
 	int doorbell_fd;
 	struct device *dev;	/* NULL: CPU fallback in the library, or moving */
 	struct removal *moving; /* detached from a device being removed */
+	uint64_t gone_token;	/* chan_detach_async(): its grace period */
 	struct chan *next;	/* client's list */
 };
 
@@ -181,7 +182,20 @@ extern struct dmad dmad;
 /* config_defaults() - dmad.cfg before options: $DMAD_SOCKET, group dma, quotas. */
 void config_defaults(void);
 
-/* Wait until no worker can still hold a pointer unpublished before the call. */
+/*
+ * rcu.c. rcu_synchronize() waits until no worker can still hold a pointer
+ * unpublished before the call; rcu_defer_free() frees @p once that is so,
+ * without waiting (rcu_reclaim(), from the tick, does the freeing);
+ * rcu_token() starts a grace period that rcu_passed() tells is over.
+ * Control thread. rcu_init() after workers_init(), rcu_fini() after the
+ * workers stopped.
+ */
+int rcu_init(void);
 void rcu_synchronize(void);
+void rcu_defer_free(void *p);
+void rcu_reclaim(void);
+uint64_t rcu_token(void);
+bool rcu_passed(uint64_t token);
+void rcu_fini(void);
 
 #endif /* DMAD_DAEMON_H */

@@ -62,9 +62,9 @@ static int publish(struct client *c, uint32_t id, struct region *r)
 		if (z->next_stage)
 			t->slot[z->r->id] = NULL;
 	rcu_publish(c->regions, t);
-	/* Workers may be validating against the old table until then. */
-	rcu_synchronize();
-	free(old);
+	/* Workers may be validating against the old table until a grace
+	 * period passes; nothing here needs to wait for that. */
+	rcu_defer_free(old);
 	return 0;
 }
 
@@ -139,8 +139,12 @@ static struct region_zombie *zombie_new(struct client *c, struct region *r)
 
 static void zombie_mark(struct client *c, struct region_zombie *z, uint64_t (*count)(struct chan *))
 {
-	for (uint32_t i = 0; i < z->n; i++)
-		z->marks[i].count = count(find_any_chan(c, z->marks[i].chan_id));
+	for (uint32_t i = 0; i < z->n; i++) {
+		struct chan *ch = find_any_chan(c, z->marks[i].chan_id);
+
+		/* Destroyed since the zombie was made: it had drained. */
+		z->marks[i].count = ch ? count(ch) : 0;
+	}
 }
 
 static uint64_t consumed_now(struct chan *ch)
@@ -189,12 +193,15 @@ static bool zombie_ready(struct client *c, const struct region_zombie *z)
 }
 
 /*
- * Stage 1 -> 2: out of the table (one grace period for every region ready),
- * then wait for what was consumed until then to retire. The stage-2 marks
- * are made first, so that running out of memory leaves things as they were.
+ * Stage 1 -> 2: out of the table (one publication for every region ready),
+ * then, once a grace period has passed (no worker still resolves against a
+ * table that has it), mark what every channel had consumed by then: that
+ * must retire before the unmap. The stage-2 marks are allocated first, so
+ * that running out of memory leaves things as they were.
  */
 static void unpublish_ready(struct client *c)
 {
+	uint64_t token;
 	bool any = false;
 
 	for (struct region_zombie *z = c->zombies; z; z = z->next) {
@@ -210,17 +217,28 @@ static void unpublish_ready(struct client *c)
 		}
 		return; /* try again at the next tick */
 	}
+	token = rcu_token();
 	for (struct region_zombie **zp = &c->zombies; *zp; zp = &(*zp)->next) {
 		struct region_zombie *z = *zp, *z2 = z->next_stage;
 
 		if (!z2)
 			continue;
-		/* After the grace period: nothing consumed from now on can name it. */
-		zombie_mark(c, z2, consumed_now);
 		z2->unpublished = true;
+		z2->token = token;
 		z2->next = z->next;
 		*zp = z2;
 		free(z);
+	}
+}
+
+/* Stage 2's marks, once nothing consumed from now on can name the region. */
+static void mark_unpublished(struct client *c)
+{
+	for (struct region_zombie *z = c->zombies; z; z = z->next) {
+		if (z->unpublished && !z->marked && rcu_passed(z->token)) {
+			zombie_mark(c, z, consumed_now);
+			z->marked = true;
+		}
 	}
 }
 
@@ -229,10 +247,11 @@ bool region_table_reap(struct client *c)
 	struct region_zombie **zp = &c->zombies;
 
 	unpublish_ready(c);
+	mark_unpublished(c);
 	while (*zp) {
 		struct region_zombie *z = *zp;
 
-		if (z->unpublished && zombie_ready(c, z)) {
+		if (z->marked && zombie_ready(c, z)) {
 			*zp = z->next;
 			region_unmap(z->r);
 			free(z);

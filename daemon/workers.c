@@ -19,7 +19,7 @@ int workers_init(void)
 	size_t sz = rte_rcu_qsbr_get_memsize(dmad.cfg.workers);
 
 	dmad.qs = rte_zmalloc("dmad-rcu", sz, RTE_CACHE_LINE_SIZE);
-	if (!dmad.qs || rte_rcu_qsbr_init(dmad.qs, dmad.cfg.workers) < 0)
+	if (!dmad.qs || rte_rcu_qsbr_init(dmad.qs, dmad.cfg.workers) < 0 || rcu_init() < 0)
 		return log_error_errno(-ENOMEM, "cannot set up RCU");
 
 	RTE_LCORE_FOREACH_WORKER(lcore)
@@ -58,6 +58,7 @@ void workers_stop(void)
 		worker_kick(&dmad.workers[i]);
 	}
 	rte_eal_mp_wait_lcore();
+	rcu_fini();
 	for (unsigned i = 0; i < dmad.nworkers; i++) {
 		close(dmad.workers[i].epfd);
 		close(dmad.workers[i].wake_fd);
