@@ -81,7 +81,8 @@ static void usage(FILE *f)
 		   "  1  the request failed: dmad refused it or answered badly\n"
 		   "  2  usage error\n"
 		   "  3  dmad is not running, or cannot be reached\n"
-		   "  4  permission denied: needs root or group dma\n");
+		   "  4  permission denied: connecting " DMACTL_CLIENT_WHO ", remove, add,\n"
+		   "     fault and log-level need an admin: " DMACTL_ADMIN_WHO "\n");
 }
 
 static void command_usage(FILE *f, const struct command *cmd)
@@ -183,7 +184,7 @@ static int connect_failed(const struct dmactl *o, int r)
 	const char *hint = "";
 
 	if (r == -EACCES || r == -EPERM)
-		hint = " (needs root or group dma)";
+		hint = " (" DMACTL_CLIENT_WHO ")";
 	else if (r == -ENOENT || r == -ECONNREFUSED)
 		hint = " (is dmad running?)";
 	fprintf(stderr, "dmactl: cannot reach dmad at %s: %s%s\n", o->socket, strerror(-r), hint);
@@ -221,8 +222,9 @@ static int call_failed(const struct dmactl *o, const char *what, int r, int time
 static int refused(const char *what, int status)
 {
 	if (status == -EACCES || status == -EPERM) {
-		fprintf(stderr, "dmactl: dmad refused %s: %s (needs root or group dma)\n", what,
-			strerror(-status));
+		fprintf(stderr,
+			"dmactl: dmad refused %s: %s (needs an admin: " DMACTL_ADMIN_WHO ")\n",
+			what, strerror(-status));
 		return DMACTL_EXIT_DENIED;
 	}
 	fprintf(stderr, "dmactl: dmad refused %s: %s\n", what, strerror(-status));

@@ -80,11 +80,21 @@ static int fetch(struct dmactl *o, struct ctl_conn **ret_conn, struct status *re
 	return DMACTL_EXIT_OK;
 }
 
-static void warn_truncated(const struct status *s)
+static void warn_lists(const struct status *s)
 {
-	if (s->sum->truncated)
+	if (s->sum->flags & DMAD_PROTO_LIST_TRUNCATED)
 		fprintf(stderr, "dmactl: warning: dmad left records out of its reply; "
 				"the lists are incomplete\n");
+	/* Not an error: a client sees every device but only its own session. */
+	if (s->sum->flags & DMAD_PROTO_LIST_OWN_ONLY)
+		fprintf(stderr, "dmactl: note: other clients are shown to admins only "
+				"(" DMACTL_ADMIN_WHO ")\n");
+}
+
+static void json_flags(struct json *j, const struct status *s)
+{
+	json_bool(j, "truncated", s->sum->flags & DMAD_PROTO_LIST_TRUNCATED);
+	json_bool(j, "own_only", s->sum->flags & DMAD_PROTO_LIST_OWN_ONLY);
 }
 
 static void fmt_caps(char cell[CELL_MAX], uint64_t capa)
@@ -293,7 +303,7 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		json_u64(&j, "ops", s.sum->ops);
 		json_u64(&j, "bytes", s.sum->bytes);
 		json_object_end(&j);
-		json_bool(&j, "truncated", s.sum->truncated);
+		json_flags(&j, &s);
 		json_object_end(&j);
 	} else {
 		print_devices(&s);
@@ -305,7 +315,7 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		printf("\ntotal: devices %u, clients %u, channels %u, ops %" PRIu64 ", bytes %s\n",
 		       s.sum->ndev, s.sum->nclient, s.sum->nchan, s.sum->ops, bytes);
 	}
-	warn_truncated(&s);
+	warn_lists(&s);
 	ctl_close(c);
 	return DMACTL_EXIT_OK;
 }
@@ -328,12 +338,12 @@ int clients_main(struct dmactl *o, int argc, char **argv)
 
 		json_object_begin(&j, NULL);
 		json_clients(&j, &s);
-		json_bool(&j, "truncated", s.sum->truncated);
+		json_flags(&j, &s);
 		json_object_end(&j);
 	} else {
 		print_clients(&s);
 	}
-	warn_truncated(&s);
+	warn_lists(&s);
 	ctl_close(c);
 	return DMACTL_EXIT_OK;
 }

@@ -19,6 +19,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "chan.h"
 #include "client.h"
 #include "control.h"
@@ -359,11 +360,12 @@ int control_listen(const char *path, int *ret_owned)
 		close(fd);
 		return ret;
 	}
-	/* Clients in group dma may connect; everyone else may not. */
+	/* Members of group dma may connect, as clients; everyone else may not.
+	 * Who of them is an admin is admin.c's question, not the socket's. */
 	chmod(path, 0660);
-	g = getgrnam("dma");
+	g = getgrnam(SOCKET_GROUP);
 	if (g && chown(path, (uid_t)-1, g->gr_gid) < 0)
-		log_warning_errno(-errno, "cannot give %s to group dma: %m", path);
+		log_warning_errno(-errno, "cannot give %s to group " SOCKET_GROUP ": %m", path);
 	*ret_owned = 1;
 	return fd;
 }

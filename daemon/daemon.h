@@ -147,8 +147,9 @@ struct dmad_config {
 	uint32_t max_regions;
 	uint32_t max_channels;
 	uint64_t max_bytes_mapped;
-	uid_t admin_gid_valid;
-	gid_t admin_gid; /* group "dma" when it exists */
+	const char *admin_group; /* --admin-group: name, or a number as a gid */
+	bool admin_gid_valid;	 /* false: no such group, and no gid is an admin's */
+	gid_t admin_gid;
 };
 
 struct dmad {
@@ -170,7 +171,7 @@ extern struct dmad dmad;
 #define rcu_publish(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 #define rcu_deref(p)	  __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
 
-/* config_defaults() - dmad.cfg before options: $DMAD_SOCKET, group dma, quotas. */
+/* config_defaults() - dmad.cfg before options: $DMAD_SOCKET, admin group, quotas. */
 void config_defaults(void);
 
 /* Wait until no worker can still hold a pointer unpublished before the call. */

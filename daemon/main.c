@@ -14,6 +14,7 @@
 #include <rte_eal.h>
 #include <rte_malloc.h>
 
+#include "admin.h"
 #include "control.h"
 #include "device.h"
 #include "eal.h"
@@ -38,6 +39,9 @@ static void usage(FILE *f)
 		"  --drain-timeout-ms MS  default bound on `dmactl remove` (5000)\n"
 		"  --log-level LEVEL   err, warning, notice, info (default), debug\n"
 		"  --config FILE       live settings, re-read on SIGHUP (dmad(8): CONFIGURATION)\n"
+		"  --admin-group NAME  whose members are admins besides root and dmad's user\n"
+		"                      (default " ADMIN_GROUP_DEFAULT
+		"; a number is a gid, \"\" none)\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
 		DMAD_PROTO_SOCKET_DEFAULT);
@@ -60,7 +64,8 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_LOG,
 		O_WATCHDOG,
 		O_DRAIN,
-		O_CONFIG
+		O_CONFIG,
+		O_ADMIN_GROUP
 	};
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, O_SOCKET},
@@ -72,6 +77,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"watchdog-ms", required_argument, NULL, O_WATCHDOG},
 		{"drain-timeout-ms", required_argument, NULL, O_DRAIN},
 		{"config", required_argument, NULL, O_CONFIG},
+		{"admin-group", required_argument, NULL, O_ADMIN_GROUP},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -126,6 +132,9 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		case O_CONFIG:
 			config_path = optarg;
 			break;
+		case O_ADMIN_GROUP:
+			dmad.cfg.admin_group = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(EXIT_SUCCESS);
@@ -154,6 +163,7 @@ int main(int argc, char **argv)
 	eal_at = parse_args(argc, argv, &copybreak);
 	if (eal_at < 0 || reload_init(config_path, pinned) < 0)
 		return EXIT_FAILURE;
+	admin_init();
 
 	/* Blocked before EAL starts threads, so only the signalfd sees them. */
 	sigemptyset(&mask);

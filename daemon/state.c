@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon's one global state, and the RCU grace period its readers honour. */
-#include <grp.h>
 #include <stdlib.h>
 
+#include "admin.h"
 #include "daemon.h"
 
 struct dmad dmad;
@@ -18,8 +18,6 @@ void rcu_synchronize(void)
 /* What dmad runs with before its options and config file say otherwise. */
 void config_defaults(void)
 {
-	struct group *g = getgrnam("dma");
-
 	dmad.cfg.socket_path = getenv(DMAD_PROTO_SOCKET_ENV);
 	if (!dmad.cfg.socket_path || !*dmad.cfg.socket_path)
 		dmad.cfg.socket_path = DMAD_PROTO_SOCKET_DEFAULT;
@@ -29,8 +27,6 @@ void config_defaults(void)
 	dmad.cfg.max_regions = 256;
 	dmad.cfg.max_channels = 64;
 	dmad.cfg.max_bytes_mapped = 64ull << 30;
-	if (g) {
-		dmad.cfg.admin_gid = g->gr_gid;
-		dmad.cfg.admin_gid_valid = 1;
-	}
+	/* Looked up by admin_init() once the options may have named another. */
+	dmad.cfg.admin_group = ADMIN_GROUP_DEFAULT;
 }

@@ -11,18 +11,26 @@
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
-uint32_t status_build(uint8_t *buf, size_t size)
+/* Other clients' names, pids, uids and counters are for admins only. */
+static bool shown(const struct client *c, const struct client *viewer)
+{
+	return !c->closing && (viewer->admin || c == viewer);
+}
+
+uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 {
 	struct dmad_proto_status *st = (struct dmad_proto_status *)buf;
 	size_t off = sizeof(*st);
 
 	memset(st, 0, sizeof(*st));
+	if (!viewer->admin)
+		st->flags |= DMAD_PROTO_LIST_OWN_ONLY;
 	for (unsigned i = 0; i < dmad.ndev; i++) {
 		struct device *d = dmad.devs[i];
 		struct dmad_proto_dev_info *di = (void *)(buf + off);
 
 		if (off + sizeof(*di) > size) {
-			st->truncated = 1;
+			st->flags |= DMAD_PROTO_LIST_TRUNCATED;
 			break;
 		}
 		memset(di, 0, sizeof(*di));
@@ -51,10 +59,10 @@ uint32_t status_build(uint8_t *buf, size_t size)
 	for (struct client *c = dmad.clients; c; c = c->next) {
 		struct dmad_proto_client_info *ci = (void *)(buf + off);
 
-		if (c->closing)
+		if (!shown(c, viewer))
 			continue;
 		if (off + sizeof(*ci) > size) {
-			st->truncated = 1;
+			st->flags |= DMAD_PROTO_LIST_TRUNCATED;
 			break;
 		}
 		memset(ci, 0, sizeof(*ci));
@@ -69,11 +77,11 @@ uint32_t status_build(uint8_t *buf, size_t size)
 		off += sizeof(*ci);
 	}
 	for (struct client *c = dmad.clients; c; c = c->next) {
-		for (struct chan *ch = c->closing ? NULL : c->chans; ch; ch = ch->next) {
+		for (struct chan *ch = shown(c, viewer) ? c->chans : NULL; ch; ch = ch->next) {
 			struct dmad_proto_chan_info *hi = (void *)(buf + off);
 
 			if (off + sizeof(*hi) > size) {
-				st->truncated = 1;
+				st->flags |= DMAD_PROTO_LIST_TRUNCATED;
 				return (uint32_t)off;
 			}
 			memset(hi, 0, sizeof(*hi));

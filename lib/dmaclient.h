@@ -275,7 +275,8 @@ struct dmac_rx_stats {
  * of two, unknown flags), -EMSGSIZE (slot_size outside 64..65536),
  * -EPROTONOSUPPORT (not DMAC_RX_UDP), -ENXIO (no such interface or queue
  * in the daemon's namespace), -EADDRINUSE (another flow has the port on
- * that interface), -EACCES (a port below 1024 needs root or group dma),
+ * that interface), -EACCES (a port below 1024 needs an admin: root, dmad's
+ * user or group dma-admin),
  * -EDQUOT (16 flows per client, or an area over 1 GiB), -EPERM (the daemon
  * lacks CAP_NET_ADMIN/CAP_BPF), -ENOMEM, -ENODEV.
  */

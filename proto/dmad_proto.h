@@ -16,7 +16,7 @@
 
 #define DMAD_PROTO_MAGIC	 0x44414d44u /* "DMAD" */
 #define DMAD_PROTO_VERSION_MAJOR 1u
-#define DMAD_PROTO_VERSION_MINOR 0u
+#define DMAD_PROTO_VERSION_MINOR 1u /* 1: STATUS and FLOWS open to every client */
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -34,12 +34,12 @@ enum dmad_proto_type {
 	DMAD_PROTO_CHAN_PUT = 5,
 	DMAD_PROTO_RX_OPEN = 6, /* reply + 2 fds: receive area memfd, eventfd; dmad_rx.h */
 	DMAD_PROTO_RX_CLOSE = 7,
-	DMAD_PROTO_STATUS = 64,	    /* admin */
+	DMAD_PROTO_STATUS = 64,	    /* any client; other clients' details to admins only */
 	DMAD_PROTO_DEV_REMOVE = 65, /* admin; replied when the device is released */
 	DMAD_PROTO_DEV_ADD = 66,    /* admin */
 	DMAD_PROTO_DEV_FAULT = 67,  /* admin; only with dmad --fault-injection */
 	DMAD_PROTO_LOG_LEVEL = 68,  /* admin */
-	DMAD_PROTO_FLOWS = 69,	    /* admin; dmad_rx.h */
+	DMAD_PROTO_FLOWS = 69,	    /* any client; other clients' flows to admins only; dmad_rx.h */
 	DMAD_PROTO_EVENT = 128,	    /* daemon -> client, unsolicited */
 };
 
@@ -111,12 +111,20 @@ enum dmad_proto_dev_state {
 	DMAD_PROTO_DEV_RELEASED = 3,
 };
 
-/* STATUS reply body: this header, then ndev, nclient and nchan records. */
+/* dmad_proto_status.flags and dmad_proto_flows.flags */
+#define DMAD_PROTO_LIST_TRUNCATED (1u << 0) /* records were left out to fit the reply */
+#define DMAD_PROTO_LIST_OWN_ONLY  (1u << 1) /* not an admin: only the asker's own records */
+
+/*
+ * STATUS reply body: this header, then ndev, nclient and nchan records.
+ * Every device; the clients and channels are all of them for an admin,
+ * and only the asking connection's own for anyone else (flag OWN_ONLY).
+ */
 struct dmad_proto_status {
 	uint32_t ndev;
 	uint32_t nclient;
 	uint32_t nchan;
-	uint32_t truncated; /* 1 when records were left out to fit the reply */
+	uint32_t flags; /* DMAD_PROTO_LIST_* */
 	uint64_t ops;
 	uint64_t bytes;
 };
