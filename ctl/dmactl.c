@@ -78,7 +78,8 @@ static void usage(FILE *f)
 		   "  -h, --help     show this help (also after COMMAND)\n"
 		   "\nExit status:\n"
 		   "  0  success\n"
-		   "  1  the request failed: dmad refused it or answered badly\n"
+		   "  1  the request failed: dmad refused it (also: at its client limit) or\n"
+		   "     answered badly\n"
 		   "  2  usage error\n"
 		   "  3  dmad is not running, or cannot be reached\n"
 		   "  4  permission denied: connecting " DMACTL_CLIENT_WHO ", remove, add,\n"
@@ -227,6 +228,14 @@ static int refused(const char *what, int status)
 			what, strerror(-status));
 		return DMACTL_EXIT_DENIED;
 	}
+	/* Not "gone", not "denied": dmad runs and says no more for now. */
+	if (status == -EDQUOT) {
+		fprintf(stderr,
+			"dmactl: dmad refused %s: %s: it is at one of its limits (in all, or for "
+			"your user); try again once clients have gone\n",
+			what, strerror(-status));
+		return DMACTL_EXIT_FAILED;
+	}
 	fprintf(stderr, "dmactl: dmad refused %s: %s\n", what, strerror(-status));
 	return DMACTL_EXIT_FAILED;
 }
@@ -251,6 +260,12 @@ int dmactl_call(const struct dmactl *o, uint16_t type, const void *req, uint32_t
 	r = ctl_call(c, DMAD_PROTO_HELLO, &hello, sizeof(hello), DMACTL_TIMEOUT_MS, &rep);
 	if (r < 0) {
 		ret = call_failed(o, "hello", r, DMACTL_TIMEOUT_MS);
+	} else if (rep.status == -EDQUOT) {
+		fprintf(stderr,
+			"dmactl: dmad at %s is running but has as many clients as its limits "
+			"allow (in all, or for your user): %s; try again once some have gone\n",
+			o->socket, strerror(EDQUOT));
+		ret = DMACTL_EXIT_FAILED;
 	} else if (rep.status < 0) {
 		ret = refused("hello", rep.status);
 	} else {

@@ -18,6 +18,7 @@
 
 #include "dmad_proto.h"
 #include "dmad_ring.h"
+#include "quota.h"
 #include "validate.h"
 
 #define MAX_WORKERS 16
@@ -31,7 +32,8 @@ struct removal;
 struct region {
 	struct region_view view;
 	uint32_t id;
-	int dma_mapped; /* registered with DPDK for non-SVA devices */
+	int dma_mapped;		 /* registered with DPDK for non-SVA devices */
+	struct quota_acct *acct; /* charged while mapped; NULL: dmad's own */
 };
 
 struct chan {
@@ -57,9 +59,10 @@ struct chan {
 	uint32_t ring_size;
 	int ring_fd;
 	int doorbell_fd;
-	struct device *dev;	/* NULL: CPU fallback in the library, or moving */
-	struct removal *moving; /* detached from a device being removed */
-	struct chan *next;	/* client's list */
+	struct quota_acct *acct; /* charged from create to destroy */
+	struct device *dev;	 /* NULL: CPU fallback in the library, or moving */
+	struct removal *moving;	 /* detached from a device being removed */
+	struct chan *next;	 /* client's list */
 };
 
 struct chan_array {
@@ -144,11 +147,13 @@ struct dmad_config {
 	uint32_t watchdog_ms;	   /* a device with work and no completion this long is dead;
 				      0: 100 ms for hardware, 1 s for software engines */
 	uint32_t drain_timeout_ms; /* default bound on a planned removal's drain */
-	uint32_t max_regions;
+	uint32_t max_regions;	   /* per client, live registrations: HELLO announces these */
 	uint32_t max_channels;
 	uint64_t max_bytes_mapped;
-	const char *admin_group; /* --admin-group: name, or a number as a gid */
-	bool admin_gid_valid;	 /* false: no such group, and no gid is an admin's */
+	uint64_t limit[QUOTA_KINDS];	  /* in all, over every client (quota.h) */
+	uint64_t user_limit[QUOTA_KINDS]; /* per uid */
+	const char *admin_group;	  /* --admin-group: name, or a number as a gid */
+	bool admin_gid_valid;		  /* false: no such group, and no gid is an admin's */
 	gid_t admin_gid;
 };
 

@@ -20,6 +20,7 @@
 #include "eal.h"
 #include "log.h"
 #include "notify.h"
+#include "quota_limits.h"
 #include "reload.h"
 #include "rx.h"
 #include "worker.h"
@@ -42,6 +43,13 @@ static void usage(FILE *f)
 		"  --admin-group NAME  whose members are admins besides root and dmad's user\n"
 		"                      (default " ADMIN_GROUP_DEFAULT
 		"; a number is a gid, \"\" none)\n"
+		"  --limit KIND=N[,KIND=N...]       in all, for every client together\n"
+		"  --user-limit KIND=N[,KIND=N...]  for the clients of one uid\n"
+		"                      KIND: clients, regions, channels, maps, bytes, fds; N may end\n"
+		"                      in K, M, G, T. Default: from vm.max_map_count and\n"
+		"                      RLIMIT_NOFILE, a user half of it (dmad(8): LIMITS)\n"
+		"  --client-limit KIND=N[,...]  per client: regions (256), channels (64),\n"
+		"                      bytes (64G)\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
 		DMAD_PROTO_SOCKET_DEFAULT);
@@ -65,7 +73,10 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_WATCHDOG,
 		O_DRAIN,
 		O_CONFIG,
-		O_ADMIN_GROUP
+		O_ADMIN_GROUP,
+		O_LIMIT,
+		O_USER_LIMIT,
+		O_CLIENT_LIMIT
 	};
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, O_SOCKET},
@@ -78,6 +89,9 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"drain-timeout-ms", required_argument, NULL, O_DRAIN},
 		{"config", required_argument, NULL, O_CONFIG},
 		{"admin-group", required_argument, NULL, O_ADMIN_GROUP},
+		{"limit", required_argument, NULL, O_LIMIT},
+		{"user-limit", required_argument, NULL, O_USER_LIMIT},
+		{"client-limit", required_argument, NULL, O_CLIENT_LIMIT},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -135,6 +149,18 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		case O_ADMIN_GROUP:
 			dmad.cfg.admin_group = optarg;
 			break;
+		case O_LIMIT:
+			if (limits_parse("--limit", optarg, dmad.cfg.limit) < 0)
+				return -EINVAL;
+			break;
+		case O_USER_LIMIT:
+			if (limits_parse("--user-limit", optarg, dmad.cfg.user_limit) < 0)
+				return -EINVAL;
+			break;
+		case O_CLIENT_LIMIT:
+			if (limits_parse_client(optarg) < 0)
+				return -EINVAL;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(EXIT_SUCCESS);
@@ -164,6 +190,7 @@ int main(int argc, char **argv)
 	if (eal_at < 0 || reload_init(config_path, pinned) < 0)
 		return EXIT_FAILURE;
 	admin_init();
+	limits_init();
 
 	/* Blocked before EAL starts threads, so only the signalfd sees them. */
 	sigemptyset(&mask);

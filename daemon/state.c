@@ -27,6 +27,9 @@ void config_defaults(void)
 	dmad.cfg.max_regions = 256;
 	dmad.cfg.max_channels = 64;
 	dmad.cfg.max_bytes_mapped = 64ull << 30;
+	/* Derived from the kernel's limits by limits_init(), unless options set them. */
+	for (int k = 0; k < QUOTA_KINDS; k++)
+		dmad.cfg.limit[k] = dmad.cfg.user_limit[k] = QUOTA_UNLIMITED;
 	/* Looked up by admin_init() once the options may have named another. */
 	dmad.cfg.admin_group = ADMIN_GROUP_DEFAULT;
 }

@@ -77,7 +77,9 @@ struct dmac_event {
  * Blocks (connect + one request/reply), allocates, makes system calls.
  * Any thread. Returns 0, -ENODEV when no daemon listens at @path,
  * -EPROTO when the daemon speaks an incompatible protocol version, -EACCES
- * when the socket refuses this user, -ENOMEM.
+ * when the socket refuses this user, -EDQUOT when the daemon runs but has
+ * as many clients as its limits allow, in all or for this user (retry
+ * later: that is not -ENODEV), -ENOMEM.
  */
 int dmac_connect(const char *path, const char *name, struct dmac_client **ret_client);
 
@@ -118,7 +120,9 @@ void dmac_set_event_cb(struct dmac_client *c, void (*cb)(const struct dmac_event
  * from and to: a memfd, sealed against shrinking, mapped MAP_SHARED here and
  * in the daemon. Blocks (one request/reply), allocates, makes system calls.
  * Returns the mapping, or NULL with errno: EINVAL (len 0), ENOMEM, ENODEV,
- * EDQUOT (the daemon's per-client quota is reached).
+ * EDQUOT (a quota is reached: this client's, its user's, or the daemon's
+ * mappings or bytes in all; a region freed counts until the copies that
+ * use it have completed).
  */
 void *dmac_region_alloc(struct dmac_client *c, size_t len);
 
@@ -137,7 +141,9 @@ int dmac_region_register(struct dmac_client *c, int memfd, void *addr, size_t le
  * dmac_region_alloc() made it. Copies already submitted that touch it still
  * complete: the daemon keeps its own mapping until they have. Blocks,
  * system calls. Returns 0, -EINVAL (no region starts at @addr), -ENODEV
- * (the region is forgotten, and unmapped if allocated, all the same).
+ * (the region is forgotten, and unmapped if allocated, all the same). The
+ * daemon's mapping counts against its user's and the daemon's quotas until
+ * it is gone, and leaves its per-client quota at once.
  */
 int dmac_region_free(struct dmac_client *c, void *addr);
 
@@ -146,7 +152,8 @@ int dmac_region_free(struct dmac_client *c, void *addr);
  * When the daemon has no engine, the channel exists anyway and the library
  * copies with the CPU. Blocks, allocates, system calls. Any thread; the
  * channel is then used by one thread at a time.
- * Returns 0, -EINVAL (unknown caps), -ENODEV, -EDQUOT, -ENOMEM.
+ * Returns 0, -EINVAL (unknown caps), -ENODEV, -EDQUOT (this client's,
+ * its user's or the daemon's channels, mappings or fds), -ENOMEM.
  */
 int dmac_chan_get(struct dmac_client *c, unsigned caps, struct dmac_chan **ret_chan);
 

@@ -167,6 +167,37 @@ struct dmad_proto_chan_info {
 	uint32_t rsvd;
 };
 
+/*
+ * After the STATUS records, since minor 1 (a reader of minor 0 ignores
+ * it): what the asker's uid holds against its limits; for an admin also
+ * what every client holds together, then what each other uid with a client
+ * holds, as many as fit (else flag TRUNCATED). Rows come KINDS at a time.
+ */
+enum dmad_proto_quota_kind {
+	DMAD_PROTO_QUOTA_CLIENTS = 0,  /* connections */
+	DMAD_PROTO_QUOTA_REGIONS = 1,  /* mapped client memory, unregistered but in use too */
+	DMAD_PROTO_QUOTA_CHANNELS = 2, /* rings, put but not yet drained too */
+	DMAD_PROTO_QUOTA_MAPS = 3,     /* mappings in dmad: regions + rings */
+	DMAD_PROTO_QUOTA_BYTES = 4,    /* bytes those mappings span */
+	DMAD_PROTO_QUOTA_FDS = 5,      /* fds dmad holds for them */
+	DMAD_PROTO_QUOTA_KINDS = 6,
+};
+
+#define DMAD_PROTO_QUOTA_ALL  UINT32_MAX /* dmad_proto_quota.uid: every client together */
+#define DMAD_PROTO_QUOTA_NONE UINT64_MAX /* dmad_proto_quota.limit: no limit of its own */
+
+struct dmad_proto_quotas {
+	uint32_t nquota; /* dmad_proto_quota records that follow */
+	uint32_t rsvd;
+};
+
+struct dmad_proto_quota {
+	uint32_t kind; /* enum dmad_proto_quota_kind */
+	uint32_t uid;  /* or DMAD_PROTO_QUOTA_ALL */
+	uint64_t used;
+	uint64_t limit; /* past it, requests get -EDQUOT */
+};
+
 #define DMAD_PROTO_DEVARGS_MAX 128
 
 struct dmad_proto_dev_remove_req {
@@ -249,6 +280,8 @@ _Static_assert(sizeof(struct dmad_proto_status) == 32, "status");
 _Static_assert(sizeof(struct dmad_proto_dev_info) == 128, "dev info");
 _Static_assert(sizeof(struct dmad_proto_client_info) == 64, "client info");
 _Static_assert(sizeof(struct dmad_proto_chan_info) == 72, "chan info");
+_Static_assert(sizeof(struct dmad_proto_quotas) == 8, "quotas");
+_Static_assert(sizeof(struct dmad_proto_quota) == 24, "quota");
 _Static_assert(sizeof(struct dmad_proto_event) == 80, "event");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_req) == 40, "remove req");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_rep) == 24, "remove rep");
