@@ -78,10 +78,12 @@ static void usage(FILE *f)
 		   "  -h, --help     show this help (also after COMMAND)\n"
 		   "\nExit status:\n"
 		   "  0  success\n"
-		   "  1  the request failed: dmad refused it or answered badly\n"
+		   "  1  the request failed: dmad refused it (also: at its client limit) or\n"
+		   "     answered badly\n"
 		   "  2  usage error\n"
 		   "  3  dmad is not running, or cannot be reached\n"
-		   "  4  permission denied: needs root or group dma\n");
+		   "  4  permission denied: connecting " DMACTL_CLIENT_WHO ", remove, add,\n"
+		   "     fault and log-level need an admin: " DMACTL_ADMIN_WHO "\n");
 }
 
 static void command_usage(FILE *f, const struct command *cmd)
@@ -183,7 +185,7 @@ static int connect_failed(const struct dmactl *o, int r)
 	const char *hint = "";
 
 	if (r == -EACCES || r == -EPERM)
-		hint = " (needs root or group dma)";
+		hint = " (" DMACTL_CLIENT_WHO ")";
 	else if (r == -ENOENT || r == -ECONNREFUSED)
 		hint = " (is dmad running?)";
 	fprintf(stderr, "dmactl: cannot reach dmad at %s: %s%s\n", o->socket, strerror(-r), hint);
@@ -221,9 +223,18 @@ static int call_failed(const struct dmactl *o, const char *what, int r, int time
 static int refused(const char *what, int status)
 {
 	if (status == -EACCES || status == -EPERM) {
-		fprintf(stderr, "dmactl: dmad refused %s: %s (needs root or group dma)\n", what,
-			strerror(-status));
+		fprintf(stderr,
+			"dmactl: dmad refused %s: %s (needs an admin: " DMACTL_ADMIN_WHO ")\n",
+			what, strerror(-status));
 		return DMACTL_EXIT_DENIED;
+	}
+	/* Not "gone", not "denied": dmad runs and says no more for now. */
+	if (status == -EDQUOT) {
+		fprintf(stderr,
+			"dmactl: dmad refused %s: %s: it is at one of its limits (in all, or for "
+			"your user); try again once clients have gone\n",
+			what, strerror(-status));
+		return DMACTL_EXIT_FAILED;
 	}
 	fprintf(stderr, "dmactl: dmad refused %s: %s\n", what, strerror(-status));
 	return DMACTL_EXIT_FAILED;
@@ -249,6 +260,12 @@ int dmactl_call(const struct dmactl *o, uint16_t type, const void *req, uint32_t
 	r = ctl_call(c, DMAD_PROTO_HELLO, &hello, sizeof(hello), DMACTL_TIMEOUT_MS, &rep);
 	if (r < 0) {
 		ret = call_failed(o, "hello", r, DMACTL_TIMEOUT_MS);
+	} else if (rep.status == -EDQUOT) {
+		fprintf(stderr,
+			"dmactl: dmad at %s is running but has as many clients as its limits "
+			"allow (in all, or for your user): %s; try again once some have gone\n",
+			o->socket, strerror(EDQUOT));
+		ret = DMACTL_EXIT_FAILED;
 	} else if (rep.status < 0) {
 		ret = refused("hello", rep.status);
 	} else {

@@ -17,8 +17,12 @@ enum {
 	DMACTL_EXIT_FAILED = 1,	     /* dmad refused or failed the request */
 	DMACTL_EXIT_USAGE = 2,	     /* bad command line */
 	DMACTL_EXIT_UNREACHABLE = 3, /* dmad not running, or it went away */
-	DMACTL_EXIT_DENIED = 4,	     /* needs root or group dma */
+	DMACTL_EXIT_DENIED = 4,	     /* not allowed: see DMACTL_ADMIN_WHO */
 };
+
+/* Who may connect, and who may make admin requests, for messages. */
+#define DMACTL_CLIENT_WHO "needs group dma"
+#define DMACTL_ADMIN_WHO  "root, dmad's own user or group dma-admin"
 
 /* dmactl_args() returns this when the command should go on. */
 #define DMACTL_CONTINUE (-1)

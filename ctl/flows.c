@@ -78,7 +78,7 @@ static void print_table(const struct dmad_proto_flow_info *f, uint32_t n)
 	table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), n, flow_row, f);
 }
 
-static void print_json(const struct dmad_proto_flow_info *fi, uint32_t n, bool truncated)
+static void print_json(const struct dmad_proto_flow_info *fi, uint32_t n, uint32_t flags)
 {
 	struct json j = JSON_INIT(stdout);
 
@@ -112,7 +112,8 @@ static void print_json(const struct dmad_proto_flow_info *fi, uint32_t n, bool t
 		json_object_end(&j);
 	}
 	json_array_end(&j);
-	json_bool(&j, "truncated", truncated);
+	json_bool(&j, "truncated", flags & DMAD_PROTO_LIST_TRUNCATED);
+	json_bool(&j, "own_only", flags & DMAD_PROTO_LIST_OWN_ONLY);
 	json_object_end(&j);
 }
 
@@ -139,12 +140,15 @@ int flows_main(struct dmactl *o, int argc, char **argv)
 		return DMACTL_EXIT_FAILED;
 	}
 	if (o->json)
-		print_json((const void *)(fl + 1), fl->nflow, fl->truncated);
+		print_json((const void *)(fl + 1), fl->nflow, fl->flags);
 	else
 		print_table((const void *)(fl + 1), fl->nflow);
-	if (fl->truncated)
+	if (fl->flags & DMAD_PROTO_LIST_TRUNCATED)
 		fprintf(stderr, "dmactl: warning: dmad left flows out of its reply; "
 				"the list is incomplete\n");
+	if (fl->flags & DMAD_PROTO_LIST_OWN_ONLY)
+		fprintf(stderr, "dmactl: note: other clients' flows are shown to admins only "
+				"(" DMACTL_ADMIN_WHO ")\n");
 	ctl_close(c);
 	return DMACTL_EXIT_OK;
 }

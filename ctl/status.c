@@ -33,11 +33,19 @@ static const char *const state_names[] = {
 	[DMAD_PROTO_DEV_RELEASED] = "RELEASED",
 };
 
+static const char *const quota_names[DMAD_PROTO_QUOTA_KINDS] = {
+	[DMAD_PROTO_QUOTA_CLIENTS] = "clients",	  [DMAD_PROTO_QUOTA_REGIONS] = "regions",
+	[DMAD_PROTO_QUOTA_CHANNELS] = "channels", [DMAD_PROTO_QUOTA_MAPS] = "maps",
+	[DMAD_PROTO_QUOTA_BYTES] = "bytes",	  [DMAD_PROTO_QUOTA_FDS] = "fds",
+};
+
 struct status {
 	const struct dmad_proto_status *sum;
 	const struct dmad_proto_dev_info *dev;
 	const struct dmad_proto_client_info *client;
 	const struct dmad_proto_chan_info *chan;
+	const struct dmad_proto_quota *quota; /* NULL from a dmad of minor 0 */
+	uint32_t nquota;
 };
 
 static const char *state_name(uint32_t state)
@@ -76,15 +84,36 @@ static int fetch(struct dmactl *o, struct ctl_conn **ret_conn, struct status *re
 	ret->dev = (const void *)(sum + 1);
 	ret->client = (const void *)(ret->dev + sum->ndev);
 	ret->chan = (const void *)(ret->client + sum->nclient);
+	ret->quota = NULL;
+	ret->nquota = 0;
+	/* Since minor 1: the limits, when they are there whole. */
+	if (rep.len >= need + sizeof(struct dmad_proto_quotas)) {
+		const struct dmad_proto_quotas *qs = (const void *)((const char *)rep.body + need);
+
+		if (rep.len >= need + sizeof(*qs) + (uint64_t)qs->nquota * sizeof(*ret->quota)) {
+			ret->quota = (const void *)(qs + 1);
+			ret->nquota = qs->nquota;
+		}
+	}
 	*ret_conn = c;
 	return DMACTL_EXIT_OK;
 }
 
-static void warn_truncated(const struct status *s)
+static void warn_lists(const struct status *s)
 {
-	if (s->sum->truncated)
+	if (s->sum->flags & DMAD_PROTO_LIST_TRUNCATED)
 		fprintf(stderr, "dmactl: warning: dmad left records out of its reply; "
 				"the lists are incomplete\n");
+	/* Not an error: a client sees every device but only its own session. */
+	if (s->sum->flags & DMAD_PROTO_LIST_OWN_ONLY)
+		fprintf(stderr, "dmactl: note: other clients are shown to admins only "
+				"(" DMACTL_ADMIN_WHO ")\n");
+}
+
+static void json_flags(struct json *j, const struct status *s)
+{
+	json_bool(j, "truncated", s->sum->flags & DMAD_PROTO_LIST_TRUNCATED);
+	json_bool(j, "own_only", s->sum->flags & DMAD_PROTO_LIST_OWN_ONLY);
 }
 
 static void fmt_caps(char cell[CELL_MAX], uint64_t capa)
@@ -147,6 +176,44 @@ static void chan_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 	fmt_bytes(cell[4], ch->bytes);
 	fmt_u64(cell[5], ch->errors);
 	fmt_bytes(cell[6], ch->copybreak);
+}
+
+static const char *quota_name(uint32_t kind)
+{
+	return kind < DMAD_PROTO_QUOTA_KINDS ? quota_names[kind] : "unknown";
+}
+
+static void quota_row(const void *ctx, size_t i, char cell[][CELL_MAX])
+{
+	const struct dmad_proto_quota *q = (const struct dmad_proto_quota *)ctx + i;
+
+	snprintf(cell[0], CELL_MAX, "%s", quota_name(q->kind));
+	if (q->uid == DMAD_PROTO_QUOTA_ALL)
+		snprintf(cell[1], CELL_MAX, "all");
+	else
+		snprintf(cell[1], CELL_MAX, "uid %" PRIu32, q->uid);
+	if (q->kind == DMAD_PROTO_QUOTA_BYTES) {
+		fmt_bytes(cell[2], q->used);
+		fmt_bytes(cell[3], q->limit);
+	} else {
+		fmt_u64(cell[2], q->used);
+		fmt_u64(cell[3], q->limit);
+	}
+	if (q->limit == DMAD_PROTO_QUOTA_NONE)
+		snprintf(cell[3], CELL_MAX, "-");
+}
+
+static void print_quotas(const struct status *s)
+{
+	static const struct table_col cols[] = {
+		{"LIMIT", ALIGN_LEFT},
+		{"FOR", ALIGN_LEFT},
+		{"USED", ALIGN_RIGHT},
+		{"MAX", ALIGN_RIGHT},
+	};
+
+	if (s->nquota)
+		table_print(stdout, cols, ARRAY_SIZE(cols), s->nquota, quota_row, s->quota);
 }
 
 static void print_devices(const struct status *s)
@@ -241,6 +308,30 @@ static void json_clients(struct json *j, const struct status *s)
 	json_array_end(j);
 }
 
+static void json_quotas(struct json *j, const struct status *s)
+{
+	json_array_begin(j, "limits");
+	/* By index: a dmad of minor 0 sends none, and quota is NULL then. */
+	for (uint32_t i = 0; i < s->nquota; i++) {
+		const struct dmad_proto_quota *q = &s->quota[i];
+
+		json_object_begin(j, NULL);
+		json_string(j, "kind", quota_name(q->kind));
+		/* null: every client together */
+		if (q->uid == DMAD_PROTO_QUOTA_ALL)
+			json_null(j, "uid");
+		else
+			json_u64(j, "uid", q->uid);
+		json_u64(j, "used", q->used);
+		if (q->limit == DMAD_PROTO_QUOTA_NONE)
+			json_null(j, "limit");
+		else
+			json_u64(j, "limit", q->limit);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
 static void json_channels(struct json *j, const struct status *s)
 {
 	const struct dmad_proto_chan_info *ch;
@@ -286,6 +377,7 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		json_devices(&j, &s);
 		json_clients(&j, &s);
 		json_channels(&j, &s);
+		json_quotas(&j, &s);
 		json_object_begin(&j, "totals");
 		json_u64(&j, "devices", s.sum->ndev);
 		json_u64(&j, "clients", s.sum->nclient);
@@ -293,7 +385,7 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		json_u64(&j, "ops", s.sum->ops);
 		json_u64(&j, "bytes", s.sum->bytes);
 		json_object_end(&j);
-		json_bool(&j, "truncated", s.sum->truncated);
+		json_flags(&j, &s);
 		json_object_end(&j);
 	} else {
 		print_devices(&s);
@@ -301,11 +393,15 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		print_clients(&s);
 		putchar('\n');
 		print_channels(&s);
+		if (s.nquota) {
+			putchar('\n');
+			print_quotas(&s);
+		}
 		fmt_bytes(bytes, s.sum->bytes);
 		printf("\ntotal: devices %u, clients %u, channels %u, ops %" PRIu64 ", bytes %s\n",
 		       s.sum->ndev, s.sum->nclient, s.sum->nchan, s.sum->ops, bytes);
 	}
-	warn_truncated(&s);
+	warn_lists(&s);
 	ctl_close(c);
 	return DMACTL_EXIT_OK;
 }
@@ -328,12 +424,12 @@ int clients_main(struct dmactl *o, int argc, char **argv)
 
 		json_object_begin(&j, NULL);
 		json_clients(&j, &s);
-		json_bool(&j, "truncated", s.sum->truncated);
+		json_flags(&j, &s);
 		json_object_end(&j);
 	} else {
 		print_clients(&s);
 	}
-	warn_truncated(&s);
+	warn_lists(&s);
 	ctl_close(c);
 	return DMACTL_EXIT_OK;
 }

@@ -35,9 +35,15 @@ int chan_create(struct client *c, uint32_t caps, struct chan **ret_chan)
 	struct chan *ch;
 	int ret;
 
+	/* A ring is a mapping and two fds in dmad, for as long as the channel lives. */
+	if (quota_charge(c->acct, quota_chan(size)) < 0)
+		return -EDQUOT;
 	ch = calloc(1, sizeof(*ch));
-	if (!ch)
+	if (!ch) {
+		quota_release(c->acct, quota_chan(size));
 		return -ENOMEM;
+	}
+	ch->acct = c->acct;
 	ch->ring_fd = ch->doorbell_fd = -1;
 	ch->client = c;
 	ch->caps = caps;
@@ -206,5 +212,6 @@ void chan_destroy(struct chan *ch)
 		close(ch->ring_fd);
 	if (ch->doorbell_fd >= 0)
 		close(ch->doorbell_fd);
+	quota_release(ch->acct, quota_chan(ch->ring_size));
 	free(ch);
 }

@@ -9,8 +9,9 @@ struct client;
 
 /*
  * chan_create() - allocate a channel with its ring memfd (sealed, mapped
- * here) and doorbell eventfd. Not attached to anything yet.
- * Returns 0, -ENOMEM, or a negative errno from memfd/eventfd/mmap.
+ * here) and doorbell eventfd, charged to @c's quota account until
+ * chan_destroy(). Not attached to anything yet.
+ * Returns 0, -EDQUOT, -ENOMEM, or a negative errno from memfd/eventfd/mmap.
  */
 int chan_create(struct client *c, uint32_t caps, struct chan **ret_chan);
 

@@ -11,8 +11,10 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "chan.h"
 #include "client.h"
 #include "device.h"
@@ -26,19 +28,12 @@
 
 #define MAX_FDS 8
 
-static bool in_admin_group(int fd)
+uint64_t client_now_ms(void)
 {
-	gid_t groups[256];
-	socklen_t len = sizeof(groups);
+	struct timespec ts;
 
-	if (!dmad.cfg.admin_gid_valid)
-		return false;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return false;
-	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == dmad.cfg.admin_gid)
-			return true;
-	return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 struct client *client_new(int fd)
@@ -58,9 +53,25 @@ struct client *client_new(int fd)
 	len = sizeof(c->sndbuf);
 	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &c->sndbuf, &len) < 0)
 		c->sndbuf = DMAD_PROTO_MSG_MAX * 2;
-	/* Root, the daemon's own user, or a member of the admin group. */
-	c->admin = c->cred.uid == 0 || c->cred.uid == geteuid() ||
-		   c->cred.gid == dmad.cfg.admin_gid || in_admin_group(fd);
+	c->admin = admin_peer(fd, &c->cred);
+	c->acct = quota_acct_new(c->cred.uid);
+	if (!c->acct) {
+		free(c);
+		return NULL;
+	}
+	/* Over the limit, it is still answered: -EDQUOT, not a closed socket
+	 * that its library would take for a daemon gone (-ENODEV). */
+	switch (quota_admit(c->acct, c->admin)) {
+	case 1:
+		log_info("client %u (pid %d, uid %u): admitted on the admin reserve, for control "
+			 "requests",
+			 c->id, (int)c->cred.pid, (unsigned)c->cred.uid);
+		break;
+	case -EDQUOT:
+		c->refused = true;
+		c->refused_ms = client_now_ms();
+		break;
+	}
 	snprintf(c->name, sizeof(c->name), "pid%d", (int)c->cred.pid);
 	c->next = dmad.clients;
 	dmad.clients = c;
@@ -180,7 +191,7 @@ static int on_region_reg(struct client *c, const struct dmad_proto_hdr *h, const
 	if (c->nregions >= dmad.cfg.max_regions ||
 	    req->len > dmad.cfg.max_bytes_mapped - c->bytes_mapped)
 		return -EDQUOT;
-	ret = region_map(fds[0], req->len, &r);
+	ret = region_map(fds[0], req->len, c->acct, &r);
 	if (ret < 0)
 		return ret;
 	ret = region_table_add(c, r);
@@ -280,9 +291,8 @@ static int on_status(struct client *c, const struct dmad_proto_hdr *h)
 
 	if (h->len)
 		return -EBADMSG;
-	if (!c->admin)
-		return -EACCES;
-	len = status_build(body, sizeof(body));
+	/* Open to every client: status_build() leaves out what is not its own. */
+	len = status_build(body, sizeof(body), c);
 	return client_send(c, h->type, h->seq, 0, body, len, NULL, 0);
 }
 
@@ -361,6 +371,8 @@ static int on_log_level(struct client *c, const struct dmad_proto_hdr *h, const 
 static int dispatch(struct client *c, const struct dmad_proto_hdr *h, const void *body,
 		    const int *fds, unsigned nfds)
 {
+	if (c->refused)
+		return -EDQUOT;
 	if (!c->hello && h->type != DMAD_PROTO_HELLO)
 		return -EPROTO;
 	/* Only region registration carries an fd. */
@@ -462,8 +474,9 @@ void client_handle(struct client *c, ssize_t n)
 			  strerror(-ret));
 		ret = client_send(c, h.type, h.seq, ret, NULL, 0, NULL, 0);
 	}
-	/* A client whose socket buffer is full is not reading replies: drop it. */
-	if (ret == -EAGAIN || ret == -EPIPE || ret == -ECONNRESET)
+	/* A client whose socket buffer is full is not reading replies: drop it.
+	 * One over the client limit has had its answer: its slot is not kept. */
+	if (ret == -EAGAIN || ret == -EPIPE || ret == -ECONNRESET || c->refused)
 		shutdown(c->fd, SHUT_RDWR);
 	/* Whatever fds came along, the daemon keeps none: regions hold mappings. */
 	for (unsigned i = 0; i < nfds; i++)
@@ -519,6 +532,7 @@ void client_free(struct client *c)
 		pp = &(*pp)->next;
 	*pp = c->next;
 	close(c->fd);
+	quota_acct_free(c->acct);
 	free(c->regions);
 	free(c);
 }

@@ -37,12 +37,16 @@ struct client {
 	uint32_t id;
 	struct ucred cred;
 	bool admin;
+	bool refused; /* over the client limit: every request gets -EDQUOT, then it goes */
 	bool hello;
 	bool closing;	   /* socket gone: waiting for in-flight copies to retire */
 	bool recv_pending; /* an io_uring recvmsg points into this struct */
 	char name[DMAD_PROTO_NAME_MAX];
 	int sndbuf;		 /* SO_SNDBUF: events leave room for replies */
 	uint64_t events_dropped; /* unread events pile up: the newest are dropped */
+
+	struct quota_acct *acct; /* what it maps and holds, for its user and in all */
+	uint64_t refused_ms;	 /* CLOCK_MONOTONIC, when refused */
 
 	struct region_table *regions; /* RCU-published, read by workers */
 	struct region_zombie *zombies;
@@ -62,7 +66,11 @@ struct client {
 	struct client *next;
 };
 
+/* client_new() - a client for the connection @fd, admitted or refused
+ * (quota.h); NULL when out of memory. */
 struct client *client_new(int fd);
+/* client_now_ms() - CLOCK_MONOTONIC in ms, as refused_ms counts it. */
+uint64_t client_now_ms(void);
 /* client_recv_prepare() - point c->msg at the client's receive buffers, for
  * one recvmsg (io_uring's or a plain one) that client_handle() then reads. */
 struct msghdr *client_recv_prepare(struct client *c);

@@ -19,6 +19,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "chan.h"
 #include "client.h"
 #include "control.h"
@@ -29,6 +30,9 @@
 
 #define TICK_MS	     20
 #define FAST_TICK_US 500
+/* A connection refused over the client limit answers its first request
+ * with -EDQUOT and goes; one that says nothing goes after this long. */
+#define REFUSED_LINGER_MS 1000
 
 enum op { OP_ACCEPT = 1, OP_SIGNAL = 2, OP_TICK = 3, OP_RECV = 4, OP_MONITOR = 5 };
 
@@ -168,6 +172,7 @@ static void on_signal(int res)
 static void on_tick(void)
 {
 	struct client *c = dmad.clients, *next;
+	uint64_t now = client_now_ms();
 
 	arm_tick();
 	if (ctl.accept_paused) {
@@ -181,6 +186,8 @@ static void on_tick(void)
 	notify_tick();
 	for (; c; c = next) {
 		next = c->next;
+		if (c->refused && !c->closing && now - c->refused_ms > REFUSED_LINGER_MS)
+			shutdown(c->fd, SHUT_RDWR);
 		for (struct chan *ch = c->chans; ch && !c->closing; ch = ch->next) {
 			if (rcu_deref(ch->faulted)) {
 				log_warning(
@@ -360,11 +367,12 @@ int control_listen(const char *path, int *ret_owned)
 		close(fd);
 		return ret;
 	}
-	/* Clients in group dma may connect; everyone else may not. */
+	/* Members of group dma may connect, as clients; everyone else may not.
+	 * Who of them is an admin is admin.c's question, not the socket's. */
 	chmod(path, 0660);
-	g = getgrnam("dma");
+	g = getgrnam(SOCKET_GROUP);
 	if (g && chown(path, (uid_t)-1, g->gr_gid) < 0)
-		log_warning_errno(-errno, "cannot give %s to group dma: %m", path);
+		log_warning_errno(-errno, "cannot give %s to group " SOCKET_GROUP ": %m", path);
 	*ret_owned = 1;
 	return fd;
 }

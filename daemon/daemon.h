@@ -18,6 +18,7 @@
 
 #include "dmad_proto.h"
 #include "dmad_ring.h"
+#include "quota.h"
 #include "validate.h"
 
 #define MAX_WORKERS 16
@@ -32,8 +33,9 @@ struct removal;
 struct region {
 	struct region_view view;
 	uint32_t id;
-	int dma_mapped; /* registered with DPDK for non-SVA devices */
-	bool retired;	/* unregistered; its slot and id are kept for a while */
+	int dma_mapped;		 /* registered with DPDK for non-SVA devices */
+	bool retired;		 /* unregistered; its slot and id are kept for a while */
+	struct quota_acct *acct; /* charged while mapped; NULL: dmad's own */
 };
 
 struct chan {
@@ -59,10 +61,11 @@ struct chan {
 	uint32_t ring_size;
 	int ring_fd;
 	int doorbell_fd;
-	struct device *dev;	/* NULL: CPU fallback in the library, or moving */
-	struct removal *moving; /* detached from a device being removed */
-	uint64_t gone_token;	/* chan_detach_async(): its grace period */
-	struct chan *next;	/* client's list */
+	struct quota_acct *acct; /* charged from create to destroy */
+	struct device *dev;	 /* NULL: CPU fallback in the library, or moving */
+	struct removal *moving;	 /* detached from a device being removed */
+	uint64_t gone_token;	 /* chan_detach_async(): its grace period */
+	struct chan *next;	 /* client's list */
 };
 
 struct chan_array {
@@ -153,11 +156,14 @@ struct dmad_config {
 	uint32_t watchdog_ms;	   /* a device with work and no completion this long is dead;
 				      0: 100 ms for hardware, 1 s for software engines */
 	uint32_t drain_timeout_ms; /* default bound on a planned removal's drain */
-	uint32_t max_regions;
+	uint32_t max_regions;	   /* per client, live registrations: HELLO announces these */
 	uint32_t max_channels;
 	uint64_t max_bytes_mapped;
-	uid_t admin_gid_valid;
-	gid_t admin_gid; /* group "dma" when it exists */
+	uint64_t limit[QUOTA_KINDS];	  /* in all, over every client (quota.h) */
+	uint64_t user_limit[QUOTA_KINDS]; /* per uid */
+	const char *admin_group;	  /* --admin-group: name, or a number as a gid */
+	bool admin_gid_valid;		  /* false: no such group, and no gid is an admin's */
+	gid_t admin_gid;
 };
 
 struct dmad {
@@ -179,7 +185,7 @@ extern struct dmad dmad;
 #define rcu_publish(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 #define rcu_deref(p)	  __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
 
-/* config_defaults() - dmad.cfg before options: $DMAD_SOCKET, group dma, quotas. */
+/* config_defaults() - dmad.cfg before options: $DMAD_SOCKET, admin group, quotas. */
 void config_defaults(void);
 
 /*

@@ -14,6 +14,7 @@
 #include <rte_eal.h>
 #include <rte_malloc.h>
 
+#include "admin.h"
 #include "control.h"
 #include "device.h"
 #include "eal.h"
@@ -21,6 +22,7 @@
 #include "life.h"
 #include "log.h"
 #include "notify.h"
+#include "quota_limits.h"
 #include "reload.h"
 #include "rx.h"
 #include "worker.h"
@@ -40,6 +42,16 @@ static void usage(FILE *f)
 		"  --drain-timeout-ms MS  default bound on `dmactl remove` (5000)\n"
 		"  --log-level LEVEL   err, warning, notice, info (default), debug\n"
 		"  --config FILE       live settings, re-read on SIGHUP (dmad(8): CONFIGURATION)\n"
+		"  --admin-group NAME  whose members are admins besides root and dmad's user\n"
+		"                      (default " ADMIN_GROUP_DEFAULT
+		"; a number is a gid, \"\" none)\n"
+		"  --limit KIND=N[,KIND=N...]       in all, for every client together\n"
+		"  --user-limit KIND=N[,KIND=N...]  for the clients of one uid\n"
+		"                      KIND: clients, regions, channels, maps, bytes, fds; N may end\n"
+		"                      in K, M, G, T. Default: from vm.max_map_count and\n"
+		"                      RLIMIT_NOFILE, a user half of it (dmad(8): LIMITS)\n"
+		"  --client-limit KIND=N[,...]  per client: regions (256), channels (64),\n"
+		"                      bytes (64G)\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
 		DMAD_PROTO_SOCKET_DEFAULT);
@@ -62,7 +74,11 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_LOG,
 		O_WATCHDOG,
 		O_DRAIN,
-		O_CONFIG
+		O_CONFIG,
+		O_ADMIN_GROUP,
+		O_LIMIT,
+		O_USER_LIMIT,
+		O_CLIENT_LIMIT
 	};
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, O_SOCKET},
@@ -74,6 +90,10 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"watchdog-ms", required_argument, NULL, O_WATCHDOG},
 		{"drain-timeout-ms", required_argument, NULL, O_DRAIN},
 		{"config", required_argument, NULL, O_CONFIG},
+		{"admin-group", required_argument, NULL, O_ADMIN_GROUP},
+		{"limit", required_argument, NULL, O_LIMIT},
+		{"user-limit", required_argument, NULL, O_USER_LIMIT},
+		{"client-limit", required_argument, NULL, O_CLIENT_LIMIT},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -128,6 +148,21 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		case O_CONFIG:
 			config_path = optarg;
 			break;
+		case O_ADMIN_GROUP:
+			dmad.cfg.admin_group = optarg;
+			break;
+		case O_LIMIT:
+			if (limits_parse("--limit", optarg, dmad.cfg.limit) < 0)
+				return -EINVAL;
+			break;
+		case O_USER_LIMIT:
+			if (limits_parse("--user-limit", optarg, dmad.cfg.user_limit) < 0)
+				return -EINVAL;
+			break;
+		case O_CLIENT_LIMIT:
+			if (limits_parse_client(optarg) < 0)
+				return -EINVAL;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(EXIT_SUCCESS);
@@ -156,6 +191,8 @@ int main(int argc, char **argv)
 	eal_at = parse_args(argc, argv, &copybreak);
 	if (eal_at < 0 || reload_init(config_path, pinned) < 0)
 		return EXIT_FAILURE;
+	admin_init();
+	limits_init();
 
 	/* Blocked before EAL starts threads, so only the signalfd sees them. */
 	sigemptyset(&mask);

@@ -44,7 +44,7 @@ static void status_line(char *buf, size_t size)
 	for (unsigned i = 0; i < dmad.ndev; i++)
 		online += dmad.devs[i]->state == DMAD_PROTO_DEV_ONLINE;
 	for (struct client *c = dmad.clients; c; c = c->next) {
-		if (c->closing)
+		if (c->closing || c->refused)
 			continue;
 		clients++;
 		chans += c->nchans;

@@ -39,7 +39,7 @@ static int dma_map(struct region *r)
 	return 0;
 }
 
-int region_map(int fd, uint64_t len, struct region **ret_region)
+int region_map(int fd, uint64_t len, struct quota_acct *acct, struct region **ret_region)
 {
 	struct region *r;
 	struct stat st;
@@ -56,21 +56,29 @@ int region_map(int fd, uint64_t len, struct region **ret_region)
 		return -EINVAL;
 	if (rte_eal_iova_mode() != RTE_IOVA_VA)
 		return -ENOTSUP;
+	/* Before the mmap: its cost is what the limits keep below the kernel's. */
+	if (quota_charge(acct, quota_region(len)) < 0)
+		return -EDQUOT;
 
 	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (va == MAP_FAILED)
+	if (va == MAP_FAILED) {
+		quota_release(acct, quota_region(len));
 		return errno == ENOMEM ? -ENOMEM : -EINVAL;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		munmap(va, len);
+		quota_release(acct, quota_region(len));
 		return -ENOMEM;
 	}
 	r->view.va = va;
 	r->view.len = len;
 	r->view.iova = (uint64_t)(uintptr_t)va;
+	r->acct = acct;
 	if (dma_map(r) < 0) {
 		munmap(va, len);
 		free(r);
+		quota_release(acct, quota_region(len));
 		return -ENOTSUP;
 	}
 	*ret_region = r;
@@ -88,5 +96,6 @@ void region_unmap(struct region *r)
 		rte_extmem_unregister(r->view.va, RTE_ALIGN_CEIL(r->view.len, pg));
 	}
 	munmap(r->view.va, r->view.len);
+	quota_release(r->acct, quota_region(r->view.len));
 	free(r);
 }

@@ -11,12 +11,14 @@
  * region_map() - map the first @len bytes of @fd MAP_SHARED, after checking
  * it is a memfd sealed against shrinking (a shrink under a live mapping is
  * SIGBUS in the daemon) and at least @len long. The caller keeps @fd.
- * Returns 0, -EINVAL (not a sealed memfd, too short, len 0), -ENOTSUP (no
- * IOVA for it on these devices), -ENOMEM.
+ * The mapping is charged to @acct (NULL: dmad's own) until region_unmap().
+ * Returns 0, -EINVAL (not a sealed memfd, too short, len 0), -EDQUOT (over
+ * a limit of @acct's user or of dmad), -ENOTSUP (no IOVA for it on these
+ * devices), -ENOMEM.
  */
-int region_map(int fd, uint64_t len, struct region **ret_region);
+int region_map(int fd, uint64_t len, struct quota_acct *acct, struct region **ret_region);
 
-/* region_unmap() - undo region_map(). Accepts NULL. */
+/* region_unmap() - undo region_map(), and give the charge back. Accepts NULL. */
 void region_unmap(struct region *r);
 
 #endif /* DMAD_REGION_H */

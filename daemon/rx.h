@@ -26,7 +26,7 @@ int rx_open(struct client *c, const struct dmad_proto_hdr *h, const void *body);
 /* rx_close() - RX_CLOSE. Returns 0 (replied), -EBADMSG, -EINVAL (not @c's flow). */
 int rx_close(struct client *c, const struct dmad_proto_hdr *h, const void *body);
 
-/* rx_flows() - FLOWS (admin): every open flow with its counters. */
+/* rx_flows() - FLOWS: open flows with their counters; an admin's every one, else its own. */
 int rx_flows(struct client *c, const struct dmad_proto_hdr *h);
 
 /* rx_client_close() - @c is going away: close its flows (freed by rx_reap()). */

@@ -166,14 +166,15 @@ int rx_flows(struct client *c, const struct dmad_proto_hdr *h)
 
 	if (h->len)
 		return -EBADMSG;
-	if (!c->admin)
-		return -EACCES;
 	memset(fl, 0, sizeof(*fl));
+	/* Open to every client; other clients' flows only to admins. */
+	if (!c->admin)
+		fl->flags |= DMAD_PROTO_LIST_OWN_ONLY;
 	for (struct rx_flow *f = rx_all_flows; f; f = f->next) {
-		if (f->closing)
+		if (f->closing || (!c->admin && f->owner != c))
 			continue;
 		if (off + sizeof(struct dmad_proto_flow_info) > sizeof(body)) {
-			fl->truncated = 1;
+			fl->flags |= DMAD_PROTO_LIST_TRUNCATED;
 			break;
 		}
 		flow_info(f, (struct dmad_proto_flow_info *)(body + off));

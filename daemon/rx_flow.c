@@ -40,7 +40,8 @@ static int area_create(struct rx_flow *f, uint32_t slot_size, uint32_t slot_coun
 	if (f->area_fd < 0 || ftruncate(f->area_fd, (off_t)size) < 0 ||
 	    fcntl(f->area_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		return -errno;
-	ret = region_map(f->area_fd, size, &f->area_region);
+	/* The owner's memory as much as a region is: charged to it. */
+	ret = region_map(f->area_fd, size, f->owner->acct, &f->area_region);
 	if (ret < 0)
 		return ret;
 	f->area_va = f->area_region->view.va;
@@ -77,7 +78,8 @@ static int chan_setup(struct rx_flow *f)
 		return -ENOMEM;
 	}
 	sc->fd = -1;
-	sc->id = f->owner->id; /* logs of moves name the flow's client */
+	sc->id = f->owner->id;	   /* logs of moves name the flow's client */
+	sc->acct = f->owner->acct; /* its channel is charged to the owner */
 	snprintf(sc->name, sizeof(sc->name), "rx-flow-%u", f->id);
 	t->n = 2;
 	t->slot[RX_REGION_UMEM] = &f->sock->umem_region->view;
@@ -109,6 +111,8 @@ static void flow_free(struct rx_flow *f)
 		close(f->area_fd);
 	if (f->efd >= 0)
 		close(f->efd);
+	if (f->fds_charged)
+		quota_release(f->owner->acct, quota_fds(2));
 	free(f->pend);
 	free(f->hold);
 	if (f->sock)
@@ -145,6 +149,14 @@ int rx_flow_create(struct client *owner, const struct rx_flow_spec *spec, struct
 	}
 	f->owner = owner;
 	f->id = ++next_id;
+	/* Its area memfd and eventfd; the area's mapping and the channel are
+	 * charged where they are made. */
+	f->fds_charged = quota_charge(owner->acct, quota_fds(2)) == 0;
+	if (!f->fds_charged) {
+		rx_iface_put(ifc);
+		free(f);
+		return -EDQUOT;
+	}
 	f->port = spec->port;
 	f->proto = spec->proto;
 	f->queue = spec->queue;

@@ -132,6 +132,7 @@ struct rx_flow {
 	struct client *shadow; /* owns the channel and the two regions it may touch */
 	struct region *area_region;
 	int area_fd;
+	bool fds_charged; /* area_fd and efd, to the owner's quota account */
 	uint32_t id;
 	uint32_t queue;
 	uint8_t proto;

@@ -46,7 +46,8 @@ static int umem_create(struct rx_sock *s)
 	if (s->umem_fd < 0 || ftruncate(s->umem_fd, (off_t)len) < 0 ||
 	    fcntl(s->umem_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		return -errno;
-	ret = region_map(s->umem_fd, len, &s->umem_region);
+	/* Shared by every flow on the queue: dmad's own, charged to no one. */
+	ret = region_map(s->umem_fd, len, NULL, &s->umem_region);
 	if (ret < 0)
 		return ret;
 	s->umem_va = s->umem_region->view.va;

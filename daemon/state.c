@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon's one global state, and what it starts with. */
-#include <grp.h>
 #include <stdlib.h>
 
+#include "admin.h"
 #include "daemon.h"
 
 struct dmad dmad;
@@ -10,8 +10,6 @@ struct dmad dmad;
 /* What dmad runs with before its options and config file say otherwise. */
 void config_defaults(void)
 {
-	struct group *g = getgrnam("dma");
-
 	dmad.cfg.socket_path = getenv(DMAD_PROTO_SOCKET_ENV);
 	if (!dmad.cfg.socket_path || !*dmad.cfg.socket_path)
 		dmad.cfg.socket_path = DMAD_PROTO_SOCKET_DEFAULT;
@@ -21,8 +19,9 @@ void config_defaults(void)
 	dmad.cfg.max_regions = 256;
 	dmad.cfg.max_channels = 64;
 	dmad.cfg.max_bytes_mapped = 64ull << 30;
-	if (g) {
-		dmad.cfg.admin_gid = g->gr_gid;
-		dmad.cfg.admin_gid_valid = 1;
-	}
+	/* Derived from the kernel's limits by limits_init(), unless options set them. */
+	for (int k = 0; k < QUOTA_KINDS; k++)
+		dmad.cfg.limit[k] = dmad.cfg.user_limit[k] = QUOTA_UNLIMITED;
+	/* Looked up by admin_init() once the options may have named another. */
+	dmad.cfg.admin_group = ADMIN_GROUP_DEFAULT;
 }

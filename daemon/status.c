@@ -11,18 +11,84 @@
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
-uint32_t status_build(uint8_t *buf, size_t size)
+/* Other clients' names, pids, uids and counters are for admins only. */
+static bool shown(const struct client *c, const struct client *viewer)
+{
+	return !c->closing && !c->refused && (viewer->admin || c == viewer);
+}
+
+/* Rows always sent: the viewer's uid's, and for an admin those in all. */
+static unsigned nquota(const struct client *viewer)
+{
+	return (viewer->admin ? 2 : 1) * QUOTA_KINDS;
+}
+
+static void quota_rows(struct dmad_proto_quota *q, uint32_t uid)
+{
+	for (int k = 0; k < QUOTA_KINDS; k++)
+		q[k] = (struct dmad_proto_quota){
+			.kind = (uint32_t)k,
+			.uid = uid,
+			.used = uid == DMAD_PROTO_QUOTA_ALL ? quota_used(k)
+							    : quota_user_used(uid, k),
+			.limit = uid == DMAD_PROTO_QUOTA_ALL ? dmad.cfg.limit[k]
+							     : dmad.cfg.user_limit[k],
+		};
+}
+
+/*
+ * Usage against limits in @size bytes: the viewer's uid's, and for an
+ * admin everyone's together, then every other user's as room allows.
+ */
+static size_t quotas(uint8_t *buf, size_t size, const struct client *viewer,
+		     struct dmad_proto_status *st)
+{
+	struct dmad_proto_quotas *qs = (struct dmad_proto_quotas *)buf;
+	struct dmad_proto_quota *q = (struct dmad_proto_quota *)(qs + 1);
+	size_t room = (size - sizeof(*qs)) / sizeof(*q);
+	uid_t uids[64];
+	unsigned n;
+
+	qs->nquota = nquota(viewer);
+	qs->rsvd = 0;
+	quota_rows(q, viewer->cred.uid);
+	if (!viewer->admin)
+		return sizeof(*qs) + qs->nquota * sizeof(*q);
+	quota_rows(q + QUOTA_KINDS, DMAD_PROTO_QUOTA_ALL);
+	n = quota_users(uids, sizeof(uids) / sizeof(uids[0]));
+	if (n > sizeof(uids) / sizeof(uids[0])) {
+		st->flags |= DMAD_PROTO_LIST_TRUNCATED;
+		n = sizeof(uids) / sizeof(uids[0]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (uids[i] == viewer->cred.uid)
+			continue;
+		if (qs->nquota + QUOTA_KINDS > room) {
+			st->flags |= DMAD_PROTO_LIST_TRUNCATED;
+			break;
+		}
+		quota_rows(q + qs->nquota, uids[i]);
+		qs->nquota += QUOTA_KINDS;
+	}
+	return sizeof(*qs) + qs->nquota * sizeof(*q);
+}
+
+uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 {
 	struct dmad_proto_status *st = (struct dmad_proto_status *)buf;
-	size_t off = sizeof(*st);
+	size_t off = sizeof(*st), full = size;
 
+	/* The quotas come last, and always: records are left out for them. */
+	size -= sizeof(struct dmad_proto_quotas) + nquota(viewer) * sizeof(struct dmad_proto_quota);
 	memset(st, 0, sizeof(*st));
+	if (!viewer->admin)
+		st->flags |= DMAD_PROTO_LIST_OWN_ONLY;
 	for (unsigned i = 0; i < dmad.ndev; i++) {
 		struct device *d = dmad.devs[i];
 		struct dmad_proto_dev_info *di = (void *)(buf + off);
 
 		if (off + sizeof(*di) > size) {
-			st->truncated = 1;
+			st->flags |= DMAD_PROTO_LIST_TRUNCATED;
 			break;
 		}
 		memset(di, 0, sizeof(*di));
@@ -51,10 +117,10 @@ uint32_t status_build(uint8_t *buf, size_t size)
 	for (struct client *c = dmad.clients; c; c = c->next) {
 		struct dmad_proto_client_info *ci = (void *)(buf + off);
 
-		if (c->closing)
+		if (!shown(c, viewer))
 			continue;
 		if (off + sizeof(*ci) > size) {
-			st->truncated = 1;
+			st->flags |= DMAD_PROTO_LIST_TRUNCATED;
 			break;
 		}
 		memset(ci, 0, sizeof(*ci));
@@ -69,12 +135,12 @@ uint32_t status_build(uint8_t *buf, size_t size)
 		off += sizeof(*ci);
 	}
 	for (struct client *c = dmad.clients; c; c = c->next) {
-		for (struct chan *ch = c->closing ? NULL : c->chans; ch; ch = ch->next) {
+		for (struct chan *ch = shown(c, viewer) ? c->chans : NULL; ch; ch = ch->next) {
 			struct dmad_proto_chan_info *hi = (void *)(buf + off);
 
 			if (off + sizeof(*hi) > size) {
-				st->truncated = 1;
-				return (uint32_t)off;
+				st->flags |= DMAD_PROTO_LIST_TRUNCATED;
+				goto done;
 			}
 			memset(hi, 0, sizeof(*hi));
 			if (ch->dev)
@@ -91,5 +157,7 @@ uint32_t status_build(uint8_t *buf, size_t size)
 			off += sizeof(*hi);
 		}
 	}
+done:
+	off += quotas(buf + off, full - off, viewer, st);
 	return (uint32_t)off;
 }

@@ -6,7 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* status_build() - fill @buf (at most @size bytes); returns bytes used. */
-uint32_t status_build(uint8_t *buf, size_t size);
+struct client;
+
+/*
+ * status_build() - fill @buf (at most @size bytes) with what @viewer may
+ * see: every device, and every client and channel for an admin, only its
+ * own otherwise; then what its uid (and, for an admin, everyone) holds
+ * against the limits. @size must leave room for that much at least.
+ * Returns bytes used.
+ */
+uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer);
 
 #endif /* DMAD_STATUS_H */

@@ -77,7 +77,9 @@ struct dmac_event {
  * Blocks (connect + one request/reply), allocates, makes system calls.
  * Any thread. Returns 0, -ENODEV when no daemon listens at @path,
  * -EPROTO when the daemon speaks an incompatible protocol version, -EACCES
- * when the socket refuses this user, -ENOMEM.
+ * when the socket refuses this user, -EDQUOT when the daemon runs but has
+ * as many clients as its limits allow, in all or for this user (retry
+ * later: that is not -ENODEV), -ENOMEM.
  */
 int dmac_connect(const char *path, const char *name, struct dmac_client **ret_client);
 
@@ -118,7 +120,9 @@ void dmac_set_event_cb(struct dmac_client *c, void (*cb)(const struct dmac_event
  * from and to: a memfd, sealed against shrinking, mapped MAP_SHARED here and
  * in the daemon. Blocks (one request/reply), allocates, makes system calls.
  * Returns the mapping, or NULL with errno: EINVAL (len 0), ENOMEM, ENODEV,
- * EDQUOT (the daemon's per-client quota is reached).
+ * EDQUOT (a quota is reached: this client's, its user's, or the daemon's
+ * mappings or bytes in all; a region freed counts until the copies that
+ * use it have completed).
  */
 void *dmac_region_alloc(struct dmac_client *c, size_t len);
 
@@ -141,7 +145,8 @@ int dmac_region_register(struct dmac_client *c, int memfd, void *addr, size_t le
  * never receives them. Blocks, system calls; not while another thread
  * submits on a channel of @c. Returns 0, -EINVAL (no region starts at
  * @addr), -ENODEV (the region is forgotten, and unmapped if allocated, all
- * the same).
+ * the same). The daemon's mapping counts against its user's and the
+ * daemon's quotas until it is gone, and leaves its per-client quota at once.
  */
 int dmac_region_free(struct dmac_client *c, void *addr);
 
@@ -150,7 +155,8 @@ int dmac_region_free(struct dmac_client *c, void *addr);
  * When the daemon has no engine, the channel exists anyway and the library
  * copies with the CPU. Blocks, allocates, system calls. Any thread; the
  * channel is then used by one thread at a time.
- * Returns 0, -EINVAL (unknown caps), -ENODEV, -EDQUOT, -ENOMEM.
+ * Returns 0, -EINVAL (unknown caps), -ENODEV, -EDQUOT (this client's,
+ * its user's or the daemon's channels, mappings or fds), -ENOMEM.
  */
 int dmac_chan_get(struct dmac_client *c, unsigned caps, struct dmac_chan **ret_chan);
 
@@ -281,7 +287,8 @@ struct dmac_rx_stats {
  * of two, unknown flags), -EMSGSIZE (slot_size outside 64..65536),
  * -EPROTONOSUPPORT (not DMAC_RX_UDP), -ENXIO (no such interface or queue
  * in the daemon's namespace), -EADDRINUSE (another flow has the port on
- * that interface), -EACCES (a port below 1024 needs root or group dma),
+ * that interface), -EACCES (a port below 1024 needs an admin: root, dmad's
+ * user or group dma-admin),
  * -EDQUOT (16 flows per client, or an area over 1 GiB), -EPERM (the daemon
  * lacks CAP_NET_ADMIN/CAP_BPF), -ENOMEM, -ENODEV.
  */

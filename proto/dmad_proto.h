@@ -16,7 +16,7 @@
 
 #define DMAD_PROTO_MAGIC	 0x44414d44u /* "DMAD" */
 #define DMAD_PROTO_VERSION_MAJOR 1u
-#define DMAD_PROTO_VERSION_MINOR 1u
+#define DMAD_PROTO_VERSION_MINOR 1u /* 1: HELLO carries the liveness page; STATUS, FLOWS open */
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -34,12 +34,12 @@ enum dmad_proto_type {
 	DMAD_PROTO_CHAN_PUT = 5,
 	DMAD_PROTO_RX_OPEN = 6, /* reply + 2 fds: receive area memfd, eventfd; dmad_rx.h */
 	DMAD_PROTO_RX_CLOSE = 7,
-	DMAD_PROTO_STATUS = 64,	    /* admin */
+	DMAD_PROTO_STATUS = 64,	    /* any client; other clients' details to admins only */
 	DMAD_PROTO_DEV_REMOVE = 65, /* admin; replied when the device is released */
 	DMAD_PROTO_DEV_ADD = 66,    /* admin */
 	DMAD_PROTO_DEV_FAULT = 67,  /* admin; only with dmad --fault-injection */
 	DMAD_PROTO_LOG_LEVEL = 68,  /* admin */
-	DMAD_PROTO_FLOWS = 69,	    /* admin; dmad_rx.h */
+	DMAD_PROTO_FLOWS = 69,	    /* any client; other clients' flows to admins only; dmad_rx.h */
 	DMAD_PROTO_EVENT = 128,	    /* daemon -> client, unsolicited */
 };
 
@@ -127,12 +127,20 @@ enum dmad_proto_dev_state {
 	DMAD_PROTO_DEV_RELEASED = 3,
 };
 
-/* STATUS reply body: this header, then ndev, nclient and nchan records. */
+/* dmad_proto_status.flags and dmad_proto_flows.flags */
+#define DMAD_PROTO_LIST_TRUNCATED (1u << 0) /* records were left out to fit the reply */
+#define DMAD_PROTO_LIST_OWN_ONLY  (1u << 1) /* not an admin: only the asker's own records */
+
+/*
+ * STATUS reply body: this header, then ndev, nclient and nchan records.
+ * Every device; the clients and channels are all of them for an admin,
+ * and only the asking connection's own for anyone else (flag OWN_ONLY).
+ */
 struct dmad_proto_status {
 	uint32_t ndev;
 	uint32_t nclient;
 	uint32_t nchan;
-	uint32_t truncated; /* 1 when records were left out to fit the reply */
+	uint32_t flags; /* DMAD_PROTO_LIST_* */
 	uint64_t ops;
 	uint64_t bytes;
 };
@@ -173,6 +181,37 @@ struct dmad_proto_chan_info {
 	uint32_t chan_id;
 	uint32_t copybreak;
 	uint32_t rsvd;
+};
+
+/*
+ * After the STATUS records, since minor 1 (a reader of minor 0 ignores
+ * it): what the asker's uid holds against its limits; for an admin also
+ * what every client holds together, then what each other uid with a client
+ * holds, as many as fit (else flag TRUNCATED). Rows come KINDS at a time.
+ */
+enum dmad_proto_quota_kind {
+	DMAD_PROTO_QUOTA_CLIENTS = 0,  /* connections */
+	DMAD_PROTO_QUOTA_REGIONS = 1,  /* mapped client memory, unregistered but in use too */
+	DMAD_PROTO_QUOTA_CHANNELS = 2, /* rings, put but not yet drained too */
+	DMAD_PROTO_QUOTA_MAPS = 3,     /* mappings in dmad: regions + rings */
+	DMAD_PROTO_QUOTA_BYTES = 4,    /* bytes those mappings span */
+	DMAD_PROTO_QUOTA_FDS = 5,      /* fds dmad holds for them */
+	DMAD_PROTO_QUOTA_KINDS = 6,
+};
+
+#define DMAD_PROTO_QUOTA_ALL  UINT32_MAX /* dmad_proto_quota.uid: every client together */
+#define DMAD_PROTO_QUOTA_NONE UINT64_MAX /* dmad_proto_quota.limit: no limit of its own */
+
+struct dmad_proto_quotas {
+	uint32_t nquota; /* dmad_proto_quota records that follow */
+	uint32_t rsvd;
+};
+
+struct dmad_proto_quota {
+	uint32_t kind; /* enum dmad_proto_quota_kind */
+	uint32_t uid;  /* or DMAD_PROTO_QUOTA_ALL */
+	uint64_t used;
+	uint64_t limit; /* past it, requests get -EDQUOT */
 };
 
 #define DMAD_PROTO_DEVARGS_MAX 128
@@ -257,6 +296,8 @@ _Static_assert(sizeof(struct dmad_proto_status) == 32, "status");
 _Static_assert(sizeof(struct dmad_proto_dev_info) == 128, "dev info");
 _Static_assert(sizeof(struct dmad_proto_client_info) == 64, "client info");
 _Static_assert(sizeof(struct dmad_proto_chan_info) == 72, "chan info");
+_Static_assert(sizeof(struct dmad_proto_quotas) == 8, "quotas");
+_Static_assert(sizeof(struct dmad_proto_quota) == 24, "quota");
 _Static_assert(sizeof(struct dmad_proto_event) == 80, "event");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_req) == 40, "remove req");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_rep) == 24, "remove rep");

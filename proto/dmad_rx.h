@@ -84,10 +84,11 @@ struct dmad_proto_rx_close_req {
 	uint32_t rsvd;
 };
 
-/* FLOWS reply body: this, then nflow records. Admin only. */
+/* FLOWS reply body: this, then nflow records. */
 struct dmad_proto_flows {
 	uint32_t nflow;
-	uint32_t truncated; /* 1 when records were left out to fit the reply */
+	uint32_t flags; /* bit 0: records left out to fit; bit 1: not an admin, so only the
+			   asker's own flows (DMAD_PROTO_LIST_* in dmad_proto.h) */
 };
 
 /* Per-flow counters, kept by the daemon and mirrored into the receive area. */

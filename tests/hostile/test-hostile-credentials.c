@@ -2,7 +2,8 @@
 /*
  * Who may ask what. Before HELLO every request is refused (-EPROTO) and
  * nothing happens; a client connected as nobody (the credential is the one
- * SO_PEERCRED records at connect) may use copy channels but gets -EACCES
+ * SO_PEERCRED records at connect) may use copy channels and read STATUS
+ * and FLOWS (its own part of them: test-hostile-tiers), but gets -EACCES
  * for every admin request, and none of them takes effect: no device is
  * removed, added or hung (the daemon runs with --fault-injection, so a hang
  * would be honoured for an admin), and another client copies on.
@@ -21,6 +22,7 @@
 #define DEV	"dma_skeleton0"
 #define NEW_DEV "dma_skeleton7"
 #define NREQ	(sizeof(admin_reqs) / sizeof(admin_reqs[0]))
+#define NOPEN	(sizeof(open_reqs) / sizeof(open_reqs[0]))
 
 struct req {
 	const char *what;
@@ -34,8 +36,13 @@ struct req {
 	} body;
 };
 
-static const struct req admin_reqs[] = {
+/* Read-only, for every client. */
+static const struct req open_reqs[] = {
 	{"STATUS", DMAD_PROTO_STATUS, 0, {.level = {0, 0}}},
+	{"FLOWS", DMAD_PROTO_FLOWS, 0, {.level = {0, 0}}},
+};
+
+static const struct req admin_reqs[] = {
 	{"DEV_REMOVE " DEV,
 	 DMAD_PROTO_DEV_REMOVE,
 	 sizeof(struct dmad_proto_dev_remove_req),
@@ -49,7 +56,6 @@ static const struct req admin_reqs[] = {
 	 sizeof(struct dmad_proto_dev_fault_req),
 	 {.fault = {DEV, DMAD_PROTO_FAULT_HANG, 0}}},
 	{"LOG_LEVEL debug", DMAD_PROTO_LOG_LEVEL, 8, {.level = {7, 0}}},
-	{"FLOWS", DMAD_PROTO_FLOWS, 0, {.level = {0, 0}}},
 };
 
 /* Every request type, well formed, before HELLO: refused and without effect. */
@@ -76,16 +82,20 @@ static void check_before_hello(const char *socket)
 			tap_diag("%s before HELLO: %d", admin_reqs[i].what, r);
 	}
 	ok(refused == n, "every admin request before HELLO: -EPROTO (%u of %u)", refused, n);
+	for (size_t i = 0; i < NOPEN; i++) {
+		r = raw_request(fd, open_reqs[i].type, NULL, 0, NULL, 0, NULL);
+		ok(r == -EPROTO, "%s before HELLO: %d (want %d)", open_reqs[i].what, r, -EPROTO);
+	}
 	ok(raw_hello(fd, "late") == 0, "HELLO afterwards is accepted");
 	close(fd);
 	close(memfd);
 }
 
-/* In a child that dropped to nobody: statuses of admin requests, then copy rights. */
+/* In a child that dropped to nobody: statuses of admin requests, copy rights, status. */
 static void nobody_main(const char *socket, int out)
 {
 	struct dmad_proto_chan_get_req get = {.caps = DMAD_PROTO_CAP_COPY};
-	int32_t st[NREQ + 2];
+	int32_t st[NREQ + 2 + NOPEN];
 	uint32_t id;
 	void *map;
 	int fd, memfd;
@@ -101,12 +111,14 @@ static void nobody_main(const char *socket, int out)
 	memfd = raw_memfd(4096, true, &map);
 	st[NREQ] = raw_region_reg(fd, memfd, 4096, &id);
 	st[NREQ + 1] = raw_request(fd, DMAD_PROTO_CHAN_GET, &get, sizeof(get), NULL, 0, NULL);
+	for (size_t i = 0; i < NOPEN; i++)
+		st[NREQ + 2 + i] = raw_request(fd, open_reqs[i].type, NULL, 0, NULL, 0, NULL);
 	_exit(write(out, st, sizeof(st)) == (ssize_t)sizeof(st) ? 0 : 4);
 }
 
 static void check_nobody(struct harness_dmad *d)
 {
-	int32_t st[NREQ + 2];
+	int32_t st[NREQ + 2 + NOPEN];
 	int p[2];
 	pid_t pid;
 
@@ -133,6 +145,9 @@ static void check_nobody(struct harness_dmad *d)
 	ok(st[NREQ] == 0 && st[NREQ + 1] == 0,
 	   "nobody may still register a region (%d) and take a channel (%d)", st[NREQ],
 	   st[NREQ + 1]);
+	for (size_t i = 0; i < NOPEN; i++)
+		ok(st[NREQ + 2 + i] == 0, "%s from nobody: %d (want 0: read-only, its own part)",
+		   open_reqs[i].what, st[NREQ + 2 + i]);
 	close(p[0]);
 }
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Changing dmad's log level is an admin request: a user who may reach the
- * socket but is neither root, dmad's own user nor in group dma gets
+ * socket but is neither root, dmad's own user nor in group dma-admin gets
  * -EACCES, and dmactl says so with exit status 4. Runs as root, to be
- * another user in a child.
+ * another user in a child. (test-hostile-tiers covers the rest of it.)
  */
 #include <errno.h>
 #include <grp.h>

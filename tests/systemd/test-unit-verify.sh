@@ -3,7 +3,8 @@
 # The units as installed, checked by systemd's own tools without systemd
 # running: systemd-analyze verify finds nothing to say about them (and
 # does about a broken copy), the service's exposure stays low, sysusers.d
-# creates group dma, and the units agree with dmad and with each other.
+# creates groups dma and dma-admin, and the units agree with dmad and with
+# each other.
 set -u
 . "$(dirname "$0")/tap.sh"
 need DMAD_BIN DMAD_INSTALLED DMAD_UNIT DMAD_UNIT_SRC MESON_SOURCE_ROOT
@@ -43,6 +44,8 @@ ok $status "systemd-analyze security: exposure at most 3.5 (exit $status)"
 systemd-sysusers --root="$T/root" "$DMAD_UNIT_SRC/dmad.sysusers" 2>&1 | diag
 grep -q '^dma:x:[0-9]*:' "$T/root/etc/group"
 ok $? "sysusers.d creates group dma"
+grep -q '^dma-admin:x:[0-9]*:' "$T/root/etc/group"
+ok $? "and group dma-admin, dmad's default --admin-group"
 
 sock=$(sed -n 's/^ListenSequentialPacket=//p' "$socket")
 grep -q "DMAD_PROTO_SOCKET_DEFAULT *\"$sock\"" "$MESON_SOURCE_ROOT/proto/dmad_proto.h"

@@ -56,7 +56,7 @@ static uint8_t *region(uint16_t *ret_id)
 	int id;
 
 	if (fd < 0 || ftruncate(fd, LEN) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 ||
-	    region_map(fd, LEN, &r) < 0)
+	    region_map(fd, LEN, cl->acct, &r) < 0)
 		tap_bail("cannot map a region");
 	va = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
