@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "chan.h"
-#include "client.h"
 #include "log.h"
 #include "worker.h"
 
@@ -29,23 +28,32 @@ static void ring_init(struct dmad_proto_ring *r, uint32_t size, uint32_t copybre
 	r->copybreak = copybreak;
 }
 
-int chan_create(struct client *c, uint32_t caps, struct chan **ret_chan)
+/* Every channel, for those that act on all of them (hotplug). */
+static struct chan *all;
+
+struct chan *chan_next(struct chan *prev)
+{
+	return prev ? prev->all_next : all;
+}
+
+int chan_create(const struct chan_owner *o, uint32_t caps, struct chan **ret_chan)
 {
 	uint32_t size = dmad_proto_ring_size(DMAD_PROTO_SQ_ENTRIES, DMAD_PROTO_ERR_ENTRIES);
 	struct chan *ch;
 	int ret;
 
 	/* A ring is a mapping and two fds in dmad, for as long as the channel lives. */
-	if (quota_charge(c->acct, quota_chan(size)) < 0)
+	if (quota_charge(o->acct, quota_chan(size)) < 0)
 		return -EDQUOT;
 	ch = calloc(1, sizeof(*ch));
 	if (!ch) {
-		quota_release(c->acct, quota_chan(size));
+		quota_release(o->acct, quota_chan(size));
 		return -ENOMEM;
 	}
-	ch->acct = c->acct;
+	ch->acct = o->acct;
 	ch->ring_fd = ch->doorbell_fd = -1;
-	ch->client = c;
+	ch->regions = o->regions;
+	ch->owner_id = o->id;
 	ch->caps = caps;
 	ch->ring_size = size;
 	ch->sq_mask = DMAD_PROTO_SQ_ENTRIES - 1;
@@ -67,6 +75,11 @@ int chan_create(struct client *c, uint32_t caps, struct chan **ret_chan)
 	ring_init(ch->ring, size, ch->copybreak);
 	ch->sq = (struct dmad_proto_desc *)((uint8_t *)ch->ring + sizeof(*ch->ring));
 	ch->err = (struct dmad_proto_err *)(ch->sq + DMAD_PROTO_SQ_ENTRIES);
+	ch->all_next = all;
+	if (all)
+		all->all_pprev = &ch->all_next;
+	ch->all_pprev = &all;
+	all = ch;
 	*ret_chan = ch;
 	return 0;
 
@@ -155,8 +168,11 @@ void chan_detach(struct chan *ch)
 	detach(ch, true);
 }
 
-void chan_detach_async(struct chan *ch)
+void chan_kill(struct chan *ch)
 {
+	ch->dead = true;
+	/* Whatever drain had taken it off its device will not put it back. */
+	ch->moving = NULL;
 	detach(ch, false);
 }
 
@@ -206,6 +222,11 @@ void chan_destroy(struct chan *ch)
 {
 	if (!ch)
 		return;
+	if (ch->all_pprev) {
+		*ch->all_pprev = ch->all_next;
+		if (ch->all_next)
+			ch->all_next->all_pprev = ch->all_pprev;
+	}
 	if (ch->ring)
 		munmap(ch->ring, ch->ring_size);
 	if (ch->ring_fd >= 0)

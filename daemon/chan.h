@@ -5,15 +5,35 @@
 
 #include "daemon.h"
 
-struct client;
+/*
+ * Who a channel belongs to, as the channel layer needs to know it: where
+ * the owner publishes the region table its descriptors are checked
+ * against, whom its ring is charged to, and a number for the logs. The
+ * owner itself (a client session, an rx flow) is no business of this layer.
+ */
+struct chan_owner {
+	struct region_table *const *regions;
+	struct quota_acct *acct;
+	uint32_t id;
+};
 
 /*
  * chan_create() - allocate a channel with its ring memfd (sealed, mapped
- * here) and doorbell eventfd, charged to @c's quota account until
- * chan_destroy(). Not attached to anything yet.
+ * here) and doorbell eventfd, charged to @o's quota account until
+ * chan_destroy(), and list it (chan_next()). Not attached to anything yet.
  * Returns 0, -EDQUOT, -ENOMEM, or a negative errno from memfd/eventfd/mmap.
  */
-int chan_create(struct client *c, uint32_t caps, struct chan **ret_chan);
+int chan_create(const struct chan_owner *o, uint32_t caps, struct chan **ret_chan);
+
+/* Every channel not yet destroyed, in no particular order: chan_next(NULL) first. */
+struct chan *chan_next(struct chan *prev);
+
+/*
+ * chan_kill() - its owner is done with @ch (put, or owner gone): it leaves
+ * its device without waiting, is never attached again, and is destroyed
+ * once chan_gone(). Control thread.
+ */
+void chan_kill(struct chan *ch);
 
 /*
  * chan_attach() - put @ch on @d (NULL: CPU fallback in the library) and
@@ -24,11 +44,11 @@ int chan_attach(struct chan *ch, struct device *d);
 /*
  * chan_detach() - unpublish @ch from its device, and wait until no worker
  * holds it; its in-flight copies still retire: destroy it only once
- * chan_drained(). chan_detach_async() does not wait: destroy it only once
- * chan_gone(). Control thread.
+ * chan_drained(). Control thread.
  */
 void chan_detach(struct chan *ch);
-void chan_detach_async(struct chan *ch);
+
+/* After chan_kill(): has no worker held it since, and has it drained? */
 bool chan_gone(struct chan *ch);
 
 /*

@@ -18,6 +18,7 @@
 #include "chan.h"
 #include "client.h"
 #include "device.h"
+#include "events.h"
 #include "hotplug.h"
 #include "life.h"
 #include "log.h"
@@ -140,6 +141,37 @@ void client_event(struct client *c, const struct dmad_proto_event *ev)
 	send_msg(c, DMAD_PROTO_EVENT, 0, 0, 0, ev, sizeof(*ev), NULL, 0);
 }
 
+/* What happened below, in the protocol: to the channel's client, or to all. */
+static void on_event(const struct event *ev, void *arg)
+{
+	struct dmad_proto_event pe = {.stall_us = ev->stall_us};
+
+	(void)arg;
+	snprintf(pe.from, sizeof(pe.from), "%s", ev->from ? ev->from : "");
+	snprintf(pe.to, sizeof(pe.to), "%s", ev->to ? ev->to : "");
+	switch (ev->type) {
+	case EVENT_CHAN_MOVED:
+		/* Receive flows' channels have no client: their flows just go on. */
+		if (!ev->ch->client)
+			return;
+		pe.type =
+			ev->ch->dev == dmad.cpu ? DMAD_PROTO_EV_CHAN_CPU : DMAD_PROTO_EV_CHAN_MOVED;
+		pe.chan_id = ev->ch->id;
+		client_event(ev->ch->client, &pe);
+		break;
+	case EVENT_DEVICE_ADDED:
+		pe.type = DMAD_PROTO_EV_DEV_ADDED;
+		for (struct client *c = dmad.clients; c; c = c->next)
+			client_event(c, &pe);
+		break;
+	}
+}
+
+int client_init(void)
+{
+	return events_subscribe(on_event, NULL);
+}
+
 static struct chan *find_chan(struct chan *list, uint32_t id)
 {
 	for (; list; list = list->next)
@@ -232,10 +264,11 @@ static int on_chan_get(struct client *c, const struct dmad_proto_hdr *h, const v
 		return -EINVAL;
 	if (c->nchans >= dmad.cfg.max_channels)
 		return -EDQUOT;
-	ret = chan_create(c, req->caps, &ch);
+	ret = chan_create(&(struct chan_owner){&c->regions, c->acct, c->id}, req->caps, &ch);
 	if (ret < 0)
 		return ret;
 	ch->id = ++c->next_chan_id;
+	ch->client = c;
 	ret = chan_attach(ch, device_pick(req->caps));
 	if (ret < 0) {
 		chan_destroy(ch);
@@ -264,8 +297,7 @@ static void chan_retire(struct client *c, struct chan *ch)
 		pp = &(*pp)->next;
 	*pp = ch->next;
 	c->nchans--;
-	hotplug_forget_chan(ch);
-	chan_detach_async(ch);
+	chan_kill(ch);
 	ch->next = c->dead_chans;
 	c->dead_chans = ch;
 }
@@ -302,16 +334,77 @@ static bool name_ok(const char *s, size_t size)
 	return strnlen(s, size) < size && s[0];
 }
 
+/* A request answered later: by client id, since the client may be gone by then. */
+struct pending_reply {
+	uint32_t client_id;
+	uint32_t seq;
+};
+
+static struct client *find_client(uint32_t id)
+{
+	for (struct client *c = dmad.clients; c; c = c->next)
+		if (c->id == id && !c->closing)
+			return c;
+	return NULL;
+}
+
+/* A removal ended: what moved where, for dmactl remove. */
+static void removed(int status, const struct hotplug_removed *r, void *token)
+{
+	struct pending_reply *p = token;
+	struct client *c = find_client(p->client_id);
+	struct dmad_proto_dev_remove_rep *rep = NULL;
+	uint32_t n = 0;
+
+	if (c && status == 0) {
+		/* The reply must fit one message; the log has every move regardless. */
+		n = RTE_MIN(r->nmoved, (uint32_t)((DMAD_PROTO_MSG_MAX -
+						   sizeof(struct dmad_proto_hdr) - sizeof(*rep)) /
+						  sizeof(struct dmad_proto_moved)));
+		rep = calloc(1, sizeof(*rep) + n * sizeof(struct dmad_proto_moved));
+	}
+	if (rep) {
+		struct dmad_proto_moved *m = (struct dmad_proto_moved *)(rep + 1);
+
+		rep->drain_us = r->drain_us;
+		rep->max_stall_us = r->max_stall_us;
+		rep->nmoved = n;
+		rep->timed_out = r->timed_out;
+		for (uint32_t i = 0; i < n; i++) {
+			snprintf(m[i].to, sizeof(m[i].to), "%s", r->moved[i].to);
+			m[i].stall_us = r->moved[i].stall_us;
+			m[i].client_id = r->moved[i].owner_id;
+			m[i].chan_id = r->moved[i].chan_id;
+		}
+		client_send(c, DMAD_PROTO_DEV_REMOVE, p->seq, 0, rep,
+			    sizeof(*rep) + n * sizeof(struct dmad_proto_moved), NULL, 0);
+	} else if (c && status != -ECANCELED) {
+		client_send(c, DMAD_PROTO_DEV_REMOVE, p->seq, status ? status : -ENOMEM, NULL, 0,
+			    NULL, 0);
+	}
+	free(rep);
+	free(p);
+}
+
 static int on_dev_remove(struct client *c, const struct dmad_proto_hdr *h, const void *body)
 {
 	const struct dmad_proto_dev_remove_req *req = body;
+	struct pending_reply *r;
+	int ret;
 
 	if (h->len != sizeof(*req) || !name_ok(req->name, sizeof(req->name)))
 		return -EBADMSG;
 	if (!c->admin)
 		return -EACCES;
-	/* 0: the reply goes out when the device is released. */
-	return hotplug_remove(req->name, req->timeout_ms, c, h->seq);
+	r = malloc(sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	*r = (struct pending_reply){c->id, h->seq};
+	/* 0: the reply goes out when the device is released (removed()). */
+	ret = hotplug_remove(req->name, req->timeout_ms, removed, r);
+	if (ret < 0)
+		free(r);
+	return ret;
 }
 
 static int on_dev_add(struct client *c, const struct dmad_proto_hdr *h, const void *body)
@@ -488,7 +581,6 @@ void client_close(struct client *c)
 	if (c->closing)
 		return;
 	c->closing = true;
-	hotplug_forget_client(c);
 	rx_client_close(c);
 	while (c->chans)
 		chan_retire(c, c->chans);

@@ -68,6 +68,8 @@ struct client {
 
 /* client_new() - a client for the connection @fd, admitted or refused
  * (quota.h); NULL when out of memory. */
+/* client_init() - tell clients what hotplug does (events.h). Once, at start. */
+int client_init(void);
 struct client *client_new(int fd);
 /* client_now_ms() - CLOCK_MONOTONIC in ms, as refused_ms counts it. */
 uint64_t client_now_ms(void);

@@ -52,7 +52,7 @@ struct chan {
 	uint64_t consumed;  /* descriptors taken off the ring, ever */
 	uint64_t retired;   /* of those, completed (ok or not), ever */
 	uint64_t ops, bytes, errors;
-	struct client *client;
+	struct region_table *const *regions; /* the owner's, RCU-published */
 
 	/* Control side. */
 	uint32_t id;
@@ -64,8 +64,13 @@ struct chan {
 	struct quota_acct *acct; /* charged from create to destroy */
 	struct device *dev;	 /* NULL: CPU fallback in the library, or moving */
 	struct removal *moving;	 /* detached from a device being removed */
-	uint64_t gone_token;	 /* chan_detach_async(): its grace period */
+	uint64_t gone_token;	 /* chan_kill(): its grace period */
+	bool dead;		 /* chan_kill()ed: never attached again */
+	uint32_t owner_id;	 /* for the logs: the client's id */
+	struct client *client;	 /* the session that owns it; NULL for rx flows */
 	struct chan *next;	 /* client's list */
+	struct chan *all_next;	 /* chan.c's list of every channel */
+	struct chan **all_pprev;
 };
 
 struct chan_array {

@@ -21,22 +21,21 @@
 #include <rte_dev.h>
 
 #include "chan.h"
-#include "client.h"
 #include "device.h"
 #include "engine.h"
+#include "events.h"
 #include "hotplug.h"
 #include "log.h"
 #include "worker.h"
 
 struct removal {
 	struct device *d;
-	struct client *requester; /* NULL: nobody waits for the reply */
-	uint32_t seq;
+	hotplug_done_fn done; /* NULL: nobody waits for the outcome */
+	void *token;
 	uint64_t start_ns;
 	uint64_t deadline_ns;
 	bool timed_out;
-	struct chan **chans; /* detached, waiting to be attached elsewhere */
-	uint32_t nchans;
+	uint32_t nchans; /* detached: their ->moving is this removal */
 	struct removal *next;
 };
 
@@ -88,10 +87,11 @@ static void fail(struct device *d, const char *why)
  * @stalled_ns: how long the device's clients have already waited (a hang is
  * noticed only after the watchdog's bound), counted into their stall.
  */
-static int start(struct device *d, uint32_t timeout_ms, struct client *requester, uint32_t seq,
+static int start(struct device *d, uint32_t timeout_ms, hotplug_done_fn done, void *token,
 		 uint64_t stalled_ns)
 {
 	struct removal *rm;
+	struct chan **list;
 
 	if (d->removal)
 		return -EBUSY;
@@ -99,34 +99,35 @@ static int start(struct device *d, uint32_t timeout_ms, struct client *requester
 	if (!rm)
 		return -ENOMEM;
 	rm->d = d;
-	rm->requester = requester;
-	rm->seq = seq;
+	rm->done = done;
+	rm->token = token;
 	rm->start_ns = now_ns() - stalled_ns;
 	rm->deadline_ns = now_ns() + (uint64_t)timeout_ms * 1000000u;
 	/* From here no descriptor of any channel reaches the device. */
-	rm->chans = chan_detach_all(d, &rm->nchans);
-	if (!rm->chans && d->chans && d->chans->n) {
+	list = chan_detach_all(d, &rm->nchans);
+	if (!list && d->chans && d->chans->n) {
 		free(rm);
 		return -ENOMEM;
 	}
+	for (uint32_t i = 0; i < rm->nchans; i++)
+		list[i]->moving = rm;
+	free(list);
 	if (d->state == DMAD_PROTO_DEV_ONLINE)
 		d->state = DMAD_PROTO_DEV_DRAINING;
 	d->removal = rm;
-	for (uint32_t i = 0; i < rm->nchans; i++)
-		rm->chans[i]->moving = rm;
 	rm->next = removals;
 	removals = rm;
 	log_info("removing device %s: %u channel(s) to move", d->name, rm->nchans);
 	return 0;
 }
 
-int hotplug_remove(const char *name, uint32_t timeout_ms, struct client *requester, uint32_t seq)
+int hotplug_remove(const char *name, uint32_t timeout_ms, hotplug_done_fn done, void *token)
 {
 	struct device *d = find(name);
 
 	if (!d)
 		return -ENODEV;
-	return start(d, timeout_ms ? timeout_ms : dmad.cfg.drain_timeout_ms, requester, seq, 0);
+	return start(d, timeout_ms ? timeout_ms : dmad.cfg.drain_timeout_ms, done, token, 0);
 }
 
 /* Where a channel leaving @from goes: the least loaded other engine, else the CPU. */
@@ -137,50 +138,43 @@ static struct device *destination(void)
 	return d ? d : dmad.cpu;
 }
 
-static void move(struct removal *rm, struct chan *ch, uint64_t stall_us,
-		 struct dmad_proto_moved *rec)
+static void move(struct removal *rm, struct chan *ch, uint64_t stall_us, struct hotplug_move *rec)
 {
-	struct dmad_proto_event ev = {.chan_id = ch->id, .stall_us = stall_us};
+	struct event ev = {.type = EVENT_CHAN_MOVED, .ch = ch, .stall_us = stall_us};
 	struct device *to = destination();
 
 	ch->moving = NULL;
 	if (chan_attach(ch, to) < 0 && chan_attach(ch, dmad.cpu) < 0) {
 		/* Out of memory twice over: leave it detached rather than guess. */
-		log_error("cannot reattach channel %u of client %u", ch->id, ch->client->id);
+		log_error("cannot reattach channel %u of client %u", ch->id, ch->owner_id);
 		return;
 	}
-	ev.type = ch->dev == dmad.cpu ? DMAD_PROTO_EV_CHAN_CPU : DMAD_PROTO_EV_CHAN_MOVED;
-	snprintf(ev.from, sizeof(ev.from), "%s", rm->d->name);
-	snprintf(ev.to, sizeof(ev.to), "%s", ch->dev->name);
-	client_event(ch->client, &ev);
-	if (rec) {
-		memcpy(rec->to, ev.to, sizeof(rec->to));
-		rec->stall_us = stall_us;
-		rec->client_id = ch->client->id;
-		rec->chan_id = ch->id;
-	}
-	log_info("channel %u of client %u moved %s -> %s (stalled %lu us)", ch->id, ch->client->id,
+	ev.from = rm->d->name;
+	ev.to = ch->dev->name;
+	events_emit(&ev);
+	if (rec)
+		*rec = (struct hotplug_move){ch->owner_id, ch->id, ch->dev->name, stall_us};
+	log_info("channel %u of client %u moved %s -> %s (stalled %lu us)", ch->id, ch->owner_id,
 		 ev.from, ev.to, (unsigned long)stall_us);
 }
 
 static void finish(struct removal *rm)
 {
-	struct dmad_proto_dev_remove_rep *rep;
-	struct dmad_proto_moved *moved;
-	uint64_t now = now_ns(), stall_us = (now - rm->start_ns) / 1000;
-	size_t len = sizeof(*rep) + rm->nchans * sizeof(*moved);
+	uint64_t stall_us = (now_ns() - rm->start_ns) / 1000;
+	struct hotplug_removed r = {.drain_us = stall_us, .timed_out = rm->timed_out};
+	struct hotplug_move *moved = calloc(rm->nchans + 1, sizeof(*moved));
 	struct device *d = rm->d;
-	uint32_t n = 0;
+	struct chan *ch, *next;
 
-	/* The reply must fit one message; the log has every move regardless. */
-	rep = calloc(1, len);
-	moved = rep ? (struct dmad_proto_moved *)(rep + 1) : NULL;
-	for (uint32_t i = 0; i < rm->nchans; i++) {
-		if (!rm->chans[i])
-			continue; /* put by its client meanwhile */
-		move(rm, rm->chans[i], stall_us, moved ? &moved[n] : NULL);
-		n++;
+	/* Those its owners killed meanwhile are no longer moving. */
+	for (ch = chan_next(NULL); ch; ch = next) {
+		next = chan_next(ch);
+		if (ch->moving == rm)
+			move(rm, ch, stall_us, moved ? &moved[r.nmoved++] : NULL);
 	}
+	r.moved = moved;
+	r.max_stall_us = r.nmoved ? stall_us : 0;
+	snprintf(r.name, sizeof(r.name), "%s", d->name);
 
 	device_unpublish(d);
 	for (unsigned i = 0; i < dmad.ndev; i++) {
@@ -192,25 +186,12 @@ static void finish(struct removal *rm)
 		}
 	}
 	log_info("device %s released after %lu us (%u channel(s) moved%s)", d->name,
-		 (unsigned long)stall_us, n, rm->timed_out ? ", drain timed out" : "");
+		 (unsigned long)stall_us, r.nmoved, rm->timed_out ? ", drain timed out" : "");
+	if (rm->done)
+		rm->done(moved ? 0 : -ENOMEM, moved ? &r : NULL, rm->token);
+	/* After the outcome: the moves name devices by pointer until then. */
 	device_release(d);
-
-	if (rm->requester && rep) {
-		uint32_t fit = (DMAD_PROTO_MSG_MAX - sizeof(struct dmad_proto_hdr) - sizeof(*rep)) /
-			       sizeof(*moved);
-
-		rep->drain_us = stall_us;
-		rep->max_stall_us = n ? stall_us : 0;
-		rep->nmoved = RTE_MIN(n, fit);
-		rep->timed_out = rm->timed_out;
-		client_send(rm->requester, DMAD_PROTO_DEV_REMOVE, rm->seq, 0, rep,
-			    sizeof(*rep) + rep->nmoved * sizeof(*moved), NULL, 0);
-	} else if (rm->requester) {
-		client_send(rm->requester, DMAD_PROTO_DEV_REMOVE, rm->seq, -ENOMEM, NULL, 0, NULL,
-			    0);
-	}
-	free(rep);
-	free(rm->chans);
+	free(moved);
 	free(rm);
 }
 
@@ -221,7 +202,7 @@ void hotplug_surprise(const char *name)
 	if (!d)
 		return;
 	fail(d, "was removed from the bus");
-	if (!d->removal && start(d, dmad.cfg.drain_timeout_ms, NULL, 0, 0) < 0)
+	if (!d->removal && start(d, dmad.cfg.drain_timeout_ms, NULL, NULL, 0) < 0)
 		log_error("cannot start removing %s: out of memory", d->name);
 }
 
@@ -305,32 +286,14 @@ void hotplug_shutdown(void)
 		struct removal *rm = removals;
 
 		removals = rm->next;
-		for (uint32_t i = 0; i < rm->nchans; i++)
-			if (rm->chans[i])
-				rm->chans[i]->moving = NULL;
+		for (struct chan *ch = chan_next(NULL); ch; ch = chan_next(ch))
+			if (ch->moving == rm)
+				ch->moving = NULL;
 		rm->d->removal = NULL;
-		free(rm->chans);
+		if (rm->done)
+			rm->done(-ECANCELED, NULL, rm->token);
 		free(rm);
 	}
-}
-
-void hotplug_forget_client(struct client *c)
-{
-	for (struct removal *rm = removals; rm; rm = rm->next)
-		if (rm->requester == c)
-			rm->requester = NULL;
-}
-
-void hotplug_forget_chan(struct chan *ch)
-{
-	struct removal *rm = ch->moving;
-
-	if (!rm)
-		return;
-	for (uint32_t i = 0; i < rm->nchans; i++)
-		if (rm->chans[i] == ch)
-			rm->chans[i] = NULL;
-	ch->moving = NULL;
 }
 
 int hotplug_fault(const char *name, uint32_t fault)

@@ -10,15 +10,34 @@
 
 #include "daemon.h"
 
-struct client;
+/* One channel a removal moved, and the outcome of the removal. */
+struct hotplug_move {
+	uint32_t owner_id, chan_id;
+	const char *to; /* the device it went to ("cpu": dmad's CPU engine) */
+	uint64_t stall_us;
+};
+
+struct hotplug_removed {
+	char name[DMAD_PROTO_NAME_MAX];
+	uint64_t drain_us, max_stall_us;
+	bool timed_out;
+	uint32_t nmoved;
+	const struct hotplug_move *moved;
+};
 
 /*
- * hotplug_remove() - start draining @name; the reply to @requester's request
- * @seq is sent when the device is released. Returns 0 (reply pending),
- * -ENODEV (no such device), -EBUSY (already being removed), -EINVAL (the
- * CPU engine), -ENOMEM.
+ * Called once when a removal ends: @status 0 and the outcome (valid during
+ * the call), -ENOMEM (released, but no room to say how), or -ECANCELED
+ * (dmad stops first). @token is what hotplug_remove() was given.
  */
-int hotplug_remove(const char *name, uint32_t timeout_ms, struct client *requester, uint32_t seq);
+typedef void (*hotplug_done_fn)(int status, const struct hotplug_removed *r, void *token);
+
+/*
+ * hotplug_remove() - start draining @name; @done(@token) runs when the
+ * device is released. Returns 0 (then @done will run), -ENODEV (no such
+ * device), -EBUSY (already being removed), -ENOMEM.
+ */
+int hotplug_remove(const char *name, uint32_t timeout_ms, hotplug_done_fn done, void *token);
 
 /*
  * hotplug_add() - probe @devargs, start the device, move CPU-fallback
@@ -45,10 +64,6 @@ bool hotplug_tick(void);
 
 /* hotplug_shutdown() - drop unfinished drains, after the workers stopped. */
 void hotplug_shutdown(void);
-
-/* A client is going away: forget it as a requester and its channels in drains. */
-void hotplug_forget_client(struct client *c);
-void hotplug_forget_chan(struct chan *ch);
 
 /* hotplug_monitor_start() - route DPDK's device REMOVE events to hotplug_surprise(). */
 int hotplug_monitor_start(int *ret_fd);

@@ -12,52 +12,42 @@
 #include <rte_dev.h>
 
 #include "chan.h"
-#include "client.h"
 #include "device.h"
 #include "engine.h"
+#include "events.h"
 #include "hotplug.h"
 #include "log.h"
-#include "rx.h"
-#include "worker.h"
 
 /* Is @ch copying with a CPU (the library's or dmad's) and free to move? */
 static bool on_cpu(const struct chan *ch)
 {
-	return !ch->moving && (!ch->dev || ch->dev == dmad.cpu);
+	return !ch->dead && !ch->moving && (!ch->dev || ch->dev == dmad.cpu);
 }
 
 static void move_to(struct chan *ch, struct device *d)
 {
-	/* The CPU engine retires what it takes in the loop that takes it:
-	 * after detach's grace period the channel has drained. */
+	/* Waits for a grace period: the CPU engine's worker lets go of the
+	 * channel before the new device's may take it, so that it is never on
+	 * two at once (and that worker retires what it takes in the loop that
+	 * takes it, so nothing of it is in flight then). */
 	chan_detach(ch);
 	if (chan_attach(ch, d) < 0 && chan_attach(ch, dmad.cpu) < 0)
-		log_error("cannot reattach channel %u of client %u", ch->id, ch->client->id);
+		log_error("cannot reattach channel %u of client %u", ch->id, ch->owner_id);
 }
 
-/* Channels on CPU fallback come back to an engine first. */
+/* Channels on CPU fallback (clients' and receive flows') come back to an engine first. */
 static uint32_t bring_back(struct device *d)
 {
-	struct dmad_proto_event ev = {.type = DMAD_PROTO_EV_CHAN_MOVED};
+	struct event ev = {.type = EVENT_CHAN_MOVED, .to = d->name};
 	uint32_t moved = 0;
 
-	snprintf(ev.to, sizeof(ev.to), "%s", d->name);
-	for (struct client *c = dmad.clients; c; c = c->next) {
-		for (struct chan *ch = c->closing ? NULL : c->chans; ch; ch = ch->next) {
-			if (!on_cpu(ch))
-				continue;
-			snprintf(ev.from, sizeof(ev.from), "%s", ch->dev ? "cpu" : "");
-			move_to(ch, d);
-			ev.chan_id = ch->id;
-			client_event(c, &ev);
-			moved++;
-		}
-	}
-	/* Receive flows' channels too: their clients see only faster copies. */
-	for (struct chan *ch = rx_next_chan(NULL); ch; ch = rx_next_chan(ch)) {
+	for (struct chan *ch = chan_next(NULL); ch; ch = chan_next(ch)) {
 		if (!on_cpu(ch))
 			continue;
+		ev.ch = ch;
+		ev.from = ch->dev ? ch->dev->name : "";
 		move_to(ch, d);
+		events_emit(&ev);
 		moved++;
 	}
 	return moved;
@@ -80,16 +70,14 @@ int hotplug_add(const char *devargs, char *ret_name, uint32_t *ret_moved)
 
 void hotplug_adopt(struct device *d, uint32_t *ret_moved)
 {
-	struct dmad_proto_event ev = {.type = DMAD_PROTO_EV_DEV_ADDED};
+	struct event ev = {.type = EVENT_DEVICE_ADDED, .device = d, .to = d->name};
 
 	if (device_any_needs_dma_map())
 		log_warning("%s needs IOMMU mappings: regions registered before it are mapped "
 			    "only for the devices present then",
 			    d->name);
 	*ret_moved = bring_back(d);
-	snprintf(ev.to, sizeof(ev.to), "%s", d->name);
-	for (struct client *c = dmad.clients; c; c = c->next)
-		client_event(c, &ev);
+	events_emit(&ev);
 	log_info("device %s added; %u channel(s) back from CPU fallback", d->name, *ret_moved);
 }
 

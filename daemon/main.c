@@ -15,6 +15,7 @@
 #include <rte_malloc.h>
 
 #include "admin.h"
+#include "client.h"
 #include "control.h"
 #include "device.h"
 #include "eal.h"
@@ -206,7 +207,7 @@ int main(int argc, char **argv)
 	lfd = control_listen(dmad.cfg.socket_path, &owned);
 	if (lfd < 0)
 		return EXIT_FAILURE;
-	if (life_init() < 0)
+	if (life_init() < 0 || client_init() < 0)
 		goto fail_socket;
 	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, argv + eal_at) < 0)
 		goto fail_socket;

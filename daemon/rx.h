@@ -45,13 +45,6 @@ bool rx_reap(struct client *c);
 void rx_sweep(void);
 
 /*
- * rx_next_chan() - the channel of the open flow after the one owning @ch
- * (NULL: the first), or NULL. For hot-add to bring flows back from CPU
- * fallback. Control thread.
- */
-struct chan *rx_next_chan(const struct chan *ch);
-
-/*
  * rx_shutdown() - close every flow and wait (bounded) for its copies, while
  * the workers still run; detaches every XDP program.
  */

@@ -3,13 +3,13 @@
  * A flow's life on the control thread: its receive area, its channel, and
  * taking it apart once its copies have landed.
  *
- * The flow's DMA channel is an ordinary channel (chan.c) owned by a client
- * record of the flow's own, which no socket stands behind: its region table
- * holds exactly the socket's UMEM and the flow's receive area. So the
- * worker validates the rx thread's descriptors against those two and
- * nothing else, the client's own channels can never name the UMEM (where
- * other flows' datagrams are), and a device removal moves the channel like
- * any other: the flow survives it without a branch of its own.
+ * The flow's DMA channel is an ordinary channel (chan.c) that the flow
+ * owns, with a region table of its own that holds exactly the socket's
+ * UMEM and the flow's receive area. So the worker validates the rx
+ * thread's descriptors against those two and nothing else, the client's
+ * own channels can never name the UMEM (where other flows' datagrams are),
+ * and a device removal moves the channel like any other: the flow survives
+ * it without a branch of its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +21,6 @@
 
 #include "chan.h"
 #include "device.h"
-#include "hotplug.h"
 #include "log.h"
 #include "region.h"
 #include "rx_priv.h"
@@ -64,29 +63,25 @@ static int area_create(struct rx_flow *f, uint32_t slot_size, uint32_t slot_coun
 	return f->pend && f->hold ? 0 : -ENOMEM;
 }
 
-/* The flow's own client record, channel and region table; see the top. */
+/* The flow's own channel and the region table it checks against; see the top. */
 static int chan_setup(struct rx_flow *f)
 {
-	struct region_table *t;
-	struct client *sc;
+	struct region_table *t = calloc(1, sizeof(*t) + 2 * sizeof(t->slot[0]));
+	struct chan_owner o = {
+		.regions = &f->regions,
+		.acct = f->owner->acct, /* its channel is charged to the flow's client */
+		.id = f->owner->id,	/* logs of moves name the flow's client */
+	};
 	int ret;
 
-	f->shadow = sc = calloc(1, sizeof(*sc));
-	t = calloc(1, sizeof(*t) + 2 * sizeof(t->slot[0]));
-	if (!sc || !t) {
-		free(t);
+	if (!t)
 		return -ENOMEM;
-	}
-	sc->fd = -1;
-	sc->id = f->owner->id;	   /* logs of moves name the flow's client */
-	sc->acct = f->owner->acct; /* its channel is charged to the owner */
-	snprintf(sc->name, sizeof(sc->name), "rx-flow-%u", f->id);
 	t->n = 2;
 	t->slot[RX_REGION_UMEM] = &f->sock->umem_region->view;
 	t->slot[RX_REGION_AREA] = &f->area_region->view;
-	sc->regions = t;
+	f->regions = t;
 
-	ret = chan_create(sc, DMAD_PROTO_CAP_COPY, &f->ch);
+	ret = chan_create(&o, DMAD_PROTO_CAP_COPY, &f->ch);
 	if (ret < 0)
 		return ret;
 	f->ch->id = f->id;
@@ -97,15 +92,12 @@ static int chan_setup(struct rx_flow *f)
 static void flow_free(struct rx_flow *f)
 {
 	if (f->ch) {
-		hotplug_forget_chan(f->ch);
+		/* Killed first: a drain that had detached it will not put it back. */
+		chan_kill(f->ch);
 		chan_detach(f->ch);
-		/* A channel a drain had detached is still in no worker's hands. */
 		chan_destroy(f->ch);
 	}
-	if (f->shadow) {
-		free(f->shadow->regions);
-		free(f->shadow);
-	}
+	free(f->regions);
 	region_unmap(f->area_region);
 	if (f->area_fd >= 0)
 		close(f->area_fd);
@@ -230,18 +222,4 @@ bool rx_flow_reap(struct rx_flow *f)
 		  f->sock->ifc->name, f->port);
 	flow_free(f);
 	return true;
-}
-
-struct chan *rx_next_chan(const struct chan *ch)
-{
-	struct rx_flow *f = rx_all_flows;
-
-	/* Skip to the flow after @ch's; closing flows keep their channel. */
-	if (ch)
-		while (f && f->ch != ch)
-			f = f->next;
-	for (f = ch && f ? f->next : f; f; f = f->next)
-		if (!f->closing && f->ch)
-			return f->ch;
-	return NULL;
 }

@@ -129,7 +129,7 @@ struct rx_flow {
 
 	/* Control side. */
 	struct client *owner;
-	struct client *shadow; /* owns the channel and the two regions it may touch */
+	struct region_table *regions; /* the two regions its channel may touch */
 	struct region *area_region;
 	int area_fd;
 	bool fds_charged; /* area_fd and efd, to the owner's quota account */

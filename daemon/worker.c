@@ -17,7 +17,6 @@
 #include <rte_cycles.h>
 #include <rte_pause.h>
 
-#include "client.h"
 #include "engine.h"
 #include "worker.h"
 
@@ -186,7 +185,7 @@ static unsigned poll_chan(struct device *d, struct chan *ch, bool stopping)
 	if (d->fifo_tail == d->fifo_head)
 		__atomic_store_n(&d->progress_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
 	avail = RTE_MIN(RTE_MIN(avail, room), (uint32_t)BURST);
-	t = rcu_deref(ch->client->regions);
+	t = rcu_deref(*ch->regions);
 
 	for (i = 0; i < avail; i++) {
 		/* Copy out first: the client may rewrite the slot at any moment. */

@@ -81,7 +81,8 @@ static void client_setup(void)
 	cl->hello = true;
 	src = region(&src_id);
 	dst = region(&dst_id);
-	if (chan_create(cl, DMAD_PROTO_CAP_COPY, &ch) < 0)
+	if (chan_create(&(struct chan_owner){&cl->regions, cl->acct, cl->id}, DMAD_PROTO_CAP_COPY,
+			&ch) < 0)
 		tap_bail("chan_create");
 	ch->id = ++cl->next_chan_id;
 	if (chan_attach(ch, device_pick(DMAD_PROTO_CAP_COPY)) < 0)
