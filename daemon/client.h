@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "daemon.h"
@@ -31,6 +32,9 @@ struct region_zombie {
 	struct region_zombie *next;
 	struct drain_mark marks[];
 };
+
+/* Most fds one request may carry that dmad takes; the rest are closed. */
+#define CLIENT_FDS_MAX 8
 
 struct client {
 	int fd;
@@ -61,16 +65,62 @@ struct client {
 	struct msghdr msg;
 	struct iovec iov;
 	uint8_t buf[DMAD_PROTO_REQ_MAX];
-	uint8_t cbuf[CMSG_SPACE(sizeof(int) * 8)];
+	uint8_t cbuf[CMSG_SPACE(sizeof(int) * CLIENT_FDS_MAX)];
 
 	struct client *next;
 };
 
-/* client_new() - a client for the connection @fd, admitted or refused
- * (quota.h); NULL when out of memory. */
+/* One request, checked against its request_type (client_wire.c). */
+struct client_req {
+	const struct dmad_proto_hdr *h;
+	const void *body; /* h->len bytes */
+	const int *fds;	  /* as many as the type takes */
+};
+
+/* What a handler answers; client_wire.c sends it. */
+struct client_rep {
+	const void *body; /* NULL: none; client_rep_body() points it at buf */
+	uint32_t len;
+	int fds[DMAD_PROTO_FDS_MAX];
+	unsigned nfds;
+	bool later; /* answered later (a removal, once the device is released) */
+	union {
+		uint64_t align;
+		uint8_t buf[256];
+	};
+};
+
+/* A zeroed reply body of @len bytes (at most sizeof(rep->buf)) in @rep. */
+static inline void *client_rep_body(struct client_rep *rep, uint32_t len)
+{
+	memset(rep->buf, 0, len);
+	rep->body = rep->buf;
+	rep->len = len;
+	return rep->buf;
+}
+
+/* A request type: what its body and fds must be, who may ask, who answers. */
+struct client_req_type {
+	uint16_t type;
+	const char *name; /* for the log */
+	uint32_t len;	  /* the body's exact length */
+	uint8_t nfds;	  /* the fds it carries */
+	bool admin;	  /* root, dmad's user, or the admin group only */
+	int (*handler)(struct client *c, const struct client_req *rq, struct client_rep *rep);
+};
+
+/* client_requests.c: the type of @type, or NULL. */
+const struct client_req_type *client_req_type(uint16_t type);
+
 /* client_init() - tell clients what hotplug does (events.h). Once, at start. */
 int client_init(void);
+/* client_new() - a client for the connection @fd, admitted or refused
+ * (quota.h); NULL when out of memory. */
 struct client *client_new(int fd);
+/* The channel @id on @list (a client's chans or dead_chans), or NULL. */
+struct chan *client_find_chan(struct chan *list, uint32_t id);
+/* client_chan_retire() - @c puts @ch: killed, kept on dead_chans until gone. */
+void client_chan_retire(struct client *c, struct chan *ch);
 /* client_now_ms() - CLOCK_MONOTONIC in ms, as refused_ms counts it. */
 uint64_t client_now_ms(void);
 /* client_recv_prepare() - point c->msg at the client's receive buffers, for

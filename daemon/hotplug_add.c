@@ -24,15 +24,24 @@ static bool on_cpu(const struct chan *ch)
 	return !ch->dead && !ch->moving && (!ch->dev || ch->dev == dmad.cpu);
 }
 
-static void move_to(struct chan *ch, struct device *d)
+/* Returns whether @ch moved: it must have nothing in flight where it was. */
+static bool move_to(struct chan *ch, struct device *d)
 {
-	/* Waits for a grace period: the CPU engine's worker lets go of the
-	 * channel before the new device's may take it, so that it is never on
-	 * two at once (and that worker retires what it takes in the loop that
-	 * takes it, so nothing of it is in flight then). */
+	struct device *from = ch->dev;
+
+	/* Waits for a grace period: the old worker lets go of the channel
+	 * before the new device's may take it, so it is never on two at once. */
 	chan_detach(ch);
+	/* The CPU engine retires what it takes in the loop that takes it, so
+	 * this holds; were it not to, moving now could reorder completions. */
+	if (!chan_drained(ch)) {
+		log_error("channel %u of client %u still has copies in flight; it stays", ch->id,
+			  ch->owner_id);
+		d = from;
+	}
 	if (chan_attach(ch, d) < 0 && chan_attach(ch, dmad.cpu) < 0)
 		log_error("cannot reattach channel %u of client %u", ch->id, ch->owner_id);
+	return d != from;
 }
 
 /* Channels on CPU fallback (clients' and receive flows') come back to an engine first. */
@@ -46,7 +55,8 @@ static uint32_t bring_back(struct device *d)
 			continue;
 		ev.ch = ch;
 		ev.from = ch->dev ? ch->dev->name : "";
-		move_to(ch, d);
+		if (!move_to(ch, d))
+			continue;
 		events_emit(&ev);
 		moved++;
 	}
@@ -83,6 +93,7 @@ void hotplug_adopt(struct device *d, uint32_t *ret_moved)
 
 /* DPDK calls this on its interrupt thread: hand the name to the control loop. */
 static int monitor_pipe[2] = {-1, -1};
+static unsigned monitor_dropped;
 
 static void on_dev_event(const char *name, enum rte_dev_event_type type, void *arg)
 {
@@ -93,9 +104,11 @@ static void on_dev_event(const char *name, enum rte_dev_event_type type, void *a
 	if (type != RTE_DEV_EVENT_REMOVE)
 		return;
 	snprintf(buf, sizeof(buf), "%s", name);
-	/* One write under PIPE_BUF is atomic; a full pipe drops the event (logged). */
+	/* One write under PIPE_BUF is atomic. A full pipe drops the event: counted
+	 * here, logged by the control loop; the device's watchdog still fails it. */
 	r = write(monitor_pipe[1], buf, sizeof(buf));
-	(void)r;
+	if (r != (ssize_t)sizeof(buf))
+		__atomic_fetch_add(&monitor_dropped, 1, __ATOMIC_RELAXED);
 }
 
 int hotplug_monitor_start(int *ret_fd)
@@ -122,6 +135,12 @@ void hotplug_monitor_read(int fd)
 {
 	char buf[DMAD_PROTO_NAME_MAX];
 
+	unsigned dropped = __atomic_exchange_n(&monitor_dropped, 0, __ATOMIC_RELAXED);
+
+	if (dropped)
+		log_error("%u device removal event(s) lost (event pipe full); the watchdog "
+			  "fails such devices",
+			  dropped);
 	while (read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf)) {
 		buf[sizeof(buf) - 1] = '\0';
 		log_error("device %s was removed from the bus", buf);

@@ -24,19 +24,11 @@
 /* Descriptors carry 16-bit region ids. */
 #define MAX_REGION_ID UINT16_MAX
 
-static struct chan *find_chan(struct chan *list, uint32_t id)
-{
-	for (; list; list = list->next)
-		if (list->id == id)
-			return list;
-	return NULL;
-}
-
 static struct chan *find_any_chan(struct client *c, uint32_t id)
 {
-	struct chan *ch = find_chan(c->chans, id);
+	struct chan *ch = client_find_chan(c->chans, id);
 
-	return ch ? ch : find_chan(c->dead_chans, id);
+	return ch ? ch : client_find_chan(c->dead_chans, id);
 }
 
 /*

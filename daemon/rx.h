@@ -12,8 +12,8 @@
 #include "client.h"
 
 /*
- * rx_open() - RX_OPEN: open a flow for @c and reply with its receive area
- * and eventfd. Returns 0 (replied), or the -errno to reply with: -EBADMSG,
+ * rx_open() - RX_OPEN: open a flow for @c; the reply carries its receive
+ * area and eventfd. Returns 0, or the -errno to reply with: -EBADMSG,
  * -EINVAL (port 0, slot count, flags), -EMSGSIZE (slot too small or too
  * large), -EPROTONOSUPPORT (not UDP), -ENXIO (no such interface or queue),
  * -EADDRINUSE (the port has a flow on that interface), -EACCES (a port
@@ -21,13 +21,13 @@
  * area over DMAD_RX_AREA_MAX), -EPERM (dmad lacks CAP_NET_ADMIN/CAP_BPF),
  * -ENOMEM, or what the kernel said.
  */
-int rx_open(struct client *c, const struct dmad_proto_hdr *h, const void *body);
+int rx_open(struct client *c, const struct client_req *rq, struct client_rep *rep);
 
-/* rx_close() - RX_CLOSE. Returns 0 (replied), -EBADMSG, -EINVAL (not @c's flow). */
-int rx_close(struct client *c, const struct dmad_proto_hdr *h, const void *body);
+/* rx_close() - RX_CLOSE. Returns 0, -EINVAL (not @c's flow). */
+int rx_close(struct client *c, const struct client_req *rq, struct client_rep *rep);
 
 /* rx_flows() - FLOWS: open flows with their counters; an admin's every one, else its own. */
-int rx_flows(struct client *c, const struct dmad_proto_hdr *h);
+int rx_flows(struct client *c, const struct client_req *rq, struct client_rep *rep);
 
 /* rx_client_close() - @c is going away: close its flows (freed by rx_reap()). */
 void rx_client_close(struct client *c);

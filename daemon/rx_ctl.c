@@ -69,16 +69,14 @@ static int check_spec(struct client *c, const struct dmad_proto_rx_open_req *req
 	return 0;
 }
 
-int rx_open(struct client *c, const struct dmad_proto_hdr *h, const void *body)
+int rx_open(struct client *c, const struct client_req *rq, struct client_rep *rep)
 {
-	const struct dmad_proto_rx_open_req *req = body;
-	struct dmad_proto_rx_open_rep rep = {0};
+	const struct dmad_proto_rx_open_req *req = rq->body;
+	struct dmad_proto_rx_open_rep *orep;
 	struct rx_flow_spec spec;
 	struct rx_flow *f;
-	int fds[2], ret;
+	int ret;
 
-	if (h->len != sizeof(*req))
-		return -EBADMSG;
 	ret = check_spec(c, req, &spec);
 	if (ret < 0)
 		return ret;
@@ -90,22 +88,22 @@ int rx_open(struct client *c, const struct dmad_proto_hdr *h, const void *body)
 	if (ret < 0)
 		return ret;
 
-	rep.area_size = f->area->size;
-	rep.flow_id = f->id;
-	rep.copybreak = f->copybreak;
-	rep.xdp_mode = f->sock->ifc->mode;
+	orep = client_rep_body(rep, sizeof(*orep));
+	orep->area_size = f->area->size;
+	orep->flow_id = f->id;
+	orep->copybreak = f->copybreak;
+	orep->xdp_mode = f->sock->ifc->mode;
 	if (f->ch->dev)
-		snprintf(rep.device, sizeof(rep.device), "%s", f->ch->dev->name);
-	fds[0] = f->area_fd;
-	fds[1] = f->efd;
+		snprintf(orep->device, sizeof(orep->device), "%s", f->ch->dev->name);
+	/* Should the reply not go out, the client is dropped, and its flows with it. */
+	rep->fds[0] = f->area_fd;
+	rep->fds[1] = f->efd;
+	rep->nfds = 2;
 	log_info(
 		"client %u: flow %u on %s queue %u udp port %u, %u slots of %u bytes, copies on %s",
 		c->id, f->id, spec.ifname, f->queue, f->port, f->slot_count, f->slot_size,
 		f->ch->dev ? f->ch->dev->name : "cpu");
-	ret = client_send(c, h->type, h->seq, 0, &rep, sizeof(rep), fds, 2);
-	if (ret < 0)
-		rx_flow_close(f); /* the client never learns of it: reaped like a closed one */
-	return ret;
+	return 0;
 }
 
 static struct rx_flow *find(struct client *c, uint32_t id)
@@ -116,18 +114,16 @@ static struct rx_flow *find(struct client *c, uint32_t id)
 	return NULL;
 }
 
-int rx_close(struct client *c, const struct dmad_proto_hdr *h, const void *body)
+int rx_close(struct client *c, const struct client_req *rq, struct client_rep *rep)
 {
-	const struct dmad_proto_rx_close_req *req = body;
-	struct rx_flow *f;
+	const struct dmad_proto_rx_close_req *req = rq->body;
+	struct rx_flow *f = find(c, req->flow_id);
 
-	if (h->len != sizeof(*req))
-		return -EBADMSG;
-	f = find(c, req->flow_id);
+	(void)rep;
 	if (!f)
 		return -EINVAL;
 	rx_flow_close(f);
-	return client_send(c, h->type, h->seq, 0, NULL, 0, NULL, 0);
+	return 0;
 }
 
 static void flow_info(const struct rx_flow *f, struct dmad_proto_flow_info *fi)
@@ -158,14 +154,13 @@ static void flow_info(const struct rx_flow *f, struct dmad_proto_flow_info *fi)
 	fi->held = published - head <= f->slot_count ? published - head : f->slot_count;
 }
 
-int rx_flows(struct client *c, const struct dmad_proto_hdr *h)
+int rx_flows(struct client *c, const struct client_req *rq, struct client_rep *rep)
 {
 	static uint8_t body[DMAD_PROTO_MSG_MAX - sizeof(struct dmad_proto_hdr)];
 	struct dmad_proto_flows *fl = (struct dmad_proto_flows *)body;
 	size_t off = sizeof(*fl);
 
-	if (h->len)
-		return -EBADMSG;
+	(void)rq;
 	memset(fl, 0, sizeof(*fl));
 	/* Open to every client; other clients' flows only to admins. */
 	if (!c->admin)
@@ -181,7 +176,9 @@ int rx_flows(struct client *c, const struct dmad_proto_hdr *h)
 		off += sizeof(struct dmad_proto_flow_info);
 		fl->nflow++;
 	}
-	return client_send(c, h->type, h->seq, 0, body, (uint32_t)off, NULL, 0);
+	rep->body = body;
+	rep->len = (uint32_t)off;
+	return 0;
 }
 
 void rx_client_close(struct client *c)

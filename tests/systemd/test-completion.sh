@@ -29,6 +29,9 @@ fi
 offers() {
 	COMP_WORDS=("$DMACTL_BIN" "$@")
 	COMP_CWORD=$#
+	# What bash sets for a real <TAB>; bash-completion's helpers read them.
+	COMP_LINE="${COMP_WORDS[*]}"
+	COMP_POINT=${#COMP_LINE}
 	COMPREPLY=()
 	_dmactl
 	printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
