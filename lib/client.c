@@ -1,16 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control connection: connect and hello, request/reply over the
- * SOCK_SEQPACKET socket with SCM_RIGHTS, and the event queue behind
- * dmac_fd()/dmac_dispatch().
- *
- * Events may arrive at any time, also while a request waits for its reply;
- * those are queued here and an eventfd is raised, so that dmac_fd() (an epoll
- * fd over the socket and that eventfd) stays readable until they are
- * dispatched even though the socket itself has been drained.
+ * A client's life: connect and hello (which hands over the liveness page),
+ * disconnect, and the events behind dmac_fd()/dmac_dispatch(). The messages
+ * themselves are transport.c's.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,239 +17,11 @@
 
 #include "internal.h"
 
-/* Bodies this library reads are small; longer ones are read truncated. */
-#define MSG_BODY_MAX 256
-/* Room for more fds than the protocol sends, so extras can be closed. */
-#define MSG_FDS_MAX (DMAD_PROTO_FDS_MAX + 2)
-
 _Static_assert((int)DMAC_EVENT_CHAN_MOVED == (int)DMAD_PROTO_EV_CHAN_MOVED, "event types map 1:1");
 _Static_assert((int)DMAC_EVENT_CHAN_CPU == (int)DMAD_PROTO_EV_CHAN_CPU, "event types map 1:1");
 _Static_assert((int)DMAC_EVENT_DEVICE_ADDED == (int)DMAD_PROTO_EV_DEV_ADDED, "event types map 1:1");
 _Static_assert((int)DMAC_EVENT_SHUTDOWN == (int)DMAD_PROTO_EV_SHUTDOWN, "event types map 1:1");
 _Static_assert(sizeof(((struct dmac_event *)0)->to) == DMAD_PROTO_NAME_MAX, "name sizes");
-
-struct msg {
-	struct dmad_proto_hdr hdr;
-	union {
-		struct dmad_proto_event event;
-		uint8_t raw[MSG_BODY_MAX];
-	} body;
-	size_t body_len; /* received, at most hdr.len */
-	int fds[MSG_FDS_MAX];
-	unsigned nfds;
-};
-
-void __dmac_client_mark_dead(struct dmac_client *c)
-{
-	__atomic_store_n(&c->dead, true, __ATOMIC_RELAXED);
-}
-
-/* Tells "busy" from "gone" without reading anything off the socket. */
-int __dmac_client_check_alive(struct dmac_client *c)
-{
-	struct pollfd p = {.fd = c->sock};
-
-	if (__dmac_client_dead(c))
-		return -ENODEV;
-	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR))) {
-		__dmac_client_mark_dead(c);
-		return -ENODEV;
-	}
-	return 0;
-}
-
-static int conn_errno(struct dmac_client *c, int err)
-{
-	if (err == ECONNRESET || err == EPIPE || err == ENOTCONN) {
-		__dmac_client_mark_dead(c);
-		return -ENODEV;
-	}
-	return -err;
-}
-
-static void msg_close_fds(struct msg *m)
-{
-	while (m->nfds > 0)
-		close(m->fds[--m->nfds]);
-}
-
-static void msg_take_fds(struct msg *m, struct msghdr *mh)
-{
-	struct cmsghdr *cm;
-
-	m->nfds = 0;
-	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		size_t i, n;
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
-			if (m->nfds < MSG_FDS_MAX)
-				m->fds[m->nfds++] = fd;
-			else
-				close(fd);
-		}
-	}
-}
-
-/* Returns 0, -EAGAIN (MSG_DONTWAIT and nothing queued), -ENODEV, -EPROTO. */
-static int msg_recv(struct dmac_client *c, struct msg *m, int flags)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(MSG_FDS_MAX * sizeof(int))];
-	} ctl;
-	struct iovec iov[2] = {
-		{.iov_base = &m->hdr, .iov_len = sizeof(m->hdr)},
-		{.iov_base = &m->body, .iov_len = sizeof(m->body)},
-	};
-	struct msghdr mh = {
-		.msg_iov = iov,
-		.msg_iovlen = 2,
-		.msg_control = ctl.buf,
-		.msg_controllen = sizeof(ctl.buf),
-	};
-	ssize_t n;
-
-	/* Not the liveness page: what dmad sent before it died is still to read. */
-	if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED))
-		return -ENODEV;
-	do
-		n = recvmsg(c->sock, &mh, MSG_CMSG_CLOEXEC | flags);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EAGAIN ? -EAGAIN : conn_errno(c, errno);
-	if (n == 0) {
-		__dmac_client_mark_dead(c);
-		return -ENODEV;
-	}
-	msg_take_fds(m, &mh);
-	if ((size_t)n < sizeof(m->hdr) || m->hdr.magic != DMAD_PROTO_MAGIC ||
-	    m->hdr.major != DMAD_PROTO_VERSION_MAJOR) {
-		msg_close_fds(m);
-		return -EPROTO;
-	}
-	m->body_len = (size_t)n - sizeof(m->hdr);
-	if (m->body_len > m->hdr.len)
-		m->body_len = m->hdr.len;
-	return 0;
-}
-
-static void evq_push(struct dmac_client *c, const struct dmad_proto_event *ev)
-{
-	static const uint64_t one = 1;
-
-	if (ev->type < DMAD_PROTO_EV_CHAN_MOVED || ev->type > DMAD_PROTO_EV_SHUTDOWN)
-		return;
-	if (c->evq_len == DMAC_EVQ_LEN) {
-		c->evq_head = (c->evq_head + 1) % DMAC_EVQ_LEN;
-		c->evq_len--;
-	}
-	c->evq[(c->evq_head + c->evq_len) % DMAC_EVQ_LEN] = *ev;
-	c->evq_len++;
-	/* Fails only when the counter is saturated: dmac_fd() is readable then. */
-	(void)!write(c->evfd, &one, sizeof(one));
-}
-
-/* A message that is not the reply being waited for: queue events, drop the rest. */
-static void msg_route(struct dmac_client *c, struct msg *m)
-{
-	if (m->hdr.type == DMAD_PROTO_EVENT && !(m->hdr.flags & DMAD_PROTO_F_REPLY) &&
-	    m->body_len >= sizeof(m->body.event))
-		evq_push(c, &m->body.event);
-	msg_close_fds(m);
-}
-
-static int msg_send(struct dmac_client *c, const struct dmad_proto_hdr *hdr, const void *body,
-		    int fd)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov[2] = {
-		{.iov_base = (void *)hdr, .iov_len = sizeof(*hdr)},
-		{.iov_base = (void *)body, .iov_len = hdr->len},
-	};
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-	ssize_t n;
-
-	if (fd >= 0) {
-		struct cmsghdr *cm;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
-	}
-	do
-		n = sendmsg(c->sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? conn_errno(c, errno) : 0;
-}
-
-/*
- * Send one request (with @fd unless it is -1) and wait for its reply: the
- * first @rep_len body bytes go to @rep and exactly @nfds fds to @ret_fds.
- * Returns 0, the daemon's -errno, -ENODEV, or -EPROTO for a reply that does
- * not fit the request. On failure no fd is left open.
- */
-int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
-		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds)
-{
-	struct dmad_proto_hdr hdr = {
-		.magic = DMAD_PROTO_MAGIC,
-		.major = DMAD_PROTO_VERSION_MAJOR,
-		.minor = DMAD_PROTO_VERSION_MINOR,
-		.type = type,
-		.len = (uint32_t)len,
-	};
-	struct msg m;
-	int r;
-
-	if (__dmac_client_dead(c))
-		return -ENODEV;
-	/* Seq 0 belongs to events. */
-	if (++c->seq == 0)
-		c->seq = 1;
-	hdr.seq = c->seq;
-	r = msg_send(c, &hdr, body, fd);
-	if (r < 0)
-		return r;
-
-	for (;;) {
-		r = msg_recv(c, &m, 0);
-		if (r < 0)
-			return r;
-		if ((m.hdr.flags & DMAD_PROTO_F_REPLY) && m.hdr.seq == hdr.seq)
-			break;
-		msg_route(c, &m);
-	}
-
-	if (m.hdr.type != type || m.hdr.status > 0 || m.hdr.status < -4095)
-		r = -EPROTO;
-	else if (m.hdr.status < 0)
-		r = m.hdr.status;
-	else if (m.body_len < rep_len || m.nfds != nfds)
-		r = -EPROTO;
-	if (r < 0) {
-		msg_close_fds(&m);
-		return r;
-	}
-	if (rep_len > 0)
-		memcpy(rep, &m.body, rep_len);
-	if (nfds > 0)
-		memcpy(ret_fds, m.fds, nfds * sizeof(int));
-	return 0;
-}
 
 /* What c->life reads before the daemon's page is mapped: alive. */
 static const uint32_t life_unknown = DMAD_PROTO_LIFE_TID_MASK;
@@ -406,14 +172,8 @@ DMAC_EXPORT int dmac_dispatch(struct dmac_client *c)
 {
 	unsigned i, n;
 	uint64_t v;
-	struct msg m;
-	int r;
 
-	do {
-		r = msg_recv(c, &m, MSG_DONTWAIT);
-		if (r == 0)
-			msg_route(c, &m);
-	} while (r == 0 || r == -EPROTO);
+	__dmac_events_read(c);
 
 	/* Reset before delivering: events queued from a callback raise it again. */
 	(void)!read(c->evfd, &v, sizeof(v));

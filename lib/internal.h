@@ -124,6 +124,8 @@ static inline bool __dmac_chan_gone(const struct dmac_chan *ch)
 void __dmac_client_mark_dead(struct dmac_client *c);
 enum dmac_status __dmac_chan_status(struct dmac_chan *ch, dmac_cookie_t cookie);
 int __dmac_client_check_alive(struct dmac_client *c);
+/* transport.c: read pending messages without waiting; events are queued. */
+void __dmac_events_read(struct dmac_client *c);
 int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
 		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds);
 
