@@ -163,6 +163,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 static int daemon_start(const char *argv0)
 {
 	config_defaults();
+	if (client_init() < 0)
+		return -ENOMEM;
 	if (eal_start(argv0, dmad.cfg.workers, dmad.cfg.engines, NULL) < 0)
 		return -EIO;
 	if (workers_init() < 0)
