@@ -183,24 +183,26 @@ static uint32_t errors_seen(void)
 /* A removal waits for what the device holds, then the channel carries on elsewhere. */
 static void test_drain_and_move(struct device *a, struct device *b)
 {
+	char an[DMAD_PROTO_NAME_MAX];
 	uint32_t first;
 
+	snprintf(an, sizeof(an), "%s", a->name); /* a is freed once released */
 	engine_fake_hold(a, true);
 	for (uint32_t k = 0; k < 8; k++)
 		submit(k, k, 0);
 	first = cookie;
-	ok(wait_held(a, 8), "drain: %s holds the 8 copies", a->name);
-	ok(hotplug_remove(a->name, 60000, NULL, 0) == 0, "drain: removal of %s starts", a->name);
+	ok(wait_held(a, 8), "drain: %s holds the 8 copies", an);
+	ok(hotplug_remove(an, 60000, NULL, 0) == 0, "drain: removal of %s starts", an);
 	hotplug_tick();
-	ok(ch->dev == NULL && ch->moving, "drain: the channel is off %s while it drains", a->name);
+	ok(ch->dev == NULL && ch->moving, "drain: the channel is off %s while it drains", an);
 	for (uint32_t k = 8; k < 12; k++)
 		submit(k, k, 0);
 	usleep(20000);
 	hotplug_tick();
-	ok(!released(a->name) && ch->ring->completed != first,
-	   "drain: nothing completes and %s stays while it holds copies", a->name);
-	ok(engine_fake_complete(a, 8, true) == 8, "drain: %s completes what it holds", a->name);
-	ok(wait_until(released, (void *)a->name), "drain: %s is released once drained", a->name);
+	ok(!released(an) && ch->ring->completed != first,
+	   "drain: nothing completes and %s stays while it holds copies", an);
+	ok(engine_fake_complete(a, 8, true) == 8, "drain: %s completes what it holds", an);
+	ok(wait_until(released, an), "drain: %s is released once drained", an);
 	ok(ch->dev == b, "drain: the channel moved to %s", b->name);
 	ok(wait_until(done, (void *)(uintptr_t)cookie),
 	   "drain: the 4 copies queued meanwhile complete there");
@@ -217,8 +219,10 @@ static void test_drain_and_move(struct device *a, struct device *b)
  */
 static void test_hang(struct device *b, struct device *c)
 {
+	char bn[DMAD_PROTO_NAME_MAX];
 	uint32_t last;
 
+	snprintf(bn, sizeof(bn), "%s", b->name); /* b is freed once released */
 	engine_fake_hold(b, true);
 	b->watchdog_ms = 20;
 	memset(dst, 0, LEN);
@@ -227,11 +231,10 @@ static void test_hang(struct device *b, struct device *c)
 	for (uint32_t k = 21; k < 25; k++)
 		submit(k, k, 0);
 	last = cookie;
-	ok(wait_held(b, 6), "hang: %s holds 6 copies", b->name);
+	ok(wait_held(b, 6), "hang: %s holds 6 copies", bn);
 	ok(engine_fake_complete(b, 2, true) == 2, "hang: %s completes the first two, then hangs",
-	   b->name);
-	ok(wait_until(released, (void *)b->name), "hang: the watchdog fails and releases %s",
-	   b->name);
+	   bn);
+	ok(wait_until(released, bn), "hang: the watchdog fails and releases %s", bn);
 	ok(ch->dev == c, "hang: the channel moved to %s", c->name);
 	ok(wait_until(done, (void *)(uintptr_t)last), "hang: every copy completes");
 	ok(chunk_is(20, 30) && chunk_is(30, 31), "hang: what the engine did is right");
@@ -246,26 +249,27 @@ static void test_hang(struct device *b, struct device *c)
  */
 static void test_no_redo(struct device *c, struct device *d)
 {
+	char cn[DMAD_PROTO_NAME_MAX];
 	uint32_t last;
 
+	snprintf(cn, sizeof(cn), "%s", c->name); /* c is freed once released */
 	engine_fake_hold(c, true);
 	c->watchdog_ms = 20;
 	/* The worker stops reaping: what the engine completes stays unreaped. */
-	ok(hotplug_fault(c->name, DMAD_PROTO_FAULT_HANG) == 0, "no-redo: hang injected into %s",
-	   c->name);
+	ok(hotplug_fault(cn, DMAD_PROTO_FAULT_HANG) == 0, "no-redo: hang injected into %s", cn);
 	/* A: src 40 -> dst 40; B, fenced: src 41 -> src 40, over A's source. */
 	memset(dst, 0, LEN);
 	submit(40, 40, 0);
 	submit_copy(src_id, 41, src_id, 40, DMAD_PROTO_DF_FENCE);
 	submit(42, 42, 0);
 	last = cookie;
-	ok(wait_held(c, 3), "no-redo: %s holds A, B and one more", c->name);
+	ok(wait_held(c, 3), "no-redo: %s holds A, B and one more", cn);
 	{
 		uint8_t a_src[CHUNK];
 
 		memcpy(a_src, src + 40ull * CHUNK, CHUNK);
-		ok(engine_fake_complete(c, 2, true) == 2, "no-redo: %s completes A and B", c->name);
-		ok(wait_until(released, (void *)c->name), "no-redo: then it hangs and is failed");
+		ok(engine_fake_complete(c, 2, true) == 2, "no-redo: %s completes A and B", cn);
+		ok(wait_until(released, cn), "no-redo: then it hangs and is failed");
 		ok(ch->dev == d, "no-redo: the channel moved to %s", d->name);
 		ok(wait_until(done, (void *)(uintptr_t)last), "no-redo: every copy completes");
 		ok(!memcmp(dst + 40ull * CHUNK, a_src, CHUNK),
@@ -296,13 +300,14 @@ static void test_engine_error(struct device *d)
 /* The last device goes: dmad's CPU engine; a new one comes: the channel goes to it. */
 static void test_cpu_and_hot_add(struct device *d)
 {
+	char dn[DMAD_PROTO_NAME_MAX];
 	struct device *e;
 	uint32_t moved = 0;
 
+	snprintf(dn, sizeof(dn), "%s", d->name); /* d is freed once released */
 	engine_fake_hold(d, false);
-	ok(hotplug_remove(d->name, 60000, NULL, 0) == 0, "hot-add: remove the last device %s",
-	   d->name);
-	ok(wait_until(released, (void *)d->name), "hot-add: %s is released", d->name);
+	ok(hotplug_remove(dn, 60000, NULL, 0) == 0, "hot-add: remove the last device %s", dn);
+	ok(wait_until(released, dn), "hot-add: %s is released", dn);
 	ok(ch->dev == dmad.cpu, "hot-add: the channel is on dmad's CPU engine");
 	submit(60, 60, 0);
 	ok(wait_until(done, (void *)(uintptr_t)cookie) && chunk_is(60, 60),
