@@ -76,8 +76,10 @@ static void fail(struct device *d, const char *why)
 {
 	if (d->failed)
 		return;
-	log_error("device %s %s: taking it offline; its in-flight copies are redone by the CPU",
-		  d->name, why);
+	log_about_printf(
+		LOG_ERR, 0, &(struct log_about){.device = d->name, .event = "device-failed"},
+		"device %s %s: taking it offline; what it did not complete is redone by the CPU",
+		d->name, why);
 	d->state = DMAD_PROTO_DEV_OFFLINE;
 	__atomic_store_n(&d->failed, 1, __ATOMIC_RELEASE);
 	worker_kick(&dmad.workers[d->worker]);
@@ -117,7 +119,9 @@ static int start(struct device *d, uint32_t timeout_ms, hotplug_done_fn done, vo
 	d->removal = rm;
 	rm->next = removals;
 	removals = rm;
-	log_info("removing device %s: %u channel(s) to move", d->name, rm->nchans);
+	log_about_printf(LOG_INFO, 0,
+			 &(struct log_about){.device = d->name, .event = "device-draining"},
+			 "removing device %s: %u channel(s) to move", d->name, rm->nchans);
 	return 0;
 }
 
@@ -154,8 +158,10 @@ static void move(struct removal *rm, struct chan *ch, uint64_t stall_us, struct 
 	events_emit(&ev);
 	if (rec)
 		*rec = (struct hotplug_move){ch->owner_id, ch->id, ch->dev->name, stall_us};
-	log_info("channel %u of client %u moved %s -> %s (stalled %lu us)", ch->id, ch->owner_id,
-		 ev.from, ev.to, (unsigned long)stall_us);
+	log_about_printf(LOG_INFO, 0,
+			 &(struct log_about){.device = ev.to, .event = "channel-moved"},
+			 "channel %u of client %u moved %s -> %s (stalled %lu us)", ch->id,
+			 ch->owner_id, ev.from, ev.to, (unsigned long)stall_us);
 }
 
 static void finish(struct removal *rm)
@@ -185,8 +191,10 @@ static void finish(struct removal *rm)
 			break;
 		}
 	}
-	log_info("device %s released after %lu us (%u channel(s) moved%s)", d->name,
-		 (unsigned long)stall_us, r.nmoved, rm->timed_out ? ", drain timed out" : "");
+	log_about_printf(
+		LOG_INFO, 0, &(struct log_about){.device = d->name, .event = "device-removed"},
+		"device %s released after %lu us (%u channel(s) moved%s)", d->name,
+		(unsigned long)stall_us, r.nmoved, rm->timed_out ? ", drain timed out" : "");
 	if (rm->done)
 		rm->done(moved ? 0 : -ENOMEM, moved ? &r : NULL, rm->token);
 	/* After the outcome: the moves name devices by pointer until then. */
@@ -304,7 +312,9 @@ int hotplug_fault(const char *name, uint32_t fault)
 		return -ENODEV;
 	if (fault != DMAD_PROTO_FAULT_HANG)
 		return -EINVAL;
-	log_warning("fault injection: device %s stops completing", d->name);
+	log_about_printf(LOG_WARNING, 0,
+			 &(struct log_about){.device = d->name, .event = "fault-injected"},
+			 "fault injection: device %s stops completing", d->name);
 	__atomic_store_n(&d->fault_hang, 1, __ATOMIC_RELEASE);
 	return 0;
 }

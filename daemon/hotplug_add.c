@@ -88,7 +88,9 @@ void hotplug_adopt(struct device *d, uint32_t *ret_moved)
 			    d->name);
 	*ret_moved = bring_back(d);
 	events_emit(&ev);
-	log_info("device %s added; %u channel(s) back from CPU fallback", d->name, *ret_moved);
+	log_about_printf(
+		LOG_INFO, 0, &(struct log_about){.device = d->name, .event = "device-added"},
+		"device %s added; %u channel(s) back from CPU fallback", d->name, *ret_moved);
 }
 
 /* DPDK calls this on its interrupt thread: hand the name to the control loop. */
@@ -143,7 +145,9 @@ void hotplug_monitor_read(int fd)
 			  dropped);
 	while (read(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf)) {
 		buf[sizeof(buf) - 1] = '\0';
-		log_error("device %s was removed from the bus", buf);
+		log_about_printf(LOG_ERR, 0,
+				 &(struct log_about){.device = buf, .event = "device-unplugged"},
+				 "device %s was removed from the bus", buf);
 		/* Its engine is gone: redo in-flight work by CPU, move its channels. */
 		hotplug_surprise(buf);
 	}

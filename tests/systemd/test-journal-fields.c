@@ -2,7 +2,8 @@
 /*
  * When $JOURNAL_STREAM names its stderr, as systemd sets it, dmad writes to
  * the journal itself: each entry with PRIORITY=, SYSLOG_IDENTIFIER=dmad and,
- * where a message is about one, DMAD_EVENT= and DMAD_CLIENT_PID=; nothing
+ * where a message is about one, DMAD_EVENT=, DMAD_DEVICE= and
+ * DMAD_CLIENT_PID= (a reload, a log level change, a device removal); nothing
  * of its own goes to stderr then. The journal is a stand-in: in a private
  * mount namespace, a tmpfs over /run and a datagram socket where
  * sd_journal_send() writes, /run/systemd/journal/socket.
@@ -65,6 +66,7 @@ int main(void)
 			NULL};
 	char *env[] = {stream, NULL};
 	struct dmad_proto_log_level_req req = {.level = 6};
+	struct dmad_proto_dev_remove_req rm = {.name = "dma_skeleton0", .timeout_ms = 5000};
 	struct sdt_proc p;
 	const char *e;
 	char pid[32];
@@ -106,6 +108,17 @@ int main(void)
 	e = entry("log level set to info", 5000);
 	ok(e && sdt_has_line(e, "DMAD_EVENT=log-level") && sdt_has_line(e, pid),
 	   "a log level change: DMAD_EVENT=log-level, %s", pid);
+
+	r = raw_request(fd, DMAD_PROTO_DEV_REMOVE, &rm, sizeof(rm), NULL, 0, NULL);
+	ok(r == 0, "DEV_REMOVE dma_skeleton0 (%d)", r);
+	e = entry("removing device dma_skeleton0", 5000);
+	ok(e && sdt_has_line(e, "DMAD_EVENT=device-draining") &&
+		   sdt_has_line(e, "DMAD_DEVICE=dma_skeleton0"),
+	   "a removal starts: DMAD_EVENT=device-draining, DMAD_DEVICE=dma_skeleton0");
+	e = entry("device dma_skeleton0 released", 5000);
+	ok(e && sdt_has_line(e, "DMAD_EVENT=device-removed") &&
+		   sdt_has_line(e, "DMAD_DEVICE=dma_skeleton0"),
+	   "and ends: DMAD_EVENT=device-removed, DMAD_DEVICE=dma_skeleton0");
 	close(fd);
 
 	fd = open(config, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
