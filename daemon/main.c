@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <rte_eal.h>
 #include <rte_malloc.h>
@@ -175,11 +178,26 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 	return optind;
 }
 
+/* The socket we listen on: under socket activation, the one systemd passed. */
+static char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+static void name_listener(int lfd)
+{
+	struct sockaddr_un sa = {0};
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(lfd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_family == AF_UNIX &&
+	    len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0])
+		snprintf(listen_path, sizeof(listen_path), "%s", sa.sun_path);
+	else
+		snprintf(listen_path, sizeof(listen_path), "%s", dmad.cfg.socket_path);
+}
+
 static void ready(void)
 {
 	notify_ready();
-	log_info("ready on %s: %u device(s), %u worker(s), copybreak %u bytes",
-		 dmad.cfg.socket_path, dmad.ndev, dmad.nworkers, dmad.copybreak);
+	log_info("ready on %s: %u device(s), %u worker(s), copybreak %u bytes", listen_path,
+		 dmad.ndev, dmad.nworkers, dmad.copybreak);
 }
 
 int main(int argc, char **argv)
@@ -207,6 +225,7 @@ int main(int argc, char **argv)
 	lfd = control_listen(dmad.cfg.socket_path, &owned);
 	if (lfd < 0)
 		return EXIT_FAILURE;
+	name_listener(lfd);
 	if (life_init() < 0 || client_init() < 0)
 		goto fail_socket;
 	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, argv + eal_at) < 0)

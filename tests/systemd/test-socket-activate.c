@@ -80,6 +80,12 @@ int main(void)
 	ok(r == 0 && strstr(status, "activated-1") && strstr(status, "activated-2"),
 	   "dmactl status on the passed socket lists both clients (exit %d)", r);
 	ok(!exists(own), "dmad did not bind --socket %s", own);
+	{
+		char line[256];
+
+		snprintf(line, sizeof(line), "ready on %s:", sock);
+		ok(sdt_log_has(&p, line), "its start-up line names the socket it was given");
+	}
 	copier_fini(&a);
 	copier_fini(&b);
 
