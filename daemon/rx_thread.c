@@ -145,6 +145,12 @@ static bool slot_free(struct rx_flow *f)
 	return f->tail - f->cached_head <= f->slot_mask;
 }
 
+/* Is the flow's channel on dmad's CPU engine? Read racily: for counters only. */
+static bool on_cpu_engine(const struct rx_flow *f)
+{
+	return __atomic_load_n(&f->ch->dev, __ATOMIC_RELAXED) == dmad.cpu;
+}
+
 /* Room for @nseg descriptors on the channel, and an engine to take them. */
 static bool dma_ok(struct rx_flow *f, uint32_t len, uint32_t nseg)
 {
@@ -223,7 +229,11 @@ static void take(struct rx_sock *s, struct rx_flow *f, const struct rx_frags *fr
 	if (dma_ok(f, len, fr->n)) {
 		copy_dma(f, fr, off, len, dst);
 		f->pend[slot] = (struct rx_pending){f->last_cookie, len, seq};
-		STAT_INC(f->st.dma_copies);
+		/* On dmad's CPU engine (no device left) the "DMA" is a memcpy. */
+		if (on_cpu_engine(f))
+			STAT_INC(f->st.cpu_copies);
+		else
+			STAT_INC(f->st.dma_copies);
 	} else {
 		/* In place at once, but published in order behind earlier copies. */
 		copy_cpu(s, f, fr, off, len, dst);

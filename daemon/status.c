@@ -152,7 +152,8 @@ uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 			hi->errors = LOAD(ch->errors);
 			hi->client_id = c->id;
 			hi->chan_id = ch->id;
-			hi->copybreak = ch->copybreak;
+			/* The library's, as its client set it (it may lie: display only). */
+			hi->copybreak = LOAD(ch->ring->client_copybreak);
 			st->nchan++;
 			off += sizeof(*hi);
 		}

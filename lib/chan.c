@@ -137,7 +137,7 @@ DMAC_EXPORT int dmac_chan_get(struct dmac_client *c, unsigned caps, struct dmac_
 		chan_free(ch);
 		return r;
 	}
-	ch->copybreak = env_copybreak(rep.copybreak);
+	dmac_chan_set_copybreak(ch, env_copybreak(rep.copybreak));
 	memcpy(ch->device, rep.device, sizeof(ch->device) - 1);
 
 	ch->next = c->chans;
@@ -171,6 +171,9 @@ DMAC_EXPORT size_t dmac_chan_copybreak(const struct dmac_chan *ch)
 DMAC_EXPORT void dmac_chan_set_copybreak(struct dmac_chan *ch, size_t bytes)
 {
 	ch->copybreak = bytes;
+	/* What dmactl shows for the channel: the daemon cannot know it otherwise. */
+	__atomic_store_n(&ch->ring->client_copybreak,
+			 bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes, __ATOMIC_RELAXED);
 }
 
 DMAC_EXPORT const char *dmac_chan_device(const struct dmac_chan *ch)

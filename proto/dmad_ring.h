@@ -101,7 +101,8 @@ struct dmad_proto_ring {
 
 	/* Line 5: written by the client, rarely. */
 	uint32_t client_flags;
-	uint8_t pad5[DMAD_PROTO_CACHELINE - sizeof(uint32_t)];
+	uint32_t client_copybreak; /* the library's copybreak, for dmactl: untrusted */
+	uint8_t pad5[DMAD_PROTO_CACHELINE - 2 * sizeof(uint32_t)];
 };
 
 _Static_assert(sizeof(struct dmad_proto_desc) == 32, "descriptor is 32 bytes");
@@ -117,6 +118,9 @@ _Static_assert(offsetof(struct dmad_proto_ring, completed) == 3 * DMAD_PROTO_CAC
 _Static_assert(offsetof(struct dmad_proto_ring, flags) == 4 * DMAD_PROTO_CACHELINE, "flags line");
 _Static_assert(offsetof(struct dmad_proto_ring, client_flags) == 5 * DMAD_PROTO_CACHELINE,
 	       "client flags line");
+_Static_assert(offsetof(struct dmad_proto_ring, client_copybreak) ==
+		       5 * DMAD_PROTO_CACHELINE + sizeof(uint32_t),
+	       "client copybreak");
 _Static_assert(sizeof(struct dmad_proto_ring) == 6 * DMAD_PROTO_CACHELINE, "ring header size");
 _Static_assert((DMAD_PROTO_SQ_ENTRIES & (DMAD_PROTO_SQ_ENTRIES - 1)) == 0, "power of two");
 _Static_assert((DMAD_PROTO_ERR_ENTRIES & (DMAD_PROTO_ERR_ENTRIES - 1)) == 0, "power of two");

@@ -78,6 +78,9 @@ static void check_client(const struct jv *root, const char *chan_dev)
 		   jv_str(jv_get(ch, "device"), "?"));
 		ok(jv_num(jv_get(ch, "ops"), -1) >= 1, "and counted our copy (ops %.0f)",
 		   jv_num(jv_get(ch, "ops"), -1));
+		ok(jv_num(jv_get(ch, "copybreak"), -1) == 0,
+		   "with the copybreak the client set, 0 (%.0f)",
+		   jv_num(jv_get(ch, "copybreak"), -1));
 	}
 	ok(mine == 1, "exactly one channel of the client listed (%u)", mine);
 }

@@ -62,7 +62,7 @@ int main(void)
 	struct dmac_client *c;
 	struct dmac_rx *rx;
 	struct dmac_rx_spec spec = rxnet_spec(PORT, 2048, 8192);
-	struct dmac_rx_stats st;
+	struct dmac_rx_stats st, on_cpu;
 	char dev0[64], dev1[64], dev2[64], dev3[64];
 	pid_t sender;
 	int r;
@@ -93,7 +93,13 @@ int main(void)
 	ok(r == 0, "dmactl remove %s, the last engine (exit %d)", dev1, r);
 	flow_device(d->socket, dev2);
 	ok(!strcmp(dev2, "cpu"), "the flow moved to dmad's CPU engine (%s)", dev2);
+	dmac_rx_stats(rx, &on_cpu);
 	step(rx, 2 * PER_STEP, "across the second removal");
+	dmac_rx_stats(rx, &st);
+	/* dmad's CPU engine is no DMA: what it copies counts as CPU copies. */
+	ok(st.dma_copies == on_cpu.dma_copies,
+	   "no payload counted as DMA while the flow is on dmad's CPU engine (%llu more)",
+	   (unsigned long long)(st.dma_copies - on_cpu.dma_copies));
 
 	r = dmactl_run(d->socket, "add", "dma_skeleton5");
 	ok(r == 0, "dmactl add dma_skeleton5 (exit %d)", r);
