@@ -4,6 +4,7 @@
  * FLOWS request. The reply is checked against its own count before any
  * record is read.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -126,9 +127,17 @@ int flows_main(struct dmactl *o, int argc, char **argv)
 	r = dmactl_args(o, argc, argv, NULL, 0, 0, NULL);
 	if (r != DMACTL_CONTINUE)
 		return r;
-	r = dmactl_request(o, DMAD_PROTO_FLOWS, NULL, 0, DMACTL_TIMEOUT_MS, &c, &rep);
+	r = dmactl_call(o, DMAD_PROTO_FLOWS, NULL, 0, DMACTL_TIMEOUT_MS, &c, &rep);
 	if (r != DMACTL_EXIT_OK)
 		return r;
+	if (rep.status < 0) {
+		ctl_close(c);
+		if (rep.status != -EOPNOTSUPP)
+			return dmactl_refused(o, rep.status);
+		fprintf(stderr, "dmactl: dmad at %s was built without receive offload: no flows\n",
+			o->socket);
+		return DMACTL_EXIT_FAILED;
+	}
 
 	fl = rep.body;
 	if (rep.len < sizeof(*fl) ||

@@ -283,7 +283,8 @@ struct dmac_rx_stats {
  * in the daemon's namespace), -EADDRINUSE (another flow has the port on
  * that interface), -EACCES (a port below 1024 needs root or group dma),
  * -EDQUOT (16 flows per client, or an area over 1 GiB), -EPERM (the daemon
- * lacks CAP_NET_ADMIN/CAP_BPF), -ENOMEM, -ENODEV.
+ * lacks CAP_NET_ADMIN/CAP_BPF), -EOPNOTSUPP (this dmad was built without
+ * receive offload), -ENOMEM, -ENODEV.
  */
 int dmac_rx_open(struct dmac_client *c, const struct dmac_rx_spec *spec, struct dmac_rx **ret_rx);
 
