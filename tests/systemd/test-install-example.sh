@@ -30,7 +30,9 @@ ok $status "meson install --destdir (exit $status)"
 pc=$(find "$stage" -name libdmaclient.pc | head -n 1)
 libdir=$(dirname "$(dirname "$pc")")
 unitdir=${DMAD_UNITDIR_OPTION:-}
-if [ -z "$unitdir" ]; then
+if [ -z "$unitdir" ] && [ "$(pkg-config --variable=prefix systemd 2>/dev/null)" = "$DMAD_PREFIX" ]; then
+	unitdir=$(pkg-config --variable=systemdsystemunitdir systemd)
+elif [ -z "$unitdir" ]; then
 	unitdir=$(pkg-config --define-variable=root_prefix="$DMAD_PREFIX" \
 		--variable=systemdsystemunitdir systemd 2>/dev/null || echo "$DMAD_PREFIX/lib/systemd/system")
 fi

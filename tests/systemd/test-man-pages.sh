@@ -5,20 +5,29 @@
 # config file, every function of dmaclient.h.
 set -u
 . "$(dirname "$0")/tap.sh"
-need MESON_SOURCE_ROOT DMAD_BIN DMACTL_BIN
+need MESON_SOURCE_ROOT MESON_BUILD_ROOT DMAD_BIN DMACTL_BIN
 command -v groff >/dev/null || skip_all "groff is not installed (package groff-base)"
 
-man=$MESON_SOURCE_ROOT/man
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
+# A page as installed: generated into the build tree (it names this
+# build's paths), or as written.
+man_page() {
+	if [ -f "$MESON_BUILD_ROOT/man/$1" ]; then
+		echo "$MESON_BUILD_ROOT/man/$1"
+	else
+		echo "$MESON_SOURCE_ROOT/man/$1"
+	fi
+}
+
 for page in dmad.8 dmactl.8 libdmaclient.3; do
-	groff -man -Tutf8 -ww -z "$man/$page" >"$T/warn" 2>&1
+	groff -man -Tutf8 -ww -z "$(man_page "$page")" >"$T/warn" 2>&1
 	diag <"$T/warn"
 	[ ! -s "$T/warn" ]
 	ok $? "$page renders without warnings"
 	# The text as a reader searches it: roff's \- is a plain hyphen.
-	sed 's/\\-/-/g; s/\\f[BIRP]//g' "$man/$page" >"$T/$page"
+	sed 's/\\-/-/g; s/\\f[BIRP]//g' "$(man_page "$page")" >"$T/$page"
 done
 
 # documented PAGE WHAT WORD...: each WORD appears in PAGE.
@@ -41,7 +50,7 @@ documented dmactl.8 "dmactl option" $("$DMACTL_BIN" help | grep -o -- '--[a-z-]*
 documented dmad.8 "dmad option" $("$DMAD_BIN" --help | grep -o -- '--[a-z-]*' | sort -u)
 # shellcheck disable=SC2046
 documented dmad.8 "config file setting" \
-	$(grep -o '^DMAD_[A-Z_]*' "$MESON_SOURCE_ROOT/systemd/dmad.default")
+	$(grep -o '^DMAD_[A-Z_]*' "$MESON_SOURCE_ROOT/systemd/dmad.default.in")
 # shellcheck disable=SC2046
 documented libdmaclient.3 "function of dmaclient.h" \
 	$(grep -o '^[a-z].*\bdmac_[a-z_]*(' "$MESON_SOURCE_ROOT/lib/dmaclient.h" |
