@@ -7,10 +7,15 @@ set -u
 . "$(dirname "$0")/tap.sh"
 need MESON_SOURCE_ROOT DMAD_BIN DMACTL_BIN
 
+# What a user's shell has: scripts/setup.sh installs bash-completion.
+grep -q 'bash-completion' "$MESON_SOURCE_ROOT/scripts/setup.sh"
+ok $? "scripts/setup.sh installs bash-completion"
 if [[ -f /usr/share/bash-completion/bash_completion ]]; then
+	echo "with bash-completion's own _init_completion" | diag
 	# shellcheck disable=SC1091
 	. /usr/share/bash-completion/bash_completion
 else
+	echo "bash-completion is not installed: with stand-ins for its helpers" | diag
 	# The two helpers the completion uses, as bash-completion has them, cut down.
 	_init_completion() {
 		words=("${COMP_WORDS[@]}")
@@ -26,9 +31,13 @@ fi
 . "$MESON_SOURCE_ROOT/completion/dmactl"
 
 # offers WORD...: what completing the last word (maybe "") offers, sorted, on one line.
+# As bash sets them for a completion: bash-completion's _init_completion
+# re-splits COMP_LINE up to COMP_POINT, and reads COMP_WORDS only with them.
 offers() {
 	COMP_WORDS=("$DMACTL_BIN" "$@")
 	COMP_CWORD=$#
+	COMP_LINE="${COMP_WORDS[*]}"
+	COMP_POINT=${#COMP_LINE}
 	COMPREPLY=()
 	_dmactl
 	printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
