@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "dmad_proto.h"
 #include "dmactl.h"
 
@@ -76,6 +77,7 @@ static void usage(FILE *f)
 		   ", then " DMAD_PROTO_SOCKET_DEFAULT ")\n"
 		   "  --json         print JSON instead of tables (also after COMMAND)\n"
 		   "  -h, --help     show this help (also after COMMAND)\n"
+		   "  --version      show dmactl's version\n"
 		   "\nExit status:\n"
 		   "  0  success\n"
 		   "  1  the request failed: dmad refused it or answered badly\n"
@@ -290,6 +292,7 @@ int main(int argc, char **argv)
 		{"socket", required_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
 	struct dmactl o = {0};
@@ -310,6 +313,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return DMACTL_EXIT_OK;
+		case 'V':
+			printf("dmactl " DMAD_VERSION " (control protocol %u.%u)\n",
+			       DMAD_PROTO_VERSION_MAJOR, DMAD_PROTO_VERSION_MINOR);
 			return DMACTL_EXIT_OK;
 		case ':':
 			fprintf(stderr, "dmactl: option '%s' needs an argument\n",

@@ -14,6 +14,7 @@
 #include <rte_eal.h>
 #include <rte_malloc.h>
 
+#include "config.h"
 #include "control.h"
 #include "device.h"
 #include "eal.h"
@@ -40,9 +41,17 @@ static void usage(FILE *f)
 		"  --drain-timeout-ms MS  default bound on `dmactl remove` (5000)\n"
 		"  --log-level LEVEL   err, warning, notice, info (default), debug\n"
 		"  --config FILE       live settings, re-read on SIGHUP (dmad(8): CONFIGURATION)\n"
+		"  --version           print dmad's version and what it was built with\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
 		DMAD_PROTO_SOCKET_DEFAULT);
+}
+
+/* As systemd's programs do: the version, then the build's features. */
+static void version(void)
+{
+	printf("dmad " DMAD_VERSION " (control protocol %u.%u)\n%crx\n", DMAD_PROTO_VERSION_MAJOR,
+	       DMAD_PROTO_VERSION_MINOR, DMAD_HAVE_RX ? '+' : '-');
 }
 
 /* --config, and the live settings the command line gave (reload.h): those
@@ -62,7 +71,8 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_LOG,
 		O_WATCHDOG,
 		O_DRAIN,
-		O_CONFIG
+		O_CONFIG,
+		O_VERSION
 	};
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, O_SOCKET},
@@ -74,6 +84,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"watchdog-ms", required_argument, NULL, O_WATCHDOG},
 		{"drain-timeout-ms", required_argument, NULL, O_DRAIN},
 		{"config", required_argument, NULL, O_CONFIG},
+		{"version", no_argument, NULL, O_VERSION},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -128,6 +139,9 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		case O_CONFIG:
 			config_path = optarg;
 			break;
+		case O_VERSION:
+			version();
+			exit(EXIT_SUCCESS);
 		case 'h':
 			usage(stdout);
 			exit(EXIT_SUCCESS);

@@ -61,7 +61,7 @@ commands=$("$DMACTL_BIN" help | sed -n '/^Commands:/,/^$/ { /^  /s/^  \([a-z-]*\
 ok $? "dmactl help lists its commands ($commands)"
 expect "$commands" ""
 expect "log-level" lo
-expect "--help --json --socket" --
+expect "--help --json --socket --version" --
 expect "--socket" --so
 expect "debug" log-level d
 expect "debug err info notice warning" log-level ""
