@@ -109,7 +109,8 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 			break;
 		case O_COPYBREAK:
 			if (config_parse_u32(optarg, 0, UINT32_MAX, &v) < 0)
-				return log_error_errno(-EINVAL, "--copybreak takes bytes, not '%s'",
+				return log_error_errno(-EINVAL,
+						       "--copybreak takes decimal bytes, not '%s'",
 						       optarg);
 			*ret_copybreak = (int)RTE_MIN(v, (unsigned)INT32_MAX);
 			pinned |= RELOAD_COPYBREAK;

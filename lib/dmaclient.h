@@ -217,7 +217,8 @@ int dmac_wait(struct dmac_chan *ch, dmac_cookie_t cookie, int timeout_ms);
 /*
  * dmac_chan_copybreak() / dmac_chan_set_copybreak() - copies shorter than
  * this many bytes are done by the CPU. The default is the daemon's
- * calibrated value, or $DMAC_COPYBREAK when set. Channel's thread.
+ * calibrated value, or $DMAC_COPYBREAK when set (decimal: "0100" is 100).
+ * Channel's thread.
  */
 size_t dmac_chan_copybreak(const struct dmac_chan *ch);
 void dmac_chan_set_copybreak(struct dmac_chan *ch, size_t bytes);
