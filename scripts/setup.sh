@@ -5,12 +5,14 @@
 set -eu
 
 # bash-completion, groff-base and man-db: the tests of the completion and
-# of the man pages (`man dmac_memcpy` from an installed tree) use them.
+# of the man pages (`man dmac_memcpy` from an installed tree) use them;
+# libjansson-dev parses dmactl's JSON in the tests (libdpdk-dev pulls it
+# in too, but the tests should not depend on that).
 PACKAGES="build-essential meson ninja-build pkg-config python3 \
 libdpdk-dev liburing-dev libsystemd-dev libbpf-dev \
 clang libclang-rt-14-dev llvm bpftool libxdp-dev \
 valgrind strace iproute2 systemd socat \
-bash-completion groff-base man-db"
+bash-completion groff-base man-db libjansson-dev"
 
 missing=""
 for p in $PACKAGES; do
