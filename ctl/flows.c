@@ -60,7 +60,7 @@ static void flow_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 		 f->stats.kernel_drops);
 }
 
-static void print_table(const struct dmad_proto_flow_info *f, uint32_t n)
+static void print_table(const struct dmad_proto_flow_info *f, uint32_t n, bool no_legend)
 {
 	static const struct table_col cols[] = {
 		{"CLIENT", ALIGN_RIGHT},  {"FLOW", ALIGN_RIGHT},
@@ -72,16 +72,17 @@ static void print_table(const struct dmad_proto_flow_info *f, uint32_t n)
 		{"DROPS", ALIGN_RIGHT},	  {"NOSLOT/BIG/DMAERR/KERNEL", ALIGN_LEFT},
 	};
 
-	if (!n) {
+	if (!n && !no_legend) {
 		printf("no flows\n");
 		return;
 	}
-	table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), n, flow_row, f);
+	table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), n, flow_row, f, !no_legend);
 }
 
-static void print_json(const struct dmad_proto_flow_info *fi, uint32_t n, bool truncated)
+static void print_json(const struct dmactl *o, const struct dmad_proto_flow_info *fi, uint32_t n,
+		       bool truncated)
 {
-	struct json j = JSON_INIT(stdout);
+	struct json j = DMACTL_JSON(o);
 
 	json_object_begin(&j, NULL);
 	json_array_begin(&j, "flows");
@@ -148,9 +149,9 @@ int flows_main(struct dmactl *o, int argc, char **argv)
 		return DMACTL_EXIT_FAILED;
 	}
 	if (o->json)
-		print_json((const void *)(fl + 1), fl->nflow, fl->truncated);
+		print_json(o, (const void *)(fl + 1), fl->nflow, fl->truncated);
 	else
-		print_table((const void *)(fl + 1), fl->nflow);
+		print_table((const void *)(fl + 1), fl->nflow, o->no_legend);
 	if (fl->truncated)
 		fprintf(stderr, "dmactl: warning: dmad left flows out of its reply; "
 				"the list is incomplete\n");

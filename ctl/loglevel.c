@@ -55,7 +55,7 @@ int loglevel_main(struct dmactl *o, int argc, char **argv)
 	if (r != DMACTL_EXIT_OK)
 		return r;
 	if (o->json) {
-		struct json j = JSON_INIT(stdout);
+		struct json j = DMACTL_JSON(o);
 
 		json_object_begin(&j, NULL);
 		json_string(&j, "log_level", levels[level]);

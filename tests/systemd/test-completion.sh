@@ -61,11 +61,12 @@ commands=$("$DMACTL_BIN" help | sed -n '/^Commands:/,/^$/ { /^  /s/^  \([a-z-]*\
 ok $? "dmactl help lists its commands ($commands)"
 expect "$commands" ""
 expect "log-level" lo
-expect "--help --json --socket --version" --
+expect "--help --json --no-legend --socket --version" --
 expect "--socket" --so
 expect "debug" log-level d
 expect "debug err info notice warning" log-level ""
 expect "--timeout" remove --t
+expect "--help --json --no-legend" status --
 expect "hang" fault dma_skeleton0 ""
 
 T=$(mktemp -d)
@@ -76,6 +77,7 @@ pid=$!
 wait_dmad "$DMACTL_BIN" "$T/s" || bail "dmad did not start: $(cat "$T/log")"
 expect "dma_skeleton0 dma_skeleton1" --socket "$T/s" remove ""
 expect "dma_skeleton1" --socket "$T/s" fault dma_skeleton1
+expect "dma_skeleton0 dma_skeleton1" --socket "$T/s" status ""
 expect "" --socket "$T/s" remove dma_skeleton0 ""
 # No daemon at the default socket: no device to offer, and no error either.
 DMAD_SOCKET=$T/none expect "" remove ""

@@ -4,7 +4,8 @@
  * whatever bytes a client puts in its name, the writer's output is one
  * valid document, and what a parser reads back is the name with only its
  * invalid UTF-8 replaced. And the reader itself: surrogate pairs decode to
- * their code point, a lone surrogate or trailing text is refused.
+ * their code point, a lone surrogate or trailing text is refused. And
+ * --json=pretty: the same document, indented, empty arrays kept short.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ static char *write_name(const char *s, size_t len)
 	char *text = NULL;
 	size_t size;
 	FILE *f = open_memstream(&text, &size);
-	struct json j = JSON_INIT(f);
+	struct json j = JSON_INIT(f, false);
 
 	json_object_begin(&j, NULL);
 	json_stringn(&j, "name", s, len);
@@ -64,11 +65,85 @@ static void reader(void)
 	jv_free(v);
 }
 
+/* One document with what dmactl writes: nesting, an empty array, each type. */
+static char *write_doc(bool pretty)
+{
+	char *text = NULL;
+	size_t size;
+	FILE *f = open_memstream(&text, &size);
+	struct json j = JSON_INIT(f, pretty);
+
+	json_object_begin(&j, NULL);
+	json_array_begin(&j, "devices");
+	json_object_begin(&j, NULL);
+	json_string(&j, "name", "dma_skeleton0");
+	json_u64(&j, "ops", 42);
+	json_array_begin(&j, "caps");
+	json_string(&j, NULL, "copy");
+	json_array_end(&j);
+	json_object_end(&j);
+	json_array_end(&j);
+	json_array_begin(&j, "clients");
+	json_array_end(&j);
+	json_null(&j, "device");
+	json_bool(&j, "truncated", false);
+	json_i64(&j, "pid", -1);
+	json_object_end(&j);
+	fclose(f);
+	return text;
+}
+
+static bool same(const struct jv *a, const struct jv *b)
+{
+	if (a->type != b->type || a->b != b->b || a->num != b->num || a->n != b->n ||
+	    (a->str && strcmp(a->str, b->str)))
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if ((a->keys && strcmp(a->keys[i], b->keys[i])) ||
+		    !same(&a->items[i], &b->items[i]))
+			return false;
+	return true;
+}
+
+static void pretty(void)
+{
+	static const char want[] = "{\n"
+				   "  \"devices\": [\n"
+				   "    {\n"
+				   "      \"name\": \"dma_skeleton0\",\n"
+				   "      \"ops\": 42,\n"
+				   "      \"caps\": [\n"
+				   "        \"copy\"\n"
+				   "      ]\n"
+				   "    }\n"
+				   "  ],\n"
+				   "  \"clients\": [],\n"
+				   "  \"device\": null,\n"
+				   "  \"truncated\": false,\n"
+				   "  \"pid\": -1\n"
+				   "}\n";
+	char *text = write_doc(true), *line = write_doc(false);
+	struct jv *a = jv_parse(text), *b = jv_parse(line);
+
+	ok(!strcmp(text, want), "--json=pretty: indented two spaces a level, [] kept short");
+	if (strcmp(text, want))
+		tap_diag("got:\n%s", text);
+	ok(strchr(line, '\n') == line + strlen(line) - 1, "--json: one line (%.*s)",
+	   (int)strcspn(line, "\n"), line);
+	ok(a && b && same(a, b) && jv_num(jv_get(a, "pid"), 0) == -1,
+	   "both parse, to the same document");
+	jv_free(a);
+	jv_free(b);
+	free(text);
+	free(line);
+}
+
 int main(void)
 {
 	char all[256];
 
 	reader();
+	pretty();
 
 	round_trip("plain ASCII", "dmac-copy", 9, "dmac-copy");
 	round_trip("quotes and backslashes", "a\"b\\c", 5, "a\"b\\c");
