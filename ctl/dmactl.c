@@ -41,8 +41,8 @@ static const struct command {
 	{"fault", fault_main, "DEV hang", "make DEV stop completing (dmad --fault-injection only)",
 	 NULL},
 	{"flows", flows_main, "", "list receive offload flows with their counters", NULL},
-	{"log-level", loglevel_main, "LEVEL",
-	 "set what dmad logs: err, warning, notice, info or debug", NULL},
+	{"log-level", loglevel_main, "[LEVEL]",
+	 "show or set what dmad logs: err, warning, notice, info or debug", NULL},
 	{"help", help_main, "", "show this help", NULL},
 };
 

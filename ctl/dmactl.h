@@ -99,6 +99,17 @@ int dmactl_refused(const struct dmactl *o, int status);
 int dmactl_request(const struct dmactl *o, uint16_t type, const void *req, uint32_t len,
 		   int timeout_ms, struct ctl_conn **ret_conn, struct ctl_reply *ret_reply);
 
+/* syslog's priorities by name, as dmad --log-level and journalctl -p take them. */
+#define LOG_LEVEL_MAX 7 /* debug */
+const char *log_level_name(int level);
+
+/*
+ * status_log_level() - ask dmad (STATUS) for its log level. Returns
+ * DMACTL_EXIT_OK with *ret_level set, or the exit status after saying why
+ * not, also for a dmad too old to tell.
+ */
+int status_log_level(struct dmactl *o, int *ret_level);
+
 /* Commands: argv[0] is the command's name. Each returns an exit status. */
 int status_main(struct dmactl *o, int argc, char **argv);
 int clients_main(struct dmactl *o, int argc, char **argv);

@@ -45,7 +45,8 @@ struct status {
 	const struct dmad_proto_chan_info *chan;
 	uint32_t ndev, nclient, nchan;
 	uint64_t ops, bytes;
-	void *copies; /* status DEV: the records above, to free */
+	int log_level; /* dmad's, or -1 from a dmad before protocol 1.2 */
+	void *copies;  /* status DEV: the records above, to free */
 };
 
 static const char *state_name(uint32_t state)
@@ -88,9 +89,18 @@ static int fetch(struct dmactl *o, struct ctl_conn **ret_conn, struct status *re
 		.nchan = sum->nchan,
 		.ops = sum->ops,
 		.bytes = sum->bytes,
+		.log_level = -1,
 	};
 	ret->client = (const void *)(ret->dev + sum->ndev);
 	ret->chan = (const void *)(ret->client + sum->nclient);
+	if (rep.len >= need + sizeof(struct dmad_proto_status_tail)) {
+		struct dmad_proto_status_tail tail;
+
+		/* Right after the records: aligned only as they happen to be. */
+		memcpy(&tail, (const uint8_t *)rep.body + need, sizeof(tail));
+		if (tail.log_level <= LOG_LEVEL_MAX)
+			ret->log_level = (int)tail.log_level;
+	}
 	*ret_conn = c;
 	return DMACTL_EXIT_OK;
 }
@@ -141,6 +151,7 @@ static int only_device(struct status *s, const char *name)
 		.nchan = nchan,
 		.ops = d->ops,
 		.bytes = d->bytes,
+		.log_level = s->log_level,
 		.copies = dev,
 	};
 	return 0;
@@ -371,6 +382,8 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		json_u64(&j, "bytes", s.bytes);
 		json_object_end(&j);
 		json_bool(&j, "truncated", s.sum->truncated);
+		if (s.log_level >= 0)
+			json_string(&j, "log_level", log_level_name(s.log_level));
 		json_object_end(&j);
 	} else {
 		print_devices(&s, o->no_legend);
@@ -415,5 +428,26 @@ int clients_main(struct dmactl *o, int argc, char **argv)
 	}
 	warn_truncated(&s);
 	ctl_close(c);
+	return DMACTL_EXIT_OK;
+}
+
+int status_log_level(struct dmactl *o, int *ret_level)
+{
+	struct ctl_conn *c;
+	struct status s;
+	int r;
+
+	r = fetch(o, &c, &s);
+	if (r != DMACTL_EXIT_OK)
+		return r;
+	ctl_close(c);
+	if (s.log_level < 0) {
+		fprintf(stderr,
+			"dmactl: dmad at %s does not say its log level (it speaks protocol 1.1 or "
+			"older)\n",
+			o->socket);
+		return DMACTL_EXIT_FAILED;
+	}
+	*ret_level = s.log_level;
 	return DMACTL_EXIT_OK;
 }

@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include "client.h"
+#include "log.h"
 #include "status.h"
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
-uint32_t status_build(uint8_t *buf, size_t size)
+/* The devices, clients and channels that fit in @size bytes. */
+static uint32_t records(uint8_t *buf, size_t size)
 {
 	struct dmad_proto_status *st = (struct dmad_proto_status *)buf;
 	size_t off = sizeof(*st);
@@ -92,4 +94,14 @@ uint32_t status_build(uint8_t *buf, size_t size)
 		}
 	}
 	return (uint32_t)off;
+}
+
+uint32_t status_build(uint8_t *buf, size_t size)
+{
+	const struct dmad_proto_status_tail tail = {.log_level = (uint32_t)log_max_level};
+	uint32_t off = records(buf, size - sizeof(tail));
+
+	/* Right after the records, whether they all fit or not. */
+	memcpy(buf + off, &tail, sizeof(tail));
+	return off + (uint32_t)sizeof(tail);
 }

@@ -16,7 +16,7 @@
 
 #define DMAD_PROTO_MAGIC	 0x44414d44u /* "DMAD" */
 #define DMAD_PROTO_VERSION_MAJOR 1u
-#define DMAD_PROTO_VERSION_MINOR 1u
+#define DMAD_PROTO_VERSION_MINOR 2u /* 2: STATUS ends with dmad_proto_status_tail */
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -127,7 +127,8 @@ enum dmad_proto_dev_state {
 	DMAD_PROTO_DEV_RELEASED = 3,
 };
 
-/* STATUS reply body: this header, then ndev, nclient and nchan records. */
+/* STATUS reply body: this header, then ndev, nclient and nchan records,
+ * then (minor 2 on) struct dmad_proto_status_tail. */
 struct dmad_proto_status {
 	uint32_t ndev;
 	uint32_t nclient;
@@ -172,6 +173,16 @@ struct dmad_proto_chan_info {
 	uint32_t client_id;
 	uint32_t chan_id;
 	uint32_t copybreak;
+	uint32_t rsvd;
+};
+
+/*
+ * What the daemon is set to, after the STATUS records. A reply that ends
+ * before it comes from a dmad older than minor 2; later minors may append
+ * fields, so a reader checks the length, not equality.
+ */
+struct dmad_proto_status_tail {
+	uint32_t log_level; /* syslog priority, LOG_ERR 3 ... LOG_DEBUG 7: as LOG_LEVEL sets it */
 	uint32_t rsvd;
 };
 
@@ -257,6 +268,7 @@ _Static_assert(sizeof(struct dmad_proto_status) == 32, "status");
 _Static_assert(sizeof(struct dmad_proto_dev_info) == 128, "dev info");
 _Static_assert(sizeof(struct dmad_proto_client_info) == 64, "client info");
 _Static_assert(sizeof(struct dmad_proto_chan_info) == 72, "chan info");
+_Static_assert(sizeof(struct dmad_proto_status_tail) == 8, "status tail");
 _Static_assert(sizeof(struct dmad_proto_event) == 80, "event");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_req) == 40, "remove req");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_rep) == 24, "remove rep");

@@ -12,9 +12,12 @@ trap 'rm -rf "$T"' EXIT
 
 version=$(meson introspect --projectinfo "$MESON_BUILD_ROOT" |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
-proto=$(sed -n 's/^#define DMAD_PROTO_VERSION_MAJOR *\([0-9]*\)u$/\1/p' \
-	"$MESON_SOURCE_ROOT/proto/dmad_proto.h").$(sed -n \
-	's/^#define DMAD_PROTO_VERSION_MINOR *\([0-9]*\)u$/\1/p' "$MESON_SOURCE_ROOT/proto/dmad_proto.h")
+# proto_version MAJOR|MINOR: its number in proto/dmad_proto.h.
+proto_version() {
+	sed -n "s/^#define DMAD_PROTO_VERSION_$1[[:space:]]*\([0-9]*\)u.*/\1/p" \
+		"$MESON_SOURCE_ROOT/proto/dmad_proto.h"
+}
+proto=$(proto_version MAJOR).$(proto_version MINOR)
 echo "meson's version $version, control protocol $proto" | diag
 
 # No daemon starts: --version needs neither a socket nor EAL.
