@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # `meson install` into a DESTDIR puts every piece where it belongs (units
-# where systemd's pkg-config says), and an out-of-tree client builds
+# where systemd's pkg-config says, a man page per function where man finds
+# it), and an out-of-tree client builds
 # against the staged library with pkg-config alone, both with the
 # README's one-liner and with examples/Makefile, links the staged
 # libdmaclient, and copies through the staged dmad.
@@ -57,6 +58,21 @@ ok $status "binaries, library, header, .pc, units ($unitdir), sysusers.d, man pa
 
 grep -q "^ExecStart=$DMAD_INSTALLED " "$stage$unitdir/dmad.service"
 ok $? "the installed unit starts the installed dmad"
+
+# `man dmac_memcpy` works: every public function's page is where man looks,
+# .so links included (man-db follows them).
+if command -v man >/dev/null; then
+	missing=''
+	for f in $(grep -o '^[a-z].*\bdmac_[a-z_]*(' "$MESON_SOURCE_ROOT/lib/dmaclient.h" |
+		grep -o 'dmac_[a-z_]*(' | tr -d '(' | sort -u); do
+		MANWIDTH=80 man -M "$root/share/man" -P cat "$f" 2>/dev/null | grep -q "\b$f\b" ||
+			missing="$missing $f"
+	done
+	[ -z "$missing" ]
+	ok $? "man FUNCTION shows the installed page of each function of dmaclient.h${missing:+; not:$missing}"
+else
+	skip "man is not installed (package man-db)"
+fi
 
 export PKG_CONFIG_PATH="$libdir/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$stage"
 mkdir "$T/ex"

@@ -66,6 +66,13 @@ ok $? "deb: dmad(8) names the unit where it is installed ($unitdir)"
 grep -q '^ExecStart=/usr/sbin/dmad ' "$T/deb/systemd/dmad.service"
 ok $? "deb: the unit starts /usr/sbin/dmad"
 reads deb /etc/default/dmad
+missing=''
+for f in $(grep -o '^[a-z].*\bdmac_[a-z_]*(' "$MESON_SOURCE_ROOT/lib/dmaclient.h" |
+	grep -o 'dmac_[a-z_]*(' | tr -d '(' | sort -u); do
+	[ "$(dest deb "$f.3")" = "/usr/share/man/man3/$f.3" ] || missing="$missing $f"
+done
+[ -z "$missing" ]
+ok $? "deb: a page per function of dmaclient.h in /usr/share/man/man3${missing:+; not:$missing}"
 
 # meson's default prefix: pkg-config's layout moved under /usr/local,
 # where systemd looks too; the settings file stays the documented one.
