@@ -62,7 +62,7 @@ int add_main(struct dmactl *o, int argc, char **argv)
 			o->socket, rep.len, sizeof(*a));
 		r = DMACTL_EXIT_FAILED;
 	} else if (o->json) {
-		struct json j = JSON_INIT(stdout);
+		struct json j = DMACTL_JSON(o);
 
 		json_object_begin(&j, NULL);
 		json_stringn(&j, "added", a->name, sizeof(a->name));

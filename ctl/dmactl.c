@@ -12,10 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "dmad_proto.h"
 #include "dmactl.h"
 
-#define SYNOPSIS "dmactl [--socket PATH] [--json]"
+#define SYNOPSIS "dmactl [--socket PATH] [--json[=pretty|short]] [--no-legend]"
 
 static int help_main(struct dmactl *o, int argc, char **argv);
 
@@ -26,7 +27,8 @@ static const struct command {
 	const char *description;
 	const char *details; /* the command's own help: its options, NULL if none */
 } commands[] = {
-	{"status", status_main, "", "show devices, clients, channels and totals", NULL},
+	{"status", status_main, "[DEV]", "show devices, clients, channels and totals, or DEV's",
+	 NULL},
 	{"clients", clients_main, "", "list the connected clients", NULL},
 	{"remove", remove_main, "DEV [--timeout MS]",
 	 "drain DEV, move its channels to other engines, release it",
@@ -39,8 +41,8 @@ static const struct command {
 	{"fault", fault_main, "DEV hang", "make DEV stop completing (dmad --fault-injection only)",
 	 NULL},
 	{"flows", flows_main, "", "list receive offload flows with their counters", NULL},
-	{"log-level", loglevel_main, "LEVEL",
-	 "set what dmad logs: err, warning, notice, info or debug", NULL},
+	{"log-level", loglevel_main, "[LEVEL]",
+	 "show or set what dmad logs: err, warning, notice, info or debug", NULL},
 	{"help", help_main, "", "show this help", NULL},
 };
 
@@ -74,8 +76,12 @@ static void usage(FILE *f)
 	fprintf(f, "\nOptions:\n"
 		   "  --socket PATH  dmad's control socket (default: $" DMAD_PROTO_SOCKET_ENV
 		   ", then " DMAD_PROTO_SOCKET_DEFAULT ")\n"
-		   "  --json         print JSON instead of tables (also after COMMAND)\n"
+		   "  --json[=pretty|short]\n"
+		   "                 print JSON instead of tables (also after COMMAND): one line\n"
+		   "                 (--json, --json=short) or indented (--json=pretty)\n"
+		   "  --no-legend    print tables without column headers, totals or hints\n"
 		   "  -h, --help     show this help (also after COMMAND)\n"
+		   "  --version      show dmactl's version\n"
 		   "\nExit status:\n"
 		   "  0  success\n"
 		   "  1  the request failed: dmad refused it (also: at its client limit) or\n"
@@ -123,15 +129,30 @@ int dmactl_usage_error(const struct dmactl *o, const char *fmt, ...)
 	return DMACTL_EXIT_USAGE;
 }
 
+/* --json's argument (NULL: none). Returns 0, or -EINVAL after saying why. */
+static int parse_json(struct dmactl *o, const char *arg)
+{
+	if (!arg || !strcmp(arg, "short")) {
+		o->json = DMACTL_JSON_SHORT;
+	} else if (!strcmp(arg, "pretty")) {
+		o->json = DMACTL_JSON_PRETTY;
+	} else {
+		fprintf(stderr, "dmactl: --json takes pretty or short, not '%s'\n", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 #define OPTS_MAX   4   /* a command's own options */
 #define OPT_OWN	   256 /* getopt value of its first one, past any character */
-#define OPT_COMMON 2   /* --json, --help */
+#define OPT_COMMON 3   /* --json, --no-legend, --help */
 
-int dmactl_args(struct dmactl *o, int argc, char **argv, const struct dmactl_option *opts,
-		unsigned nopts, unsigned nargs, char **ret_args)
+int dmactl_args_upto(struct dmactl *o, int argc, char **argv, const struct dmactl_option *opts,
+		     unsigned nopts, unsigned max, char **ret_args, unsigned *ret_nargs)
 {
 	struct option lopts[OPT_COMMON + OPTS_MAX + 1] = {
-		{"json", no_argument, NULL, 'j'},
+		{"json", optional_argument, NULL, 'j'},
+		{"no-legend", no_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 	};
 	const char *value[OPTS_MAX] = {0};
@@ -150,7 +171,11 @@ int dmactl_args(struct dmactl *o, int argc, char **argv, const struct dmactl_opt
 	while ((c = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			o->json = true;
+			if (parse_json(o, optarg) < 0)
+				return DMACTL_EXIT_USAGE;
+			break;
+		case 'L':
+			o->no_legend = true;
 			break;
 		case 'h':
 			command_usage(stdout, find_command(o->command));
@@ -167,17 +192,28 @@ int dmactl_args(struct dmactl *o, int argc, char **argv, const struct dmactl_opt
 			value[c - OPT_OWN] = optarg;
 		}
 	}
-	if ((unsigned)(argc - optind) < nargs)
-		return dmactl_usage_error(o, "missing argument");
-	if ((unsigned)(argc - optind) > nargs)
-		return dmactl_usage_error(o, "unexpected argument '%s'", argv[optind + nargs]);
+	if ((unsigned)(argc - optind) > max)
+		return dmactl_usage_error(o, "unexpected argument '%s'", argv[optind + max]);
 
 	for (i = 0; i < nopts; i++)
 		if (value[i])
 			*opts[i].ret_value = value[i];
-	for (i = 0; i < nargs; i++)
+	*ret_nargs = (unsigned)(argc - optind);
+	for (i = 0; i < *ret_nargs; i++)
 		ret_args[i] = argv[optind + i];
 	return DMACTL_CONTINUE;
+}
+
+int dmactl_args(struct dmactl *o, int argc, char **argv, const struct dmactl_option *opts,
+		unsigned nopts, unsigned nargs, char **ret_args)
+{
+	unsigned n;
+	int r;
+
+	r = dmactl_args_upto(o, argc, argv, opts, nopts, nargs, ret_args, &n);
+	if (r == DMACTL_CONTINUE && n < nargs)
+		return dmactl_usage_error(o, "missing argument");
+	return r;
 }
 
 static int connect_failed(const struct dmactl *o, int r)
@@ -304,10 +340,9 @@ int dmactl_request(const struct dmactl *o, uint16_t type, const void *req, uint3
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"socket", required_argument, NULL, 's'}, {"json", optional_argument, NULL, 'j'},
+		{"no-legend", no_argument, NULL, 'L'},	  {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},	  {0},
 	};
 	struct dmactl o = {0};
 	const struct command *cmd;
@@ -323,10 +358,18 @@ int main(int argc, char **argv)
 			o.socket = optarg;
 			break;
 		case 'j':
-			o.json = true;
+			if (parse_json(&o, optarg) < 0)
+				return DMACTL_EXIT_USAGE;
+			break;
+		case 'L':
+			o.no_legend = true;
 			break;
 		case 'h':
 			usage(stdout);
+			return DMACTL_EXIT_OK;
+		case 'V':
+			printf("dmactl " DMAD_VERSION " (control protocol %u.%u)\n",
+			       DMAD_PROTO_VERSION_MAJOR, DMAD_PROTO_VERSION_MINOR);
 			return DMACTL_EXIT_OK;
 		case ':':
 			fprintf(stderr, "dmactl: option '%s' needs an argument\n",

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "json.h"
 #include "transport.h"
 
 enum {
@@ -30,11 +31,22 @@ enum {
 /* How long a plain request may take before dmactl gives up on the daemon. */
 #define DMACTL_TIMEOUT_MS 10000
 
-struct dmactl {
-	const char *socket;  /* --socket, $DMAD_SOCKET or the default */
-	const char *command; /* argv[0] of the command, for messages */
-	bool json;	     /* --json */
+/* --json: off (tables), --json or --json=short (one line), --json=pretty. */
+enum dmactl_json {
+	DMACTL_JSON_OFF,
+	DMACTL_JSON_SHORT,
+	DMACTL_JSON_PRETTY,
 };
+
+struct dmactl {
+	const char *socket;    /* --socket, $DMAD_SOCKET or the default */
+	const char *command;   /* argv[0] of the command, for messages */
+	enum dmactl_json json; /* DMACTL_JSON_OFF is 0: `if (o->json)` asks "JSON?" */
+	bool no_legend;	       /* --no-legend: table rows only */
+};
+
+/* The JSON writer for what the command prints, as --json asked for it. */
+#define DMACTL_JSON(o) JSON_INIT(stdout, (o)->json == DMACTL_JSON_PRETTY)
 
 /* A command's own option, which takes a value: remove's --timeout MS. */
 struct dmactl_option {
@@ -44,12 +56,20 @@ struct dmactl_option {
 
 /*
  * dmactl_args() - parse a command's arguments: the common options (--json,
- * --help), the @nopts options of @opts, and exactly @nargs operands, stored
- * in ret_args[]. Options may come before or after the operands. Returns
- * DMACTL_CONTINUE, or the exit status after printing the command's usage.
+ * --no-legend, --help), the @nopts options of @opts, and exactly @nargs
+ * operands, stored in ret_args[]. Options may come before or after the
+ * operands. Returns DMACTL_CONTINUE, or the exit status after printing the
+ * command's usage.
  */
 int dmactl_args(struct dmactl *o, int argc, char **argv, const struct dmactl_option *opts,
 		unsigned nopts, unsigned nargs, char **ret_args);
+
+/*
+ * dmactl_args_upto() - dmactl_args() for a command whose operands are
+ * optional: up to @max of them, their number stored in *ret_nargs.
+ */
+int dmactl_args_upto(struct dmactl *o, int argc, char **argv, const struct dmactl_option *opts,
+		     unsigned nopts, unsigned max, char **ret_args, unsigned *ret_nargs);
 
 /*
  * dmactl_usage_error() - print "dmactl: COMMAND: " and the message, then the
@@ -82,6 +102,17 @@ int dmactl_refused(const struct dmactl *o, int status);
  */
 int dmactl_request(const struct dmactl *o, uint16_t type, const void *req, uint32_t len,
 		   int timeout_ms, struct ctl_conn **ret_conn, struct ctl_reply *ret_reply);
+
+/* syslog's priorities by name, as dmad --log-level and journalctl -p take them. */
+#define LOG_LEVEL_MAX 7 /* debug */
+const char *log_level_name(int level);
+
+/*
+ * status_log_level() - ask dmad (STATUS) for its log level. Returns
+ * DMACTL_EXIT_OK with *ret_level set, or the exit status after saying why
+ * not, also for a dmad too old to tell.
+ */
+int status_log_level(struct dmactl *o, int *ret_level);
 
 /* Commands: argv[0] is the command's name. Each returns an exit status. */
 int status_main(struct dmactl *o, int argc, char **argv);

@@ -64,7 +64,7 @@ int fault_main(struct dmactl *o, int argc, char **argv)
 	if (rep.status < 0) {
 		r = explain(o, args[0], rep.status);
 	} else if (o->json) {
-		struct json j = JSON_INIT(stdout);
+		struct json j = DMACTL_JSON(o);
 
 		json_object_begin(&j, NULL);
 		json_string(&j, "device", args[0]);

@@ -4,6 +4,7 @@
  * FLOWS request. The reply is checked against its own count before any
  * record is read.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -59,7 +60,7 @@ static void flow_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 		 f->stats.kernel_drops);
 }
 
-static void print_table(const struct dmad_proto_flow_info *f, uint32_t n)
+static void print_table(const struct dmad_proto_flow_info *f, uint32_t n, bool no_legend)
 {
 	static const struct table_col cols[] = {
 		{"CLIENT", ALIGN_RIGHT},  {"FLOW", ALIGN_RIGHT},
@@ -71,16 +72,17 @@ static void print_table(const struct dmad_proto_flow_info *f, uint32_t n)
 		{"DROPS", ALIGN_RIGHT},	  {"NOSLOT/BIG/DMAERR/KERNEL", ALIGN_LEFT},
 	};
 
-	if (!n) {
+	if (!n && !no_legend) {
 		printf("no flows\n");
 		return;
 	}
-	table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), n, flow_row, f);
+	table_print(stdout, cols, sizeof(cols) / sizeof(cols[0]), n, flow_row, f, !no_legend);
 }
 
-static void print_json(const struct dmad_proto_flow_info *fi, uint32_t n, uint32_t flags)
+static void print_json(const struct dmactl *o, const struct dmad_proto_flow_info *fi, uint32_t n,
+		       uint32_t flags)
 {
-	struct json j = JSON_INIT(stdout);
+	struct json j = DMACTL_JSON(o);
 
 	json_object_begin(&j, NULL);
 	json_array_begin(&j, "flows");
@@ -127,9 +129,17 @@ int flows_main(struct dmactl *o, int argc, char **argv)
 	r = dmactl_args(o, argc, argv, NULL, 0, 0, NULL);
 	if (r != DMACTL_CONTINUE)
 		return r;
-	r = dmactl_request(o, DMAD_PROTO_FLOWS, NULL, 0, DMACTL_TIMEOUT_MS, &c, &rep);
+	r = dmactl_call(o, DMAD_PROTO_FLOWS, NULL, 0, DMACTL_TIMEOUT_MS, &c, &rep);
 	if (r != DMACTL_EXIT_OK)
 		return r;
+	if (rep.status < 0) {
+		ctl_close(c);
+		if (rep.status != -EOPNOTSUPP)
+			return dmactl_refused(o, rep.status);
+		fprintf(stderr, "dmactl: dmad at %s was built without receive offload: no flows\n",
+			o->socket);
+		return DMACTL_EXIT_FAILED;
+	}
 
 	fl = rep.body;
 	if (rep.len < sizeof(*fl) ||
@@ -140,9 +150,9 @@ int flows_main(struct dmactl *o, int argc, char **argv)
 		return DMACTL_EXIT_FAILED;
 	}
 	if (o->json)
-		print_json((const void *)(fl + 1), fl->nflow, fl->flags);
+		print_json(o, (const void *)(fl + 1), fl->nflow, fl->flags);
 	else
-		print_table((const void *)(fl + 1), fl->nflow);
+		print_table((const void *)(fl + 1), fl->nflow, o->no_legend);
 	if (fl->flags & DMAD_PROTO_LIST_TRUNCATED)
 		fprintf(stderr, "dmactl: warning: dmad left flows out of its reply; "
 				"the list is incomplete\n");

@@ -9,7 +9,7 @@
 #define GAP	 2 /* spaces between columns */
 
 void table_print(FILE *f, const struct table_col *cols, unsigned ncol, size_t nrow,
-		 table_row_fn row, const void *ctx)
+		 table_row_fn row, const void *ctx, bool header)
 {
 	char cell[COLS_MAX][CELL_MAX];
 	size_t width[COLS_MAX], i;
@@ -17,7 +17,7 @@ void table_print(FILE *f, const struct table_col *cols, unsigned ncol, size_t nr
 
 	assert(ncol <= COLS_MAX);
 	for (c = 0; c < ncol; c++)
-		width[c] = strlen(cols[c].name);
+		width[c] = header ? strlen(cols[c].name) : 0;
 	for (i = 0; i < nrow; i++) {
 		row(ctx, i, cell);
 		for (c = 0; c < ncol; c++)
@@ -25,7 +25,7 @@ void table_print(FILE *f, const struct table_col *cols, unsigned ncol, size_t nr
 				width[c] = strlen(cell[c]);
 	}
 
-	for (i = 0; i <= nrow; i++) {
+	for (i = header ? 0 : 1; i <= nrow; i++) {
 		if (i == 0)
 			for (c = 0; c < ncol; c++)
 				snprintf(cell[c], CELL_MAX, "%s", cols[c].name);

@@ -7,6 +7,7 @@
 #ifndef CTL_FORMAT_H
 #define CTL_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,8 +27,9 @@ struct table_col {
 /* Fill cell[0..ncol-1] for row @i of @ctx. */
 typedef void (*table_row_fn)(const void *ctx, size_t i, char cell[][CELL_MAX]);
 
+/* @header: the column names first (not with --no-legend). */
 void table_print(FILE *f, const struct table_col *cols, unsigned ncol, size_t nrow,
-		 table_row_fn row, const void *ctx);
+		 table_row_fn row, const void *ctx, bool header);
 
 void fmt_u64(char cell[CELL_MAX], uint64_t v);
 /* 512 B, 4.0 KiB, 1.2 GiB. */

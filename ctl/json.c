@@ -9,12 +9,24 @@
 
 #include "json.h"
 
+/* Pretty: a new line, indented to the current depth. */
+static void newline(struct json *j)
+{
+	if (!j->pretty)
+		return;
+	fputc('\n', j->f);
+	for (unsigned i = 0; i < j->depth; i++)
+		fputs("  ", j->f);
+}
+
 static void begin_value(struct json *j, const char *key)
 {
 	if (j->comma)
 		fputc(',', j->f);
+	if (j->depth)
+		newline(j);
 	if (key)
-		fprintf(j->f, "\"%s\":", key);
+		fprintf(j->f, j->pretty ? "\"%s\": " : "\"%s\":", key);
 	j->comma = true;
 }
 
@@ -28,9 +40,16 @@ static void nest(struct json *j, const char *key, char bracket)
 
 static void unnest(struct json *j, char bracket)
 {
+	/* comma: this level has a member, so the bracket goes on a line of its
+	 * own; an empty one stays [] or {}. */
+	bool members = j->comma;
+
+	j->depth--;
+	if (members)
+		newline(j);
 	fputc(bracket, j->f);
 	j->comma = true;
-	if (--j->depth == 0)
+	if (j->depth == 0)
 		fputc('\n', j->f);
 }
 

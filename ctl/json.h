@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A streaming JSON writer just big enough for dmactl: compact output, one
- * document per line, commas placed by the writer so callers cannot get them
- * wrong. @key is NULL for array elements and the top-level value.
+ * document per line (--json, --json=short), or indented by two spaces per
+ * level (--json=pretty); commas and line breaks placed by the writer so
+ * callers cannot get them wrong. @key is NULL for array elements and the
+ * top-level value.
  */
 #ifndef CTL_JSON_H
 #define CTL_JSON_H
@@ -15,10 +17,11 @@
 struct json {
 	FILE *f;
 	unsigned depth;
-	bool comma; /* the next value at this level needs a ',' first */
+	bool comma;  /* the next value at this level needs a ',' first */
+	bool pretty; /* one value per line, indented */
 };
 
-#define JSON_INIT(file) ((struct json){.f = (file)})
+#define JSON_INIT(file, indent) ((struct json){.f = (file), .pretty = (indent)})
 
 void json_object_begin(struct json *j, const char *key);
 void json_object_end(struct json *j);

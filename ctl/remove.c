@@ -96,10 +96,11 @@ static void print_text(const char *name, const struct dmad_proto_dev_remove_rep 
 		printf("drain timed out: in-flight copies were redone by the CPU\n");
 }
 
-static void print_json(const char *name, const struct dmad_proto_dev_remove_rep *r)
+static void print_json(const struct dmactl *o, const char *name,
+		       const struct dmad_proto_dev_remove_rep *r)
 {
 	const struct dmad_proto_moved *m = (const void *)(r + 1);
-	struct json j = JSON_INIT(stdout);
+	struct json j = DMACTL_JSON(o);
 	uint32_t i;
 
 	json_object_begin(&j, NULL);
@@ -155,7 +156,7 @@ int remove_main(struct dmactl *o, int argc, char **argv)
 		r = check(o, &rep);
 	if (r == DMACTL_EXIT_OK) {
 		if (o->json)
-			print_json(name, rep.body);
+			print_json(o, name, rep.body);
 		else
 			print_text(name, rep.body);
 	}

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `dmactl status` and `dmactl clients`: one STATUS request, shown as tables
- * or as JSON. The reply is checked against its own counts before any record
- * is read, so a daemon bug shows up as a clear error, not a read past the end.
+ * `dmactl status [DEV]` and `dmactl clients`: one STATUS request, shown as
+ * tables or as JSON. The reply is checked against its own counts before any
+ * record is read, so a daemon bug shows up as a clear error, not a read
+ * past the end. `status DEV` shows the same, cut down to DEV, its channels
+ * and their clients.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dmad_proto.h"
@@ -39,6 +43,7 @@ static const char *const quota_names[DMAD_PROTO_QUOTA_KINDS] = {
 	[DMAD_PROTO_QUOTA_BYTES] = "bytes",	  [DMAD_PROTO_QUOTA_FDS] = "fds",
 };
 
+/* What is shown: the reply's records, or copies of those about one device. */
 struct status {
 	const struct dmad_proto_status *sum;
 	const struct dmad_proto_dev_info *dev;
@@ -46,6 +51,10 @@ struct status {
 	const struct dmad_proto_chan_info *chan;
 	const struct dmad_proto_quota *quota; /* NULL from a dmad of minor 0 */
 	uint32_t nquota;
+	uint32_t ndev, nclient, nchan;
+	uint64_t ops, bytes;
+	int log_level; /* dmad's, or -1 from a dmad before protocol 1.2 */
+	void *copies;  /* status DEV: the records above, to free */
 };
 
 static const char *state_name(uint32_t state)
@@ -80,13 +89,30 @@ static int fetch(struct dmactl *o, struct ctl_conn **ret_conn, struct status *re
 		return DMACTL_EXIT_FAILED;
 	}
 
-	ret->sum = sum;
-	ret->dev = (const void *)(sum + 1);
+	*ret = (struct status){
+		.sum = sum,
+		.dev = (const void *)(sum + 1),
+		.ndev = sum->ndev,
+		.nclient = sum->nclient,
+		.nchan = sum->nchan,
+		.ops = sum->ops,
+		.bytes = sum->bytes,
+		.log_level = -1,
+	};
 	ret->client = (const void *)(ret->dev + sum->ndev);
 	ret->chan = (const void *)(ret->client + sum->nclient);
+	if (rep.len >= need + sizeof(struct dmad_proto_status_tail)) {
+		struct dmad_proto_status_tail tail;
+
+		/* Right after the records: aligned only as they happen to be. */
+		memcpy(&tail, (const uint8_t *)rep.body + need, sizeof(tail));
+		if (tail.log_level <= LOG_LEVEL_MAX)
+			ret->log_level = (int)tail.log_level;
+		need += sizeof(tail);
+	}
 	ret->quota = NULL;
 	ret->nquota = 0;
-	/* Since minor 1: the limits, when they are there whole. */
+	/* Then the limits, when they are there whole. */
 	if (rep.len >= need + sizeof(struct dmad_proto_quotas)) {
 		const struct dmad_proto_quotas *qs = (const void *)((const char *)rep.body + need);
 
@@ -97,6 +123,58 @@ static int fetch(struct dmactl *o, struct ctl_conn **ret_conn, struct status *re
 	}
 	*ret_conn = c;
 	return DMACTL_EXIT_OK;
+}
+
+static bool same_name(const char *field, size_t size, const char *name)
+{
+	return strlen(name) < size && !strncmp(field, name, size);
+}
+
+/* Cut @s down to the device @name, its channels and their clients.
+ * Returns 0, -ENODEV (no such device), -ENOMEM. */
+static int only_device(struct status *s, const char *name)
+{
+	const struct dmad_proto_dev_info *d = NULL;
+	struct dmad_proto_client_info *client;
+	struct dmad_proto_chan_info *chan;
+	struct dmad_proto_dev_info *dev;
+	uint32_t i, k, nchan = 0, nclient = 0;
+
+	for (i = 0; i < s->ndev && !d; i++)
+		if (same_name(s->dev[i].name, sizeof(s->dev[i].name), name))
+			d = &s->dev[i];
+	if (!d)
+		return -ENODEV;
+	/* One block for the three arrays; each record's size keeps the next aligned. */
+	dev = malloc(sizeof(*dev) + s->nchan * sizeof(*chan) + s->nclient * sizeof(*client));
+	if (!dev)
+		return -ENOMEM;
+	chan = (void *)(dev + 1);
+	client = (void *)(chan + s->nchan);
+	*dev = *d;
+	for (i = 0; i < s->nchan; i++)
+		if (!strncmp(s->chan[i].device, d->name, sizeof(d->name)))
+			chan[nchan++] = s->chan[i];
+	for (i = 0; i < s->nclient; i++) {
+		for (k = 0; k < nchan && chan[k].client_id != s->client[i].client_id; k++)
+			;
+		if (k < nchan)
+			client[nclient++] = s->client[i];
+	}
+	*s = (struct status){
+		.sum = s->sum,
+		.dev = dev,
+		.client = client,
+		.chan = chan,
+		.ndev = 1,
+		.nclient = nclient,
+		.nchan = nchan,
+		.ops = d->ops,
+		.bytes = d->bytes,
+		.log_level = s->log_level,
+		.copies = dev,
+	};
+	return 0;
 }
 
 static void warn_lists(const struct status *s)
@@ -203,7 +281,7 @@ static void quota_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 		snprintf(cell[3], CELL_MAX, "-");
 }
 
-static void print_quotas(const struct status *s)
+static void print_quotas(const struct status *s, bool no_legend)
 {
 	static const struct table_col cols[] = {
 		{"LIMIT", ALIGN_LEFT},
@@ -213,10 +291,11 @@ static void print_quotas(const struct status *s)
 	};
 
 	if (s->nquota)
-		table_print(stdout, cols, ARRAY_SIZE(cols), s->nquota, quota_row, s->quota);
+		table_print(stdout, cols, ARRAY_SIZE(cols), s->nquota, quota_row, s->quota,
+			    !no_legend);
 }
 
-static void print_devices(const struct status *s)
+static void print_devices(const struct status *s, bool no_legend)
 {
 	static const struct table_col cols[] = {
 		{"DEVICE", ALIGN_LEFT},	    {"DRIVER", ALIGN_LEFT},  {"STATE", ALIGN_LEFT},
@@ -225,13 +304,13 @@ static void print_devices(const struct status *s)
 		{"COPYBREAK", ALIGN_RIGHT},
 	};
 
-	if (!s->sum->ndev)
+	if (!s->ndev && !no_legend)
 		printf("no devices: channels copy with the CPU\n");
 	else
-		table_print(stdout, cols, ARRAY_SIZE(cols), s->sum->ndev, dev_row, s->dev);
+		table_print(stdout, cols, ARRAY_SIZE(cols), s->ndev, dev_row, s->dev, !no_legend);
 }
 
-static void print_clients(const struct status *s)
+static void print_clients(const struct status *s, bool no_legend)
 {
 	static const struct table_col cols[] = {
 		{"CLIENT", ALIGN_RIGHT}, {"PID", ALIGN_RIGHT},	    {"UID", ALIGN_RIGHT},
@@ -239,13 +318,14 @@ static void print_clients(const struct status *s)
 		{"MAPPED", ALIGN_RIGHT},
 	};
 
-	if (!s->sum->nclient)
+	if (!s->nclient && !no_legend)
 		printf("no clients\n");
 	else
-		table_print(stdout, cols, ARRAY_SIZE(cols), s->sum->nclient, client_row, s->client);
+		table_print(stdout, cols, ARRAY_SIZE(cols), s->nclient, client_row, s->client,
+			    !no_legend);
 }
 
-static void print_channels(const struct status *s)
+static void print_channels(const struct status *s, bool no_legend)
 {
 	static const struct table_col cols[] = {
 		{"CLIENT", ALIGN_RIGHT},    {"CHAN", ALIGN_RIGHT},  {"DEVICE", ALIGN_LEFT},
@@ -253,10 +333,11 @@ static void print_channels(const struct status *s)
 		{"COPYBREAK", ALIGN_RIGHT},
 	};
 
-	if (!s->sum->nchan)
+	if (!s->nchan && !no_legend)
 		printf("no channels\n");
 	else
-		table_print(stdout, cols, ARRAY_SIZE(cols), s->sum->nchan, chan_row, s->chan);
+		table_print(stdout, cols, ARRAY_SIZE(cols), s->nchan, chan_row, s->chan,
+			    !no_legend);
 }
 
 static void json_devices(struct json *j, const struct status *s)
@@ -265,7 +346,7 @@ static void json_devices(struct json *j, const struct status *s)
 	size_t k;
 
 	json_array_begin(j, "devices");
-	for (d = s->dev; d < s->dev + s->sum->ndev; d++) {
+	for (d = s->dev; d < s->dev + s->ndev; d++) {
 		json_object_begin(j, NULL);
 		json_stringn(j, "name", d->name, sizeof(d->name));
 		json_stringn(j, "driver", d->driver, sizeof(d->driver));
@@ -294,7 +375,7 @@ static void json_clients(struct json *j, const struct status *s)
 	const struct dmad_proto_client_info *c;
 
 	json_array_begin(j, "clients");
-	for (c = s->client; c < s->client + s->sum->nclient; c++) {
+	for (c = s->client; c < s->client + s->nclient; c++) {
 		json_object_begin(j, NULL);
 		json_u64(j, "id", c->client_id);
 		json_i64(j, "pid", c->pid);
@@ -337,7 +418,7 @@ static void json_channels(struct json *j, const struct status *s)
 	const struct dmad_proto_chan_info *ch;
 
 	json_array_begin(j, "channels");
-	for (ch = s->chan; ch < s->chan + s->sum->nchan; ch++) {
+	for (ch = s->chan; ch < s->chan + s->nchan; ch++) {
 		json_object_begin(j, NULL);
 		json_u64(j, "client", ch->client_id);
 		json_u64(j, "chan", ch->chan_id);
@@ -360,18 +441,27 @@ int status_main(struct dmactl *o, int argc, char **argv)
 {
 	struct ctl_conn *c;
 	struct status s;
-	char bytes[CELL_MAX];
+	char bytes[CELL_MAX], *dev;
+	unsigned n;
 	int r;
 
-	r = dmactl_args(o, argc, argv, NULL, 0, 0, NULL);
+	r = dmactl_args_upto(o, argc, argv, NULL, 0, 1, &dev, &n);
 	if (r != DMACTL_CONTINUE)
 		return r;
 	r = fetch(o, &c, &s);
 	if (r != DMACTL_EXIT_OK)
 		return r;
+	if (n && (r = only_device(&s, dev)) < 0) {
+		if (r == -ENODEV)
+			fprintf(stderr, "dmactl: no device named %s (see dmactl status)\n", dev);
+		else
+			fprintf(stderr, "dmactl: %s\n", strerror(-r));
+		ctl_close(c);
+		return DMACTL_EXIT_FAILED;
+	}
 
 	if (o->json) {
-		struct json j = JSON_INIT(stdout);
+		struct json j = DMACTL_JSON(o);
 
 		json_object_begin(&j, NULL);
 		json_devices(&j, &s);
@@ -379,29 +469,34 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		json_channels(&j, &s);
 		json_quotas(&j, &s);
 		json_object_begin(&j, "totals");
-		json_u64(&j, "devices", s.sum->ndev);
-		json_u64(&j, "clients", s.sum->nclient);
-		json_u64(&j, "channels", s.sum->nchan);
-		json_u64(&j, "ops", s.sum->ops);
-		json_u64(&j, "bytes", s.sum->bytes);
+		json_u64(&j, "devices", s.ndev);
+		json_u64(&j, "clients", s.nclient);
+		json_u64(&j, "channels", s.nchan);
+		json_u64(&j, "ops", s.ops);
+		json_u64(&j, "bytes", s.bytes);
 		json_object_end(&j);
 		json_flags(&j, &s);
+		if (s.log_level >= 0)
+			json_string(&j, "log_level", log_level_name(s.log_level));
 		json_object_end(&j);
 	} else {
-		print_devices(&s);
+		print_devices(&s, o->no_legend);
 		putchar('\n');
-		print_clients(&s);
+		print_clients(&s, o->no_legend);
 		putchar('\n');
-		print_channels(&s);
+		print_channels(&s, o->no_legend);
 		if (s.nquota) {
 			putchar('\n');
-			print_quotas(&s);
+			print_quotas(&s, o->no_legend);
 		}
-		fmt_bytes(bytes, s.sum->bytes);
-		printf("\ntotal: devices %u, clients %u, channels %u, ops %" PRIu64 ", bytes %s\n",
-		       s.sum->ndev, s.sum->nclient, s.sum->nchan, s.sum->ops, bytes);
+		fmt_bytes(bytes, s.bytes);
+		if (!o->no_legend)
+			printf("\ntotal: devices %u, clients %u, channels %u, ops %" PRIu64
+			       ", bytes %s\n",
+			       s.ndev, s.nclient, s.nchan, s.ops, bytes);
 	}
 	warn_lists(&s);
+	free(s.copies);
 	ctl_close(c);
 	return DMACTL_EXIT_OK;
 }
@@ -420,16 +515,37 @@ int clients_main(struct dmactl *o, int argc, char **argv)
 		return r;
 
 	if (o->json) {
-		struct json j = JSON_INIT(stdout);
+		struct json j = DMACTL_JSON(o);
 
 		json_object_begin(&j, NULL);
 		json_clients(&j, &s);
 		json_flags(&j, &s);
 		json_object_end(&j);
 	} else {
-		print_clients(&s);
+		print_clients(&s, o->no_legend);
 	}
 	warn_lists(&s);
 	ctl_close(c);
+	return DMACTL_EXIT_OK;
+}
+
+int status_log_level(struct dmactl *o, int *ret_level)
+{
+	struct ctl_conn *c;
+	struct status s;
+	int r;
+
+	r = fetch(o, &c, &s);
+	if (r != DMACTL_EXIT_OK)
+		return r;
+	ctl_close(c);
+	if (s.log_level < 0) {
+		fprintf(stderr,
+			"dmactl: dmad at %s does not say its log level (it speaks protocol 1.1 or "
+			"older)\n",
+			o->socket);
+		return DMACTL_EXIT_FAILED;
+	}
+	*ret_level = s.log_level;
 	return DMACTL_EXIT_OK;
 }

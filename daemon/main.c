@@ -19,6 +19,7 @@
 
 #include "admin.h"
 #include "client.h"
+#include "config.h"
 #include "control.h"
 #include "device.h"
 #include "eal.h"
@@ -56,9 +57,17 @@ static void usage(FILE *f)
 		"                      RLIMIT_NOFILE, a user half of it (dmad(8): LIMITS)\n"
 		"  --client-limit KIND=N[,...]  per client: regions (256), channels (64),\n"
 		"                      bytes (64G)\n"
+		"  --version           print dmad's version and what it was built with\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
 		DMAD_PROTO_SOCKET_DEFAULT);
+}
+
+/* As systemd's programs do: the version, then the build's features. */
+static void version(void)
+{
+	printf("dmad " DMAD_VERSION " (control protocol %u.%u)\n%crx\n", DMAD_PROTO_VERSION_MAJOR,
+	       DMAD_PROTO_VERSION_MINOR, DMAD_HAVE_RX ? '+' : '-');
 }
 
 /* --config, and the live settings the command line gave (reload.h): those
@@ -82,7 +91,8 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_ADMIN_GROUP,
 		O_LIMIT,
 		O_USER_LIMIT,
-		O_CLIENT_LIMIT
+		O_CLIENT_LIMIT,
+		O_VERSION
 	};
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, O_SOCKET},
@@ -98,6 +108,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"limit", required_argument, NULL, O_LIMIT},
 		{"user-limit", required_argument, NULL, O_USER_LIMIT},
 		{"client-limit", required_argument, NULL, O_CLIENT_LIMIT},
+		{"version", no_argument, NULL, O_VERSION},
 		{"help", no_argument, NULL, 'h'},
 		{},
 	};
@@ -122,7 +133,8 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 			break;
 		case O_COPYBREAK:
 			if (config_parse_u32(optarg, 0, UINT32_MAX, &v) < 0)
-				return log_error_errno(-EINVAL, "--copybreak takes bytes, not '%s'",
+				return log_error_errno(-EINVAL,
+						       "--copybreak takes decimal bytes, not '%s'",
 						       optarg);
 			*ret_copybreak = (int)RTE_MIN(v, (unsigned)INT32_MAX);
 			pinned |= RELOAD_COPYBREAK;
@@ -167,6 +179,9 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 			if (limits_parse_client(optarg) < 0)
 				return -EINVAL;
 			break;
+		case O_VERSION:
+			version();
+			exit(EXIT_SUCCESS);
 		case 'h':
 			usage(stdout);
 			exit(EXIT_SUCCESS);

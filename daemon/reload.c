@@ -57,9 +57,13 @@ int config_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *ret)
 	unsigned long long v;
 	char *end;
 
+	/* Decimal only: base 0 read "0100" as 64. And digits first: strtoull()
+	 * would skip blanks and take a sign. */
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || *s == '-' || v < min || v > max)
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
 		return -EINVAL;
 	*ret = (uint32_t)v;
 	return 0;

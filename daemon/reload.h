@@ -41,7 +41,7 @@ void reload_copybreak_start(void);
  */
 void reload(void);
 
-/* config_parse_u32() - a whole decimal/hex/octal number in [@min, @max]. -EINVAL. */
+/* config_parse_u32() - a whole decimal number in [@min, @max] ("0100" is 100). -EINVAL. */
 int config_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *ret);
 
 #endif /* DMAD_RELOAD_H */

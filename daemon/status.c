@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "log.h"
 #include "status.h"
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -75,11 +76,14 @@ static size_t quotas(uint8_t *buf, size_t size, const struct client *viewer,
 
 uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 {
+	const struct dmad_proto_status_tail tail = {.log_level = (uint32_t)log_max_level};
 	struct dmad_proto_status *st = (struct dmad_proto_status *)buf;
 	size_t off = sizeof(*st), full = size;
 
-	/* The quotas come last, and always: records are left out for them. */
-	size -= sizeof(struct dmad_proto_quotas) + nquota(viewer) * sizeof(struct dmad_proto_quota);
+	/* The settings and the quotas come last, and always: records are left out
+	 * for them. */
+	size -= sizeof(tail) + sizeof(struct dmad_proto_quotas) +
+		nquota(viewer) * sizeof(struct dmad_proto_quota);
 	memset(st, 0, sizeof(*st));
 	if (!viewer->admin)
 		st->flags |= DMAD_PROTO_LIST_OWN_ONLY;
@@ -159,6 +163,9 @@ uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 		}
 	}
 done:
+	/* Right after the records, whether they all fit or not: dmad's settings. */
+	memcpy(buf + off, &tail, sizeof(tail));
+	off += sizeof(tail);
 	off += quotas(buf + off, full - off, viewer, st);
 	return (uint32_t)off;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The STATUS reply: devices, clients, channels, as dmactl shows them. */
+/* The STATUS reply: devices, clients, channels, as dmactl shows them, and
+ * the daemon's own settings (dmad_proto_status_tail). */
 #ifndef DMAD_STATUS_H
 #define DMAD_STATUS_H
 

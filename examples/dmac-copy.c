@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			seconds = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--max-size") && i + 1 < argc)
-			max_size = strtoul(argv[++i], NULL, 0);
+			max_size = strtoul(argv[++i], NULL, 10);
 		else {
 			fprintf(stderr, "usage: dmac-copy [--socket PATH] [--seconds N] "
 					"[--max-size BYTES]\n");

@@ -74,7 +74,8 @@ static int ring_map(struct dmac_chan *ch, int fd, size_t ring_size)
 	return 0;
 }
 
-/* $DMAC_COPYBREAK, a byte count, else @dflt; a value that does not parse is ignored. */
+/* $DMAC_COPYBREAK, a decimal byte count ("0100" is 100), else @dflt; a
+ * value that does not parse is ignored. */
 static size_t env_copybreak(size_t dflt)
 {
 	const char *s = getenv("DMAC_COPYBREAK");
@@ -84,7 +85,7 @@ static size_t env_copybreak(size_t dflt)
 	if (!s || *s < '0' || *s > '9')
 		return dflt;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10);
 	if (errno || *end || v > SIZE_MAX)
 		return dflt;
 	return (size_t)v;

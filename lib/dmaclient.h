@@ -16,11 +16,19 @@
  * the same client.
  *
  * Errors are negative errno values with one meaning each:
- *   -EAGAIN     ring full: retry after completions
+ *   -EAGAIN     ring full: retry after completions (never on a channel whose
+ *               copies all go by the CPU: see dmac_memcpy())
  *   -EINVAL     memory not inside a registered region, or a bad argument
  *   -ENODEV     the daemon is gone (never "busy"): reconnect to go on
  *   -ETIMEDOUT  dmac_wait() ran out of time
+ *   -EDQUOT     one of dmad's per-client limits is reached
  * Functions returning a pointer return NULL and set errno.
+ *
+ * Limits: dmad's per-client defaults are 256 regions, 64 GiB mapped, 64
+ * channels, 16 receive flows of at most 1 GiB each; a region's id stays
+ * taken until every copy submitted on it has retired, out of 65536. A
+ * channel's ring holds 1024 descriptors and remembers its 64 newest
+ * failures. One copy or fill is at most 4 GiB - 1 bytes.
  */
 #ifndef DMACLIENT_H
 #define DMACLIENT_H
@@ -49,22 +57,45 @@ enum dmac_status {
 #define DMAC_CAP_COPY (1u << 0)
 #define DMAC_CAP_FILL (1u << 1)
 
-/* Submission flags for dmac_memcpy() / dmac_fill(). */
+/*
+ * Submission flags for dmac_memcpy() / dmac_fill(). Completion is reported
+ * in order whatever the flags; the data writes of ops in flight together
+ * are not ordered (an engine may run them in parallel). DMAC_FENCE orders
+ * the data: the op starts only once every earlier op's writes on the
+ * channel have landed. A copy that reads what an earlier one writes
+ * (A->B, then B->C), or a write another process or device watches for (a
+ * flag after its payload), needs it.
+ */
 #define DMAC_FENCE	(1u << 0) /* land after every earlier op on the channel */
 #define DMAC_HINT_CACHE (1u << 1) /* write the destination into the LLC if possible */
 
+/*
+ * Events, in the order dmad sent them. A removal sends CHAN_MOVED, or
+ * CHAN_CPU when no engine is left, for each channel it moves. A hot-add
+ * first moves the channels copying with the CPU onto the new device
+ * (CHAN_MOVED from "cpu" or "") and then sends DEVICE_ADDED: when
+ * DEVICE_ADDED arrives, they are on it already. Channels on an engine stay
+ * where they are. Events are advice: dmad drops one that does not fit the
+ * client's socket buffer, the library keeps the 64 newest undispatched,
+ * and a channel's copies go on either way.
+ */
 enum dmac_event_type {
 	DMAC_EVENT_CHAN_MOVED = 1,   /* channel moved to another device */
-	DMAC_EVENT_CHAN_CPU = 2,     /* channel fell back to CPU copies */
-	DMAC_EVENT_DEVICE_ADDED = 3, /* a device came online */
+	DMAC_EVENT_CHAN_CPU = 2,     /* channel moved to dmad's CPU engine, "cpu" */
+	DMAC_EVENT_DEVICE_ADDED = 3, /* a device came online: @to */
 	DMAC_EVENT_SHUTDOWN = 4,     /* the daemon is going away */
 };
 
 struct dmac_event {
 	enum dmac_event_type type;
-	struct dmac_chan *chan; /* the channel concerned, or NULL */
-	uint64_t stall_us;	/* longest submission stall the move caused */
-	char from[32];		/* device names; "" for CPU or not applicable */
+	/* CHAN_MOVED, CHAN_CPU: the channel; NULL for the others, and for a
+	 * channel put since. */
+	struct dmac_chan *chan;
+	uint64_t stall_us; /* a removal's move: how long the channel was not served */
+	/* Device names. "cpu" is dmad's CPU engine (an engine like the others);
+	 * "" the library's own CPU copies (no engine when the channel was
+	 * made), or no device: DEVICE_ADDED's @from, SHUTDOWN's both. */
+	char from[32];
 	char to[32];
 };
 
@@ -79,14 +110,18 @@ struct dmac_event {
  * -EPROTO when the daemon speaks an incompatible protocol version, -EACCES
  * when the socket refuses this user, -EDQUOT when the daemon runs but has
  * as many clients as its limits allow, in all or for this user (retry
- * later: that is not -ENODEV), -ENOMEM.
+ * later: that is not -ENODEV), -ENOMEM, -EINVAL (@ret_client NULL, or
+ * @path too long for a socket address), or another -errno of socket(),
+ * connect() or the daemon's answer to HELLO.
  */
 int dmac_connect(const char *path, const char *name, struct dmac_client **ret_client);
 
 /*
- * dmac_disconnect() - close every receive flow, put every channel, free every
- * region, close.
- * Accepts NULL. Blocks briefly, frees, makes system calls.
+ * dmac_disconnect() - close every receive flow, put every channel (as
+ * dmac_chan_put(), which may wait up to 5 s for a channel's copies), free
+ * every region, close. Every pointer the client handed out is invalid
+ * after it. Blocks, frees, makes system calls; no other thread may be
+ * using the client or its channels. Accepts NULL.
  */
 void dmac_disconnect(struct dmac_client *c);
 
@@ -109,8 +144,10 @@ int dmac_fd(struct dmac_client *c);
 int dmac_dispatch(struct dmac_client *c);
 
 /*
- * dmac_set_event_cb() - set the callback dmac_dispatch() runs per event.
- * A client that never sets one, or never dispatches, still works.
+ * dmac_set_event_cb() - set the callback dmac_dispatch() runs per event
+ * (NULL: none), with @arg as its second argument. A client that never sets
+ * one, or never dispatches, still works. Never blocks, no system call, no
+ * allocation; any thread, serialised with the client's other calls.
  */
 void dmac_set_event_cb(struct dmac_client *c, void (*cb)(const struct dmac_event *, void *),
 		       void *arg);
@@ -161,16 +198,27 @@ int dmac_region_free(struct dmac_client *c, void *addr);
 int dmac_chan_get(struct dmac_client *c, unsigned caps, struct dmac_chan **ret_chan);
 
 /*
- * dmac_chan_put() - give a channel back. Waits for its submitted copies to
- * complete first (so its regions stay valid for them). Accepts NULL.
+ * dmac_chan_put() - give a channel back. Issues and waits for its submitted
+ * copies first, up to 5 s (so its regions stay valid for them; a hung
+ * device's are redone by dmad well within that), then tells the daemon.
+ * Blocks, frees, system calls; at once when the daemon is gone. Channel's
+ * thread, serialised with the client's other calls. Accepts NULL.
  */
 void dmac_chan_put(struct dmac_chan *ch);
 
 /*
  * dmac_memcpy() - queue a copy of @len bytes from @src to @dst; both ranges
  * must lie inside registered regions and must not overlap. Copies shorter
- * than the channel's copybreak are done at once by the CPU. Does not ring the
- * doorbell: call dmac_issue_pending().
+ * than the channel's copybreak are done at once by the CPU, but complete in
+ * order: only once every earlier ring copy has. Does not ring the doorbell:
+ * call dmac_issue_pending(). @flags: DMAC_FENCE, DMAC_HINT_CACHE. Without
+ * DMAC_FENCE a CPU copy runs before earlier engine copies may have landed;
+ * with it, it queues behind them.
+ *
+ * A channel whose copies all go by the CPU (dmac_chan_device() is "", or
+ * every copy is below copybreak) completes each at once and never returns
+ * -EAGAIN: a loop that submits "until -EAGAIN" never ends on it. Submit in
+ * batches of a bounded count instead (the ring holds 1024).
  *
  * Fast path: never blocks, never allocates, no system call, no locked
  * instruction (the one exception: when the ring is full it publishes what
@@ -204,16 +252,25 @@ void dmac_issue_pending(struct dmac_chan *ch);
  * dmac_is_complete() - has @cookie completed? Completion is in cookie order:
  * DMAC_COMPLETE for a cookie means every earlier cookie on the channel has
  * completed too. DMAC_ERROR: it completed but failed (bad descriptor), or it
- * never will because the daemon stopped or died first; its destination is
- * unspecified. Fast path: plain loads only, no system call. Channel's thread.
+ * never will because the daemon stopped or died first, or @cookie is
+ * negative; its destination is unspecified. Only the channel's 64 newest
+ * failures are remembered: an older failure reads DMAC_COMPLETE.
+ * Cookies are compared, not looked up (the kernel's dma_async_is_complete()):
+ * one this channel never issued (0, one not handed out yet, another
+ * channel's) reads DMAC_COMPLETE. Fast path: plain loads only, no system
+ * call. Channel's thread.
  */
 enum dmac_status dmac_is_complete(struct dmac_chan *ch, dmac_cookie_t cookie);
 
 /*
- * dmac_wait() - wait until @cookie completes, up to @timeout_ms (< 0: no
- * limit). Spins briefly, then sleeps on a futex in the ring (the worker wakes
- * it only when it sees the sleeper's flag). May block; system calls when it
- * sleeps; no allocation. Channel's thread.
+ * dmac_wait() - issue what is queued (as dmac_issue_pending()), then wait
+ * until @cookie completes, up to @timeout_ms (< 0: no limit). Spins briefly,
+ * then sleeps on a futex in the ring (the worker wakes it only when it sees
+ * the sleeper's flag). @timeout_ms 0 looks once and never sleeps, but
+ * unlike dmac_is_complete() it issues, and makes one poll() when the cookie
+ * is not complete, to tell a live daemon from a dead one. A cookie never
+ * issued returns 0 at once (see dmac_is_complete()). May block; system
+ * calls when it sleeps; no allocation. Channel's thread.
  * Returns 0 (complete), -EIO (completed with an error: see dmac_is_complete),
  * -ETIMEDOUT, -ENODEV (the daemon is gone; noticed within 50 ms while
  * asleep), -EINVAL (negative cookie).
@@ -223,14 +280,20 @@ int dmac_wait(struct dmac_chan *ch, dmac_cookie_t cookie, int timeout_ms);
 /*
  * dmac_chan_copybreak() / dmac_chan_set_copybreak() - copies shorter than
  * this many bytes are done by the CPU. The default is the daemon's
- * calibrated value, or $DMAC_COPYBREAK when set. Channel's thread.
+ * calibrated value, or $DMAC_COPYBREAK when set (decimal: "0100" is 100);
+ * 0 sends every copy to the engine. Never block, no system call. Channel's
+ * thread.
  */
 size_t dmac_chan_copybreak(const struct dmac_chan *ch);
 void dmac_chan_set_copybreak(struct dmac_chan *ch, size_t bytes);
 
 /*
- * dmac_chan_device() - the engine the channel is on now ("" for CPU).
- * Never blocks; the name may change after a DMAC_EVENT_CHAN_MOVED.
+ * dmac_chan_device() - the engine the channel is on: a device name, "cpu"
+ * for dmad's CPU engine, "" when the library copies with the CPU itself
+ * (dmad had no engine when the channel was made). It changes when
+ * dmac_dispatch() delivers the channel's DMAC_EVENT_CHAN_MOVED or
+ * DMAC_EVENT_CHAN_CPU, not before: a client that never dispatches sees the
+ * engine the channel started on. Never blocks; channel's thread.
  */
 const char *dmac_chan_device(const struct dmac_chan *ch);
 
@@ -290,7 +353,8 @@ struct dmac_rx_stats {
  * that interface), -EACCES (a port below 1024 needs an admin: root, dmad's
  * user or group dma-admin),
  * -EDQUOT (16 flows per client, or an area over 1 GiB), -EPERM (the daemon
- * lacks CAP_NET_ADMIN/CAP_BPF), -ENOMEM, -ENODEV.
+ * lacks CAP_NET_ADMIN/CAP_BPF), -EOPNOTSUPP (this dmad was built without
+ * receive offload), -ENOMEM, -ENODEV.
  */
 int dmac_rx_open(struct dmac_client *c, const struct dmac_rx_spec *spec, struct dmac_rx **ret_rx);
 

@@ -16,7 +16,9 @@
 
 #define DMAD_PROTO_MAGIC	 0x44414d44u /* "DMAD" */
 #define DMAD_PROTO_VERSION_MAJOR 1u
-#define DMAD_PROTO_VERSION_MINOR 1u /* 1: HELLO carries the liveness page; STATUS, FLOWS open */
+/* Minor 1: HELLO carries the liveness page, STATUS and FLOWS are open to
+ * every client; 2: STATUS ends with its tail, then the quotas. */
+#define DMAD_PROTO_VERSION_MINOR 2u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -132,9 +134,10 @@ enum dmad_proto_dev_state {
 #define DMAD_PROTO_LIST_OWN_ONLY  (1u << 1) /* not an admin: only the asker's own records */
 
 /*
- * STATUS reply body: this header, then ndev, nclient and nchan records.
- * Every device; the clients and channels are all of them for an admin,
- * and only the asking connection's own for anyone else (flag OWN_ONLY).
+ * STATUS reply body: this header, then ndev, nclient and nchan records,
+ * then struct dmad_proto_status_tail, then the quotas (below). Every
+ * device; the clients and channels are all of them for an admin, and only
+ * the asking connection's own for anyone else (flag OWN_ONLY).
  */
 struct dmad_proto_status {
 	uint32_t ndev;
@@ -184,10 +187,20 @@ struct dmad_proto_chan_info {
 };
 
 /*
- * After the STATUS records, since minor 1 (a reader of minor 0 ignores
- * it): what the asker's uid holds against its limits; for an admin also
- * what every client holds together, then what each other uid with a client
- * holds, as many as fit (else flag TRUNCATED). Rows come KINDS at a time.
+ * What the daemon is set to, after the STATUS records. A reply that ends
+ * before it comes from a dmad older than minor 2; later minors may append
+ * fields, so a reader checks the length, not equality.
+ */
+struct dmad_proto_status_tail {
+	uint32_t log_level; /* syslog priority, LOG_ERR 3 ... LOG_DEBUG 7: as LOG_LEVEL sets it */
+	uint32_t rsvd;
+};
+
+/*
+ * After the status tail: what the asker's uid holds against its limits;
+ * for an admin also what every client holds together, then what each other
+ * uid with a client holds, as many as fit (else flag TRUNCATED). Rows come
+ * KINDS at a time.
  */
 enum dmad_proto_quota_kind {
 	DMAD_PROTO_QUOTA_CLIENTS = 0,  /* connections */
@@ -298,6 +311,7 @@ _Static_assert(sizeof(struct dmad_proto_client_info) == 64, "client info");
 _Static_assert(sizeof(struct dmad_proto_chan_info) == 72, "chan info");
 _Static_assert(sizeof(struct dmad_proto_quotas) == 8, "quotas");
 _Static_assert(sizeof(struct dmad_proto_quota) == 24, "quota");
+_Static_assert(sizeof(struct dmad_proto_status_tail) == 8, "status tail");
 _Static_assert(sizeof(struct dmad_proto_event) == 80, "event");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_req) == 40, "remove req");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_rep) == 24, "remove rep");

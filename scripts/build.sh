@@ -1,7 +1,12 @@
 #!/bin/sh
-# Configure (once) and build into ${BUILD:-build}. Extra arguments go to meson setup.
+# Configure (once) and build into ${BUILD:-build}, with everything in it:
+# receive offload and the tests are required here (a missing tool fails
+# the build rather than leaving them out), and warnings are errors, as in
+# CI. Neither is a default of the project itself, which a distribution's
+# build inherits. Extra arguments go to meson setup, after these, so they win.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$@" >/dev/null
+[ -f "$BUILD/build.ninja" ] ||
+	meson setup "$BUILD" -Dwerror=true -Drx=enabled -Dtests=true "$@" >/dev/null
 ninja -C "$BUILD"

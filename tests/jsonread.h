@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A strict little JSON reader for checking dmactl's --json output: the
- * whole text must be one valid document, and values are found by key and
- * index. Tests only: recursion and allocation are of no concern here.
+ * Reading dmactl's --json output in tests: jansson (a real, strict parser)
+ * checks that the whole text is one valid document, and its tree is handed
+ * over as plain data, found by key and index. Tests only: recursion and
+ * allocation are of no concern here.
  */
 #ifndef TESTS_JSONREAD_H
 #define TESTS_JSONREAD_H
@@ -22,7 +23,11 @@ struct jv {
 	char **keys;	  /* JV_OBJ */
 };
 
-/* Parse @text; NULL when it is not exactly one JSON value (whitespace around it allowed). */
+/*
+ * Parse @text; NULL when it is not exactly one JSON value (whitespace
+ * around it allowed), or has an object with a key twice, or a string
+ * holding U+0000.
+ */
 struct jv *jv_parse(const char *text);
 void jv_free(struct jv *v);
 

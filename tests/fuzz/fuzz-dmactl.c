@@ -160,6 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char buf[4096];
 	char *argv[MAX_ARGS + 2] = {"dmactl"};
 	int argc = 1, fds_before = count_fds(), r;
+	unsigned operands = 0;
 	size_t n = size < sizeof(buf) - 1 ? size : sizeof(buf) - 1, i = 0;
 
 	/* Arguments first: NUL-terminated strings up to an empty one. */
@@ -170,9 +171,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		argv[argc] = buf + i;
 		if (!request_type)
 			request_type = type_of(argv[argc]);
+		else if (argv[argc][0] != '-')
+			operands++;
 		argc++;
 		i += strlen(buf + i) + 1;
 	}
+	/* log-level sets the level given one, and asks STATUS for it without. */
+	if (request_type == DMAD_PROTO_LOG_LEVEL && !operands)
+		request_type = DMAD_PROTO_STATUS;
 	argv[argc] = NULL;
 	i = i < n ? i + 1 : n;
 	replies = data + i;

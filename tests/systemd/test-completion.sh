@@ -7,10 +7,15 @@ set -u
 . "$(dirname "$0")/tap.sh"
 need MESON_SOURCE_ROOT DMAD_BIN DMACTL_BIN
 
+# What a user's shell has: scripts/setup.sh installs bash-completion.
+grep -q 'bash-completion' "$MESON_SOURCE_ROOT/scripts/setup.sh"
+ok $? "scripts/setup.sh installs bash-completion"
 if [[ -f /usr/share/bash-completion/bash_completion ]]; then
+	echo "with bash-completion's own _init_completion" | diag
 	# shellcheck disable=SC1091
 	. /usr/share/bash-completion/bash_completion
 else
+	echo "bash-completion is not installed: with stand-ins for its helpers" | diag
 	# The two helpers the completion uses, as bash-completion has them, cut down.
 	_init_completion() {
 		words=("${COMP_WORDS[@]}")
@@ -26,10 +31,11 @@ fi
 . "$MESON_SOURCE_ROOT/completion/dmactl"
 
 # offers WORD...: what completing the last word (maybe "") offers, sorted, on one line.
+# As bash sets them for a completion: bash-completion's _init_completion
+# re-splits COMP_LINE up to COMP_POINT, and reads COMP_WORDS only with them.
 offers() {
 	COMP_WORDS=("$DMACTL_BIN" "$@")
 	COMP_CWORD=$#
-	# What bash sets for a real <TAB>; bash-completion's helpers read them.
 	COMP_LINE="${COMP_WORDS[*]}"
 	COMP_POINT=${#COMP_LINE}
 	COMPREPLY=()
@@ -55,11 +61,12 @@ commands=$("$DMACTL_BIN" help | sed -n '/^Commands:/,/^$/ { /^  /s/^  \([a-z-]*\
 ok $? "dmactl help lists its commands ($commands)"
 expect "$commands" ""
 expect "log-level" lo
-expect "--help --json --socket" --
+expect "--help --json --no-legend --socket --version" --
 expect "--socket" --so
 expect "debug" log-level d
 expect "debug err info notice warning" log-level ""
 expect "--timeout" remove --t
+expect "--help --json --no-legend" status --
 expect "hang" fault dma_skeleton0 ""
 
 T=$(mktemp -d)
@@ -70,6 +77,7 @@ pid=$!
 wait_dmad "$DMACTL_BIN" "$T/s" || bail "dmad did not start: $(cat "$T/log")"
 expect "dma_skeleton0 dma_skeleton1" --socket "$T/s" remove ""
 expect "dma_skeleton1" --socket "$T/s" fault dma_skeleton1
+expect "dma_skeleton0 dma_skeleton1" --socket "$T/s" status ""
 expect "" --socket "$T/s" remove dma_skeleton0 ""
 # No daemon at the default socket: no device to offer, and no error either.
 DMAD_SOCKET=$T/none expect "" remove ""

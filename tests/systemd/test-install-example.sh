@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # `meson install` into a DESTDIR puts every piece where it belongs (units
-# where systemd's pkg-config says), and an out-of-tree client builds
+# where systemd's pkg-config says, a man page per function where man finds
+# it), and an out-of-tree client builds
 # against the staged library with pkg-config alone, both with the
 # README's one-liner and with examples/Makefile, links the staged
 # libdmaclient, and copies through the staged dmad.
@@ -30,7 +31,9 @@ ok $status "meson install --destdir (exit $status)"
 pc=$(find "$stage" -name libdmaclient.pc | head -n 1)
 libdir=$(dirname "$(dirname "$pc")")
 unitdir=${DMAD_UNITDIR_OPTION:-}
-if [ -z "$unitdir" ]; then
+if [ -z "$unitdir" ] && [ "$(pkg-config --variable=prefix systemd 2>/dev/null)" = "$DMAD_PREFIX" ]; then
+	unitdir=$(pkg-config --variable=systemdsystemunitdir systemd)
+elif [ -z "$unitdir" ]; then
 	unitdir=$(pkg-config --define-variable=root_prefix="$DMAD_PREFIX" \
 		--variable=systemdsystemunitdir systemd 2>/dev/null || echo "$DMAD_PREFIX/lib/systemd/system")
 fi
@@ -55,6 +58,21 @@ ok $status "binaries, library, header, .pc, units ($unitdir), sysusers.d, man pa
 
 grep -q "^ExecStart=$DMAD_INSTALLED " "$stage$unitdir/dmad.service"
 ok $? "the installed unit starts the installed dmad"
+
+# `man dmac_memcpy` works: every public function's page is where man looks,
+# .so links included (man-db follows them).
+if command -v man >/dev/null; then
+	missing=''
+	for f in $(grep -o '^[a-z].*\bdmac_[a-z_]*(' "$MESON_SOURCE_ROOT/lib/dmaclient.h" |
+		grep -o 'dmac_[a-z_]*(' | tr -d '(' | sort -u); do
+		MANWIDTH=80 man -M "$root/share/man" -P cat "$f" 2>/dev/null | grep -q "\b$f\b" ||
+			missing="$missing $f"
+	done
+	[ -z "$missing" ]
+	ok $? "man FUNCTION shows the installed page of each function of dmaclient.h${missing:+; not:$missing}"
+else
+	skip "man is not installed (package man-db)"
+fi
 
 export PKG_CONFIG_PATH="$libdir/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$stage"
 mkdir "$T/ex"
