@@ -38,7 +38,7 @@ elif [ -z "$unitdir" ]; then
 		--variable=systemdsystemunitdir systemd 2>/dev/null || echo "$DMAD_PREFIX/lib/systemd/system")
 fi
 dmad=$stage$DMAD_INSTALLED
-dmactl=$(dirname "$dmad")/dmactl
+dmactl=$root/bin/dmactl
 status=0
 [ -x "$dmad" ] && [ -x "$dmactl" ] || status=1
 for f in include/dmaclient.h share/man/man8/dmad.8 \
