@@ -236,7 +236,7 @@ static int on_chan_get(struct client *c, const struct dmad_proto_hdr *h, const v
 	if (ret < 0)
 		return ret;
 	ch->id = ++c->next_chan_id;
-	ret = chan_attach(ch, device_pick(req->caps));
+	ret = chan_attach(ch, device_place(req->caps));
 	if (ret < 0) {
 		chan_destroy(ch);
 		return ret;

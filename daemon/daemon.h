@@ -158,7 +158,8 @@ struct worker {
 
 struct dmad_config {
 	const char *socket_path;
-	unsigned engines;
+	unsigned engines; /* dma_skeleton engines to start when no device is named */
+	bool cpu_engine;  /* --engines cpu: channels go to dmad's CPU engine, not the library */
 	unsigned workers;
 	bool fault_injection;
 	uint32_t watchdog_ms;	   /* a device with work and no completion this long is dead;
