@@ -168,6 +168,17 @@ static bool released(void *arg)
 	return true;
 }
 
+/* The name of the device last waited for by wait_released(). */
+static char gone[DMAD_PROTO_NAME_MAX];
+
+/* Until @d is released. It is freed then: its name, for the wait and for
+ * the caller's message, is copied into @ret_name first. */
+static bool wait_released(const struct device *d, char ret_name[DMAD_PROTO_NAME_MAX])
+{
+	snprintf(ret_name, DMAD_PROTO_NAME_MAX, "%s", d->name);
+	return wait_until(released, ret_name);
+}
+
 /* Chunk @k of dst holds chunk @from of src. */
 static bool chunk_is(uint32_t k, uint32_t from)
 {
@@ -199,7 +210,7 @@ static void test_drain_and_move(struct device *a, struct device *b)
 	ok(!released(a->name) && ch->ring->completed != first,
 	   "drain: nothing completes and %s stays while it holds copies", a->name);
 	ok(engine_fake_complete(a, 8, true) == 8, "drain: %s completes what it holds", a->name);
-	ok(wait_until(released, (void *)a->name), "drain: %s is released once drained", a->name);
+	ok(wait_released(a, gone), "drain: %s is released once drained", gone);
 	ok(ch->dev == b, "drain: the channel moved to %s", b->name);
 	ok(wait_until(done, (void *)(uintptr_t)cookie),
 	   "drain: the 4 copies queued meanwhile complete there");
@@ -229,8 +240,7 @@ static void test_hang(struct device *b, struct device *c)
 	ok(wait_held(b, 6), "hang: %s holds 6 copies", b->name);
 	ok(engine_fake_complete(b, 2, true) == 2, "hang: %s completes the first two, then hangs",
 	   b->name);
-	ok(wait_until(released, (void *)b->name), "hang: the watchdog fails and releases %s",
-	   b->name);
+	ok(wait_released(b, gone), "hang: the watchdog fails and releases %s", gone);
 	ok(ch->dev == c, "hang: the channel moved to %s", c->name);
 	ok(wait_until(done, (void *)(uintptr_t)last), "hang: every copy completes");
 	ok(chunk_is(20, 30) && chunk_is(30, 31), "hang: what the engine did is right");
@@ -264,7 +274,7 @@ static void test_no_redo(struct device *c, struct device *d)
 
 		memcpy(a_src, src + 40ull * CHUNK, CHUNK);
 		ok(engine_fake_complete(c, 2, true) == 2, "no-redo: %s completes A and B", c->name);
-		ok(wait_until(released, (void *)c->name), "no-redo: then it hangs and is failed");
+		ok(wait_released(c, gone), "no-redo: then it hangs and is failed");
 		ok(ch->dev == d, "no-redo: the channel moved to %s", d->name);
 		ok(wait_until(done, (void *)(uintptr_t)last), "no-redo: every copy completes");
 		ok(!memcmp(dst + 40ull * CHUNK, a_src, CHUNK),
@@ -301,7 +311,7 @@ static void test_cpu_and_hot_add(struct device *d)
 	engine_fake_hold(d, false);
 	ok(hotplug_remove(d->name, 60000, NULL, 0) == 0, "hot-add: remove the last device %s",
 	   d->name);
-	ok(wait_until(released, (void *)d->name), "hot-add: %s is released", d->name);
+	ok(wait_released(d, gone), "hot-add: %s is released", gone);
 	ok(ch->dev == dmad.cpu, "hot-add: the channel is on dmad's CPU engine");
 	submit(60, 60, 0);
 	ok(wait_until(done, (void *)(uintptr_t)cookie) && chunk_is(60, 60),
