@@ -29,6 +29,9 @@ fi
 offers() {
 	COMP_WORDS=("$DMACTL_BIN" "$@")
 	COMP_CWORD=$#
+	# bash-completion's _init_completion reads the line as bash sets it.
+	COMP_LINE="${COMP_WORDS[*]}"
+	COMP_POINT=${#COMP_LINE}
 	COMPREPLY=()
 	_dmactl
 	printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
