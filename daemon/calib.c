@@ -16,7 +16,7 @@
 #include "log.h"
 
 #define CALIB_MIN   256u
-#define CALIB_MAX   65536u
+#define CALIB_MAX   DEVICE_COPYBREAK_MAX
 #define CALIB_BATCH 32u
 #define CALIB_TRIES 3
 

@@ -113,7 +113,7 @@ static int on_chan_get(struct client *c, const struct client_req *rq, struct cli
 		return ret;
 	ch->id = ++c->next_chan_id;
 	ch->client = c;
-	ret = chan_attach(ch, device_pick(req->caps));
+	ret = chan_attach(ch, device_place(req->caps));
 	if (ret < 0) {
 		chan_destroy(ch);
 		return ret;

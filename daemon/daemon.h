@@ -147,6 +147,14 @@ struct worker {
 	struct dev_array *devs; /* RCU-published by the control thread */
 	bool stop;		/* control -> worker, __atomic */
 	unsigned quiet;		/* worker-private: sleeps that ended with nothing to do */
+	/* Worker-private: when to spin, yield or sleep (worker_idle.c). In TSC ticks. */
+	uint64_t work_tsc;  /* the loop last found work */
+	uint64_t spin_tsc;  /* after work, poll this long before sleeping */
+	uint64_t probe_tsc; /* next look at whether another task wants this CPU */
+	uint64_t yield_tsc; /* the cheapest sched_yield() seen: one with nobody to run */
+	uint64_t cpu_tsc;   /* what the last look found holds until then */
+	uint8_t cpu;	    /* enum worker_cpu: what the last look found */
+	bool slept;	    /* slept since work_tsc */
 	/* Loops gone round, for the service watchdog (notify.c). Written every
 	 * loop by this worker alone: its own cache line, so that the writes do
 	 * not bounce the line other workers read their fields from. */
@@ -155,7 +163,8 @@ struct worker {
 
 struct dmad_config {
 	const char *socket_path;
-	unsigned engines;
+	unsigned engines; /* dma_skeleton engines to start when no device is named */
+	bool cpu_engine;  /* --engines cpu: channels go to dmad's CPU engine, not the library */
 	unsigned workers;
 	bool fault_injection;
 	uint32_t watchdog_ms;	   /* a device with work and no completion this long is dead;

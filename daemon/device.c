@@ -132,6 +132,13 @@ struct device *device_pick(uint32_t caps)
 	return best;
 }
 
+struct device *device_place(uint32_t caps)
+{
+	struct device *d = device_pick(caps);
+
+	return d ? d : dmad.cfg.cpu_engine ? dmad.cpu : NULL;
+}
+
 bool device_any_needs_dma_map(void)
 {
 	for (unsigned i = 0; i < dmad.ndev; i++)

@@ -32,6 +32,12 @@ void device_release(struct device *d);
 /* The ONLINE device with @caps carrying the fewest channels, or NULL. */
 struct device *device_pick(uint32_t caps);
 
+/*
+ * Where a new client channel goes: device_pick(), else, with --engines cpu,
+ * dmad's CPU engine (its worker copies), else NULL (the library copies).
+ */
+struct device *device_place(uint32_t caps);
+
 /* Does any device need regions registered for DMA (no SVA)? */
 bool device_any_needs_dma_map(void);
 int device_dma_map_all(void *va, uint64_t iova, size_t len);
@@ -42,7 +48,11 @@ const char *device_state_name(uint32_t state);
 /* The watchdog bound for @d: --watchdog-ms, else its engine's default. */
 uint32_t device_watchdog_ms(const struct device *d);
 
-/* calib.c: smallest copy worth sending to @d rather than memcpy, in bytes. */
+/*
+ * calib.c: smallest copy worth sending to @d rather than memcpy, in bytes:
+ * at most DEVICE_COPYBREAK_MAX, what an engine that never beats memcpy gets.
+ */
+#define DEVICE_COPYBREAK_MAX 65536u
 uint32_t device_calibrate(struct device *d);
 
 #endif /* DMAD_DEVICE_H */

@@ -13,7 +13,8 @@
  *
  * Capabilities are DPDK's RTE_DMA_CAPA_* bits in struct device.capa, the
  * vocabulary dmactl shows; what an engine kind needs beyond them (a polling
- * thread to park when idle, a watchdog bound) it sets in struct device.
+ * thread to park when idle, a watchdog bound) it sets in struct device, and
+ * what only the engine needs to know about itself it keeps behind d->priv.
  */
 #ifndef DMAD_ENGINE_H
 #define DMAD_ENGINE_H
@@ -45,6 +46,12 @@ struct engine_ops {
 	/* Stop: nothing that has not completed will. start empties and restarts. */
 	int (*stop)(struct device *d);
 	int (*start)(struct device *d);
+	/*
+	 * Optional: the device's worker goes to sleep (@asleep) or wakes. An
+	 * engine whose own thread naps when idle may nap only while its
+	 * worker sleeps: while the worker polls, copies are coming.
+	 */
+	void (*worker_sleeps)(struct device *d, bool asleep);
 	/* Optional: the engine's own count of completions (0 or -errno). */
 	int (*completed_count)(struct device *d, uint64_t *ret_count);
 	/* Optional: make [va, va+len) reachable at @iova (engines without SVA). */

@@ -5,11 +5,17 @@
  * in the quirk table below, nowhere else.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
 
 #include <rte_bus.h>
+#include <rte_cycles.h>
+#include <rte_pause.h>
 #include <rte_dev.h>
 #include <rte_dmadev.h>
 #include <rte_errno.h>
@@ -20,24 +26,94 @@
 
 #define DEFAULT_NB_DESC 1024
 #define BURST		32
+#define ENGINE_YIELD_HZ 50000 /* an awake engine thread yields every 20 us */
 
 /*
  * dma_skeleton is a thread that copies with memcpy: it polls (about 15 % of
  * a CPU) even when idle, so it is stopped while its worker sleeps; it
  * competes with the worker for CPUs, so the worker yields while waiting on
  * it; and a busy host can leave it unscheduled for 100 ms (measured: 108 ms
- * at load average 10 on 2 cores), so its watchdog bound is 1 s.
+ * at load average 10 on 2 cores), so its watchdog bound is 1 s. After
+ * 10,000 empty polls (11-21 us here) its thread, "dma_skel_<id>", naps in
+ * rte_delay_us_sleep(10), and on this VM that nap lasts ~120 us: it may nap
+ * only while its worker sleeps (rte_delay_us_sleep() below), and it starts
+ * with 1 ns of timer slack, so that those naps last ~45 us.
  */
 static const struct quirk {
 	const char *driver;
 	bool parks;
 	bool shares_cpu;
 	uint32_t watchdog_ms;
+	const char *thread;	/* its own polling thread, named THREAD<dev_id>, naps */
+	uint32_t timerslack_ns; /* for the threads it starts; 0: as ours */
 } quirks[] = {
-	{"dma_skeleton", true, true, 1000},
+	{"dma_skeleton", true, true, 1000, "dma_skel_", 1},
 };
 
-static const struct quirk hardware = {NULL, false, false, 100};
+static const struct quirk hardware = {NULL, false, false, 100, NULL, 0};
+
+/*
+ * By dmadev id: may the engine's own thread nap? Only while the device's
+ * worker sleeps (worker_sleeps() below); while it polls, work is coming and
+ * a nap would hold up the next copy. Written by the worker, read by the
+ * engine's thread.
+ */
+static uint8_t nap_ok[RTE_DMADEV_DEFAULT_MAX];
+
+/* The dmadev id of the engine thread we run on (quirk.thread), or -1. */
+static int engine_thread_id(void)
+{
+	char name[16];
+
+	if (pthread_getname_np(pthread_self(), name, sizeof(name)))
+		return -1;
+	for (size_t i = 0; i < sizeof(quirks) / sizeof(quirks[0]); i++) {
+		size_t n = quirks[i].thread ? strlen(quirks[i].thread) : 0;
+		char *end;
+		long id;
+
+		if (!n || strncmp(name, quirks[i].thread, n))
+			continue;
+		id = strtol(name + n, &end, 10);
+		if (end != name + n && !*end && id >= 0 && id < RTE_DMADEV_DEFAULT_MAX)
+			return (int)id;
+	}
+	return -1;
+}
+
+/*
+ * dmad's own rte_delay_us_sleep(), exported from the executable
+ * (daemon/meson.build) so that the dynamic linker binds DPDK's calls to it
+ * rather than to EAL's: ELF symbol interposition. On an engine's own thread
+ * whose worker polls, it yields the CPU instead of sleeping, so the engine
+ * keeps looking for the copy that is coming; anywhere else it sleeps, as
+ * EAL's does. What else was tried, and measured, is in DECISIONS.md.
+ */
+void rte_delay_us_sleep(unsigned int us)
+{
+	static __thread int id = -2; /* -2: not looked up yet */
+	static __thread uint64_t yielded;
+	struct timespec ts[2] = {{.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000}};
+	int k = 0;
+
+	if (id == -2)
+		id = engine_thread_id();
+	if (id >= 0 && !__atomic_load_n(&nap_ok[id], __ATOMIC_RELAXED)) {
+		/* Poll on, as the engine does before it naps, but let another
+		 * task on this CPU run now and then (a yield with nobody to run
+		 * costs ~1 us here, which would delay a copy that came meanwhile). */
+		if (rte_rdtsc() - yielded > rte_get_tsc_hz() / ENGINE_YIELD_HZ) {
+			sched_yield();
+			yielded = rte_rdtsc();
+		} else {
+			rte_pause();
+		}
+		return;
+	}
+	/* The whole time, across signals. */
+	while (nanosleep(&ts[k], &ts[1 - k]) && errno == EINTR)
+		k = 1 - k;
+}
 
 static const struct quirk *quirk_of(const char *driver)
 {
@@ -98,9 +174,26 @@ static int stop(struct device *d)
 	return rte_dma_stop(d->dev_id);
 }
 
+/* A thread the engine starts inherits the timer slack of ours. */
 static int start(struct device *d)
 {
-	return rte_dma_start(d->dev_id);
+	const struct quirk *q = d->priv;
+	int slack = q->timerslack_ns ? prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) : -1, ret;
+
+	if (slack >= 0)
+		prctl(PR_SET_TIMERSLACK, (unsigned long)q->timerslack_ns, 0, 0, 0);
+	ret = rte_dma_start(d->dev_id);
+	if (slack >= 0)
+		prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
+	return ret;
+}
+
+static void worker_sleeps(struct device *d, bool asleep)
+{
+	const struct quirk *q = d->priv;
+
+	if (q->thread && d->dev_id >= 0 && d->dev_id < RTE_DMADEV_DEFAULT_MAX)
+		__atomic_store_n(&nap_ok[d->dev_id], asleep, __ATOMIC_RELAXED);
 }
 
 static int completed_count(struct device *d, uint64_t *ret_count)
@@ -152,6 +245,7 @@ static const struct engine_ops dmadev_ops = {
 	.reap = reap,
 	.stop = stop,
 	.start = start,
+	.worker_sleeps = worker_sleeps,
 	.completed_count = completed_count,
 	.dma_map = dma_map,
 	.dma_unmap = dma_unmap,
@@ -177,7 +271,8 @@ static int configure(struct device *d)
 	if (!(info.dev_capa & RTE_DMA_CAPA_MEM_TO_MEM) || !(info.dev_capa & RTE_DMA_CAPA_OPS_COPY))
 		return -ENOTSUP;
 	d->capa = info.dev_capa;
-	q = quirk_of(d->driver);
+	/* Only ever read through d->priv. */
+	q = d->priv = (void *)quirk_of(d->driver);
 	d->parks = q->parks;
 	d->shares_cpu = q->shares_cpu;
 	d->watchdog_default_ms = q->watchdog_ms;
@@ -190,7 +285,9 @@ static int configure(struct device *d)
 	ret = rte_dma_vchan_setup(d->dev_id, d->vchan, &qconf);
 	if (ret < 0)
 		return ret;
-	return rte_dma_start(d->dev_id);
+	/* A new device on an id an old one had: its worker is not asleep. */
+	worker_sleeps(d, false);
+	return start(d);
 }
 
 static int setup(int16_t id, struct device **ret_dev)

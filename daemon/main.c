@@ -38,7 +38,9 @@ static void usage(FILE *f)
 		"Usage: dmad [OPTIONS] [-- EAL OPTIONS]\n"
 		"Lend this host's DMA engines to unprivileged processes.\n\n"
 		"  --socket PATH       control socket (default $DMAD_SOCKET, then %s)\n"
-		"  --engines N         dma_skeleton software engines when no device is named (default 2)\n"
+		"  --engines N|cpu     dma_skeleton software engines when no device is named\n"
+		"                      (default 2), or cpu: none, and channels copy on dmad's\n"
+		"                      CPU engine, in its worker\n"
 		"  --workers N         polling worker threads (default 1)\n"
 		"  --copybreak BYTES   override the calibrated copybreak\n"
 		"  --fault-injection   allow `dmactl fault` (tests only)\n"
@@ -121,9 +123,12 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 			dmad.cfg.socket_path = optarg;
 			break;
 		case O_ENGINES:
-			if (config_parse_u32(optarg, 0, 16, &dmad.cfg.engines) < 0)
-				return log_error_errno(-EINVAL, "--engines takes 0..16, not '%s'",
-						       optarg);
+			dmad.cfg.cpu_engine = !strcmp(optarg, "cpu");
+			if (dmad.cfg.cpu_engine)
+				dmad.cfg.engines = 0;
+			else if (config_parse_u32(optarg, 0, 16, &dmad.cfg.engines) < 0)
+				return log_error_errno(
+					-EINVAL, "--engines takes 0..16 or cpu, not '%s'", optarg);
 			break;
 		case O_WORKERS:
 			if (config_parse_u32(optarg, 0, MAX_WORKERS, &dmad.cfg.workers) < 0 ||
@@ -248,7 +253,9 @@ int main(int argc, char **argv)
 	if (workers_init() < 0 || engine_cpu_create(&dmad.cpu) < 0)
 		goto fail_workers;
 	if (!engine_dmadev_setup_all())
-		log_notice("no DMA device: every channel copies with the CPU");
+		log_notice(dmad.cfg.cpu_engine
+				   ? "no DMA device: channels copy on dmad's CPU engine"
+				   : "no DMA device: every channel copies with the CPU");
 
 	dmad.copybreak = UINT32_MAX;
 	for (unsigned i = 0; i < dmad.ndev; i++)
@@ -256,7 +263,7 @@ int main(int argc, char **argv)
 	if (copybreak >= 0)
 		dmad.copybreak = (uint32_t)copybreak;
 	else if (!dmad.ndev)
-		dmad.copybreak = 0;
+		dmad.copybreak = dmad.cfg.cpu_engine ? dmad.cpu->copybreak : 0;
 	reload_copybreak_start(); /* the config file's DMAD_COPYBREAK, unless --copybreak */
 
 	if (workers_launch() < 0)

@@ -8,28 +8,29 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <rte_dmadev.h>
 #include <rte_cycles.h>
-#include <rte_pause.h>
 
 #include "engine.h"
 #include "worker.h"
 
-#define BURST	   32
-#define IDLE_LOOPS 4096 /* empty polls before going to sleep */
+#define BURST 32
 
 /* Single writer; dmactl's reader loads them while we run (plain mov on x86). */
 #define STAT_ADD(x, v) __atomic_store_n(&(x), (x) + (v), __ATOMIC_RELAXED)
 
+/* This lcore woke a client in the current pass (worker_saw_work()). */
+static __thread bool woke;
+
 static void wake_waiter(struct chan *ch)
 {
-	if (dmad_ring_waiter_sleeps(ch->ring))
-		syscall(SYS_futex, &ch->ring->completed, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	if (dmad_ring_waiter_sleeps(ch->ring) &&
+	    syscall(SYS_futex, &ch->ring->completed, FUTEX_WAKE, INT_MAX, NULL, NULL, 0) > 0)
+		woke = true;
 }
 
 static void retire(struct device *d, struct inflight *e)
@@ -242,7 +243,6 @@ static void snapshot_tails(struct dev_array *devs)
 int worker_main(void *arg)
 {
 	struct worker *w = arg;
-	unsigned idle = 0;
 	bool stopped = false;
 
 	rte_rcu_qsbr_thread_register(dmad.qs, w->idx);
@@ -252,6 +252,7 @@ int worker_main(void *arg)
 		struct dev_array *devs = rcu_deref(w->devs);
 		unsigned work = 0, busy = 0;
 		bool stop = __atomic_load_n(&w->stop, __ATOMIC_ACQUIRE), shares_cpu = false;
+		uint64_t now = rte_rdtsc();
 
 		if (unlikely(stop && !stopped)) {
 			snapshot_tails(devs);
@@ -282,10 +283,11 @@ int worker_main(void *arg)
 				d->unsubmitted = 0;
 			}
 			work += reap(d);
-			busy += d->fifo_head != d->fifo_tail;
-			shares_cpu |= d->shares_cpu && d->fifo_head != d->fifo_tail;
-			if (d->fifo_head != d->fifo_tail)
-				__atomic_store_n(&d->poll_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
+			if (d->fifo_head != d->fifo_tail) {
+				busy++;
+				shares_cpu |= d->shares_cpu;
+				__atomic_store_n(&d->poll_tsc, now, __ATOMIC_RELAXED);
+			}
 		}
 		rte_rcu_qsbr_quiescent(dmad.qs, w->idx);
 		/* Proof of life for the service watchdog; single writer. */
@@ -293,22 +295,12 @@ int worker_main(void *arg)
 
 		if (stop && !busy)
 			break;
+		/* Spin, yield or sleep: worker_idle.c. */
 		if (work) {
-			idle = 0;
-			w->quiet = 0;
-		} else if (busy) {
-			/* Only waiting on engines. One that is a host thread may need
-			 * this CPU to finish them; hardware engines are polled. */
-			idle = 0;
-			if (shares_cpu)
-				sched_yield();
-			else
-				rte_pause();
-		} else if (++idle < IDLE_LOOPS) {
-			rte_pause();
-		} else {
+			worker_saw_work(w, now, woke);
+			woke = false;
+		} else if (worker_idle(w, now, busy, shares_cpu)) {
 			worker_sleep(w);
-			idle = 0;
 		}
 	}
 

@@ -11,7 +11,18 @@ int worker_main(void *arg);
 /* worker_kick() - make a sleeping worker look at its lists again. Any thread. */
 void worker_kick(struct worker *w);
 
-/* worker_idle.c: back off to sleep until a doorbell rings or @w is kicked. */
+/*
+ * worker_idle.c: what the loop does between passes. worker_idle_init()
+ * before the first pass. worker_saw_work() after a pass that took or retired
+ * something (@woke: it woke a client sleeping in dmac_wait()). Otherwise
+ * worker_idle() waits a moment, pausing or yielding the CPU; @inflight: the
+ * engines still hold copies, @shares_cpu: one of those engines is a host
+ * thread. It returns true when the worker should rather sleep:
+ * worker_sleep() backs off until a doorbell rings or @w is kicked.
+ */
+void worker_idle_init(struct worker *w);
+void worker_saw_work(struct worker *w, uint64_t now, bool woke);
+bool worker_idle(struct worker *w, uint64_t now, bool inflight, bool shares_cpu);
 void worker_sleep(struct worker *w);
 
 /*

@@ -31,6 +31,7 @@ int workers_init(void)
 			break;
 		w->idx = i;
 		w->lcore = lcore;
+		worker_idle_init(w);
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		dmad.nworkers = ++i;

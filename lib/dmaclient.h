@@ -264,13 +264,15 @@ enum dmac_status dmac_is_complete(struct dmac_chan *ch, dmac_cookie_t cookie);
 
 /*
  * dmac_wait() - issue what is queued (as dmac_issue_pending()), then wait
- * until @cookie completes, up to @timeout_ms (< 0: no limit). Spins briefly,
- * then sleeps on a futex in the ring (the worker wakes it only when it sees
- * the sleeper's flag). @timeout_ms 0 looks once and never sleeps, but
- * unlike dmac_is_complete() it issues, and makes one poll() when the cookie
- * is not complete, to tell a live daemon from a dead one. A cookie never
- * issued returns 0 at once (see dmac_is_complete()). May block; system
- * calls when it sleeps; no allocation. Channel's thread.
+ * until @cookie completes, up to @timeout_ms (< 0: no limit). Spins for up
+ * to 30 us, yielding the CPU while another task wants it (the daemon's
+ * worker may be waiting for this very CPU), then sleeps on a futex in the
+ * ring (the worker wakes it only when it sees the sleeper's flag).
+ * @timeout_ms 0 looks once and never sleeps, but unlike dmac_is_complete()
+ * it issues, and makes one poll() when the cookie is not complete, to tell
+ * a live daemon from a dead one. A cookie never issued returns 0 at once
+ * (see dmac_is_complete()). May block; system calls when it yields or
+ * sleeps; no allocation. Channel's thread.
  * Returns 0 (complete), -EIO (completed with an error: see dmac_is_complete),
  * -ETIMEDOUT, -ENODEV (the daemon is gone; noticed within 50 ms while
  * asleep), -EINVAL (negative cookie).

@@ -100,6 +100,13 @@ struct dmac_chan {
 	struct dmac_region_hit src_hit;
 	struct dmac_region_hit dst_hit;
 
+	/* dmac_wait(): whether another task wants this thread's CPU (wait.c). */
+	struct {
+		uint64_t yield_ns;  /* the cheapest sched_yield() seen: one with nobody to run */
+		uint64_t shared_ns; /* shared holds until then, unless a yield says so again */
+		bool shared;	    /* a recent yield let another task run */
+	} wait;
+
 	/* Slow path. */
 	uint32_t chan_id;
 	size_t ring_size;

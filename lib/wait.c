@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dmac_wait(): spin briefly, then sleep on a futex on the ring's completed
- * word. The worker wakes the futex only when it sees DMAD_PROTO_CF_WAITING,
- * so a client that polls costs the worker nothing.
+ * dmac_wait(): the rule of dmad's worker (daemon/worker_idle.c) on the
+ * client's side. Spin for a bounded time, yielding the CPU while another
+ * task wants it (the daemon's worker, or a software engine, may need this
+ * very CPU to complete the copy), then sleep on a futex on the ring's
+ * completed word. The worker wakes the futex only when it sees
+ * DMAD_PROTO_CF_WAITING, so a client that polls costs the worker nothing.
  */
 #include <errno.h>
 #include <sched.h>
@@ -14,8 +17,19 @@
 #include "internal.h"
 
 /* Long enough to catch a small copy on an engine, short enough not to burn a core. */
-#define SPIN_NS	    30000ull
-#define YIELD_AFTER 64 /* polls before the spin starts yielding */
+#define SPIN_NS 30000ull
+/* A first look whether another task wants this CPU after this long, then,
+ * while none does, every PROBE_NS: a yield runs it, and tells from the time
+ * it took whether one did. A worker on another CPU finishes a small copy
+ * before the first look; one on this CPU waits for it. */
+#define FIRST_PROBE_NS 2000ull
+#define PROBE_NS       10000ull
+/* A yield that ran another task makes the CPU count as shared this long:
+ * the next waits yield at once. */
+#define SHARED_NS 1000000ull
+/* A yield that took this long ran a task that keeps the CPU (a spinning
+ * client, a compiler): spinning beside it gets nothing done; sleep. */
+#define HOG_NS 200000ull
 /* Sleep in slices so that a daemon that died without a word is noticed. */
 #define SLICE_NS  50000000ull
 #define NS_PER_MS 1000000ull
@@ -36,6 +50,30 @@ static inline void cpu_relax(void)
 #elif defined(__aarch64__)
 	__asm__ volatile("yield" ::: "memory");
 #endif
+}
+
+/*
+ * Give the CPU to whoever wants it; from the time that took, note whether
+ * another task ran: a yield that took twice the cheapest seen did. One
+ * quick yield proves little (the scheduler runs a task that had more than
+ * its share only once the yielder has had as much), so the CPU counts as shared
+ * until SHARED_NS passed without one that ran another task. Returns the time.
+ */
+static uint64_t probe(struct dmac_chan *ch, uint64_t now)
+{
+	uint64_t took;
+
+	sched_yield();
+	took = now_ns() - now;
+	if (!ch->wait.yield_ns || took < ch->wait.yield_ns)
+		ch->wait.yield_ns = took;
+	if (took > 2 * ch->wait.yield_ns) {
+		ch->wait.shared = true;
+		ch->wait.shared_ns = now + took + SHARED_NS;
+	} else if (ch->wait.shared && now >= ch->wait.shared_ns) {
+		ch->wait.shared = false;
+	}
+	return took;
 }
 
 static int status_ret(enum dmac_status s)
@@ -60,7 +98,7 @@ static int gone(struct dmac_chan *ch)
 
 DMAC_EXPORT int dmac_wait(struct dmac_chan *ch, dmac_cookie_t cookie, int timeout_ms)
 {
-	uint64_t now = now_ns(), deadline, spin_end;
+	uint64_t now = now_ns(), deadline, spin_end, probe_at, took;
 	enum dmac_status s;
 	uint32_t seen;
 	int r;
@@ -72,22 +110,23 @@ DMAC_EXPORT int dmac_wait(struct dmac_chan *ch, dmac_cookie_t cookie, int timeou
 
 	deadline = timeout_ms < 0 ? UINT64_MAX : now + (uint64_t)timeout_ms * NS_PER_MS;
 	spin_end = now + SPIN_NS < deadline ? now + SPIN_NS : deadline;
-	for (unsigned i = 0;; i++) {
+	probe_at = now + (ch->wait.shared ? 0 : FIRST_PROBE_NS);
+	for (;;) {
 		s = __dmac_chan_status(ch, cookie);
 		if (s != DMAC_IN_PROGRESS)
 			return status_ret(s);
-		if (now_ns() >= spin_end)
+		now = now_ns();
+		if (now >= spin_end)
 			break;
-		/*
-		 * Past a short pure spin, offer the CPU: on a host where this
-		 * thread shares a CPU with the daemon's worker (or a software
-		 * engine), spinning would keep from running the very thread that
-		 * completes the copy. With a CPU to itself, the yield returns at once.
-		 */
-		if (i >= YIELD_AFTER)
-			sched_yield();
-		else
+		/* While another task wants this CPU, it runs at every turn. */
+		if (ch->wait.shared || now >= probe_at) {
+			took = probe(ch, now);
+			if (took > HOG_NS)
+				break;
+			probe_at = now + took + PROBE_NS;
+		} else {
 			cpu_relax();
+		}
 	}
 
 	for (;;) {

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dmad-bench: for each size, the in-process baseline, CPU memcpy, dmad on
- * one channel and dmad on several, back to back in one run so that their
- * ratios mean something on a noisy machine.
+ * dmad-bench: for each size, the in-process baseline, CPU memcpy, and dmad
+ * in two layouts (one channel, then several), back to back in one run so
+ * that their ratios mean something on a noisy machine:
+ *
+ *   dmad      the shared-CPU layout: the client and dmad's lcores on one
+ *             CPU, the dma_skeleton engine's thread on the others, as the
+ *             in-process case has it;
+ *   dmad-cpu  the dedicated layout: dmad's CPU engine, its worker on a CPU
+ *             of its own, the client (and dmad's main lcore) on another.
  */
 #include <errno.h>
 #include <sched.h>
@@ -27,6 +33,15 @@ enum {
 	MODE_INPROC = 1u << 0,
 	MODE_CPU = 1u << 1,
 	MODE_DMAD = 1u << 2,
+	MODE_DMAD_CPU = 1u << 3,
+};
+
+/* A dmad the cases of one mode run against. */
+struct target {
+	struct daemon *daemon; /* NULL: not started here */
+	struct dmac_client *client;
+	pid_t pid;	/* 0: unknown */
+	int client_cpu; /* the CPU the client's threads are pinned to; -1: none */
 };
 
 struct options {
@@ -54,7 +69,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: dmad-bench [options] [-- dmad options]\n"
 		"  --sizes LIST        copy sizes, K/M suffixes (64,4K,64K,1M)\n"
-		"  --modes LIST        inproc,cpu,dmad (all)\n"
+		"  --modes LIST        inproc,cpu,dmad,dmad-cpu (all)\n"
 		"  --channels N        dmad channels, one thread each, for the second dmad case (4;\n"
 		"                      1 runs only the single-channel case)\n"
 		"  --window N          copies in flight per channel (64; at most %u MiB)\n"
@@ -62,12 +77,13 @@ static void usage(FILE *f)
 		"  --ops N             per case, at most this many copies (2000000)\n"
 		"  --lat-samples N     depth-1 latency samples per channel (2000)\n"
 		"  --poll              dmad: poll dmac_is_complete() instead of dmac_wait()\n"
-		"  --socket PATH       use the dmad listening there instead of starting one\n"
+		"  --socket PATH       dmad mode: use the dmad listening there instead of starting\n"
+		"                      one (dmad-cpu then does not run)\n"
 		"  --dmad PATH         dmad to start (%s)\n"
 		"  --engines N         --engines for the dmad started here (1)\n"
-		"  --shared-cpus       let dmad's engine thread share CPUs with its worker and\n"
-		"                      the client (default: the engine gets a CPU of its own,\n"
-		"                      as in the in-process case)\n"
+		"  --shared-cpus       dmad mode: let dmad's engine thread share CPUs with its\n"
+		"                      worker and the client (default: the engine gets a CPU of\n"
+		"                      its own, as in the in-process case)\n"
 		"  --json FILE         also write JSON there; '-' for stdout (table to stderr)\n"
 		"  --hotpath OPS       only run the submit loop hotpath-counts.sh measures\n"
 		"  --hotpath-batch N   copies per dmac_issue_pending() in --hotpath (1)\n",
@@ -118,6 +134,8 @@ static int parse_modes(char *list, unsigned *ret_modes)
 			m |= MODE_CPU;
 		else if (!strcmp(s, "dmad"))
 			m |= MODE_DMAD;
+		else if (!strcmp(s, "dmad-cpu"))
+			m |= MODE_DMAD_CPU;
 		else
 			return -EINVAL;
 	}
@@ -236,7 +254,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 static const char *mode_name(unsigned mode)
 {
-	return mode == MODE_INPROC ? "inproc" : mode == MODE_CPU ? "cpu" : "dmad";
+	return mode == MODE_INPROC ? "inproc"
+	       : mode == MODE_CPU  ? "cpu"
+	       : mode == MODE_DMAD ? "dmad"
+				   : "dmad-cpu";
 }
 
 static unsigned window_for(const struct options *o, size_t size)
@@ -254,9 +275,10 @@ static size_t stride_for(size_t size)
 }
 
 /* Open @n channels of one way, run the case, close them. */
-static int run_mode(unsigned mode, unsigned n, struct dmac_client *client, const struct options *o,
+static int run_mode(unsigned mode, unsigned n, const struct target *t, const struct options *o,
 		    size_t size, struct bench_result *ret)
 {
+	struct dmac_client *client = t ? t->client : NULL;
 	struct bench_chan *chans[256] = {0};
 	struct run_params p = {
 		.size = size,
@@ -265,6 +287,7 @@ static int run_mode(unsigned mode, unsigned n, struct dmac_client *client, const
 		.duration_s = o->duration_s,
 		.lat_samples = o->lat_samples,
 		.lat_duration_s = o->duration_s / 2,
+		.dmad_pid = t ? t->pid : 0,
 	};
 	int r = 0;
 
@@ -274,7 +297,8 @@ static int run_mode(unsigned mode, unsigned n, struct dmac_client *client, const
 		else if (mode == MODE_CPU)
 			r = cpu_chan_open(stride_for(size), p.window, &chans[i]);
 		else
-			r = dmad_chan_open(client, stride_for(size), p.window, o->poll, &chans[i]);
+			r = dmad_chan_open(client, stride_for(size), p.window, o->poll,
+					   t->client_cpu, &chans[i]);
 	}
 	if (r == 0)
 		r = run_case(chans, n, &p, ret);
@@ -310,8 +334,9 @@ static char *join_args(int argc, char **argv)
 }
 
 int split_cpu = -1;
+static int other_cpu = -1; /* dmad-cpu: the worker's CPU */
 
-/* The first CPU of our mask, when there is another for the engine. */
+/* The first CPU of our mask, and the next, when there is one. */
 static int split_cpu_init(void)
 {
 	cpu_set_t set;
@@ -319,18 +344,34 @@ static int split_cpu_init(void)
 	if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) < 2)
 		return -ENODEV;
 	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (CPU_ISSET(cpu, &set)) {
+		if (!CPU_ISSET(cpu, &set))
+			continue;
+		if (split_cpu < 0) {
 			split_cpu = cpu;
+		} else {
+			other_cpu = cpu;
 			return 0;
 		}
 	}
 	return -ENODEV;
 }
 
-static int connect_dmad(const struct options *o, struct daemon **ret_daemon,
-			struct dmac_client **ret_client)
+/*
+ * dmad: the in-process case runs the engine's thread on CPUs of its own
+ * (EAL puts control threads off the lcores) and everything else on the
+ * first CPU. Give dmad the same split: its lcores on that CPU, so its
+ * engine threads land on the others, and the client there too (split_cpu).
+ * Same engine, same CPUs: the ratio is dmad's cost.
+ *
+ * dmad-cpu: no engine thread; dmad's worker lcore on the second CPU, its
+ * main lcore (the control thread, asleep while copies run) and the client
+ * on the first.
+ */
+static int connect_dmad(const struct options *o, unsigned mode, struct target *ret)
 {
-	const char *sock = o->socket;
+	static char lcores[2][32];
+	const char *sock = mode == MODE_DMAD ? o->socket : NULL;
+	bool own_args = mode == MODE_DMAD && o->dmad_args[0];
 	struct daemon *d = NULL;
 	int r;
 
@@ -344,22 +385,23 @@ static int connect_dmad(const struct options *o, struct daemon **ret_daemon,
 		if (!args)
 			return -ENOMEM;
 		args[0] = "--engines";
-		args[1] = (char *)o->engines;
-		memcpy(args + 2, o->dmad_args, n * sizeof(*args));
-		/*
-		 * The in-process case runs the engine's thread on CPUs of its own
-		 * (EAL puts control threads off the lcores) and everything else on
-		 * the first CPU. Give dmad the same split: its lcores on that CPU,
-		 * so its engine threads land on the others, and the client there
-		 * too (split_cpu). Same engine, same CPUs: the ratio is dmad's cost.
-		 */
-		if (!n && !o->shared_cpus && split_cpu_init() == 0) {
-			static char lcores[32];
-
-			snprintf(lcores, sizeof(lcores), "(0-1)@(%d)", split_cpu);
+		args[1] = mode == MODE_DMAD ? (char *)o->engines : "cpu";
+		ret->client_cpu = -1;
+		if (own_args) {
+			memcpy(args + 2, o->dmad_args, n * sizeof(*args));
+		} else if (mode == MODE_DMAD && !o->shared_cpus && split_cpu >= 0) {
+			snprintf(lcores[0], sizeof(lcores[0]), "(0-1)@(%d)", split_cpu);
 			args[2] = "--";
 			args[3] = "--lcores";
-			args[4] = lcores;
+			args[4] = lcores[0];
+			ret->client_cpu = split_cpu;
+		} else if (mode == MODE_DMAD_CPU) {
+			snprintf(lcores[1], sizeof(lcores[1]), "0@(%d),1@(%d)", split_cpu,
+				 other_cpu);
+			args[2] = "--";
+			args[3] = "--lcores";
+			args[4] = lcores[1];
+			ret->client_cpu = split_cpu;
 		}
 		r = daemon_start(o->dmad, args, &d);
 		free(args);
@@ -367,15 +409,23 @@ static int connect_dmad(const struct options *o, struct daemon **ret_daemon,
 			return r;
 		sock = daemon_socket(d);
 	}
-	r = dmac_connect(sock, "dmad-bench", ret_client);
+	r = dmac_connect(sock, "dmad-bench", &ret->client);
 	if (r < 0) {
 		fprintf(stderr, "dmad-bench: cannot connect to dmad at %s: %s\n", sock,
 			strerror(-r));
 		daemon_stop(d);
 		return r;
 	}
-	*ret_daemon = d;
+	ret->daemon = d;
+	ret->pid = d ? daemon_pid(d) : 0;
 	return 0;
+}
+
+static void disconnect_dmad(struct target *t)
+{
+	dmac_disconnect(t->client);
+	daemon_stop(t->daemon);
+	*t = (struct target){0};
 }
 
 int main(int argc, char **argv)
@@ -385,7 +435,7 @@ int main(int argc, char **argv)
 		.engines = "1",
 		.sizes = {64, 4096, 65536, 1u << 20},
 		.n_sizes = 4,
-		.modes = MODE_INPROC | MODE_CPU | MODE_DMAD,
+		.modes = MODE_INPROC | MODE_CPU | MODE_DMAD | MODE_DMAD_CPU,
 		.channels = 4,
 		.window = 64,
 		.max_ops = 2000000,
@@ -393,9 +443,8 @@ int main(int argc, char **argv)
 		.lat_samples = 2000,
 		.hotpath_batch = 1,
 	};
-	struct bench_result res[MAX_SIZES * 4];
-	struct dmac_client *client = NULL;
-	struct daemon *daemon = NULL;
+	struct bench_result res[MAX_SIZES * 6];
+	struct target dmad = {.client_cpu = -1}, dmad_cpu = {.client_cpu = -1};
 	size_t n_res = 0;
 	bool failed = false;
 	FILE *table = stdout;
@@ -405,30 +454,35 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	split_cpu_init();
 	if (o.hotpath_ops) {
-		r = connect_dmad(&o, &daemon, &client);
+		r = connect_dmad(&o, MODE_DMAD, &dmad);
 		if (r == 0)
-			r = hotpath_run(client, o.sizes[0], o.hotpath_ops, o.hotpath_batch);
+			r = hotpath_run(dmad.client, o.sizes[0], o.hotpath_ops, o.hotpath_batch);
 		if (r < 0)
 			fprintf(stderr, "dmad-bench: hotpath: %s\n", strerror(-r));
-		dmac_disconnect(client);
-		daemon_stop(daemon);
+		disconnect_dmad(&dmad);
 		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
+	if ((o.modes & MODE_DMAD_CPU) && (o.socket || other_cpu < 0)) {
+		fprintf(stderr, "dmad-bench: dmad-cpu needs two CPUs and a dmad of its own: "
+				"skipped\n");
+		o.modes &= ~MODE_DMAD_CPU;
+	}
 
-	/* dmad first: forking after EAL started its threads would be fragile. */
-	if (o.modes & MODE_DMAD) {
-		r = connect_dmad(&o, &daemon, &client);
-		if (r < 0)
-			return EXIT_FAILURE;
+	/* dmads first: forking after EAL started its threads would be fragile. */
+	if (((o.modes & MODE_DMAD) && connect_dmad(&o, MODE_DMAD, &dmad) < 0) ||
+	    ((o.modes & MODE_DMAD_CPU) && connect_dmad(&o, MODE_DMAD_CPU, &dmad_cpu) < 0)) {
+		disconnect_dmad(&dmad);
+		return EXIT_FAILURE;
 	}
 	if (o.modes & MODE_INPROC) {
 		r = inproc_init(INPROC_NB_DESC);
 		if (r < 0) {
 			fprintf(stderr, "dmad-bench: cannot create the in-process engine: %s\n",
 				strerror(-r));
-			dmac_disconnect(client);
-			daemon_stop(daemon);
+			disconnect_dmad(&dmad);
+			disconnect_dmad(&dmad_cpu);
 			return EXIT_FAILURE;
 		}
 	}
@@ -438,18 +492,19 @@ int main(int argc, char **argv)
 			unsigned mode;
 			bool multi;
 		} order[] = {
-			{MODE_INPROC, false},
-			{MODE_CPU, false},
-			{MODE_DMAD, false},
-			{MODE_DMAD, true},
+			{MODE_INPROC, false}, {MODE_CPU, false},      {MODE_DMAD, false},
+			{MODE_DMAD, true},    {MODE_DMAD_CPU, false}, {MODE_DMAD_CPU, true},
 		};
 
 		for (unsigned k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
 			unsigned n = order[k].multi ? o.channels : 1;
+			const struct target *t = order[k].mode == MODE_DMAD	  ? &dmad
+						 : order[k].mode == MODE_DMAD_CPU ? &dmad_cpu
+										  : NULL;
 
 			if (!(o.modes & order[k].mode) || (order[k].multi && n == 1))
 				continue;
-			r = run_mode(order[k].mode, n, client, &o, o.sizes[s], &res[n_res]);
+			r = run_mode(order[k].mode, n, t, &o, o.sizes[s], &res[n_res]);
 			if (r < 0) {
 				fprintf(stderr, "dmad-bench: %zu bytes, %s x%u: %s\n", o.sizes[s],
 					mode_name(order[k].mode), n, strerror(-r));
@@ -461,8 +516,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	dmac_disconnect(client);
-	daemon_stop(daemon);
+	disconnect_dmad(&dmad);
+	disconnect_dmad(&dmad_cpu);
 	if (o.modes & MODE_INPROC)
 		inproc_fini();
 

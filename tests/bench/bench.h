@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 struct bench_chan;
 
@@ -62,6 +63,7 @@ struct run_params {
 	double duration_s;     /* ... or this long, whichever first */
 	unsigned lat_samples;  /* depth-1 latency samples per channel, at most */
 	double lat_duration_s; /* ... or this long */
+	pid_t dmad_pid;	       /* the dmad whose CPU time to count; 0: none */
 };
 
 /* What one case measured. */
@@ -78,10 +80,19 @@ struct bench_result {
 	double lat_p99_us;
 	bool verified;	 /* sampled destination bytes matched their source */
 	char engine[32]; /* where the copies went, as the channels say after the case */
+	/* CPU time spent during the throughput pass, in seconds: this process
+	 * (the client's threads; for inproc, its engine thread too), and the
+	 * dmad (-1 when there is none to count). */
+	double client_cpu_s;
+	double dmad_cpu_s;
 };
 
 /* stats.c */
 uint64_t now_ns(void);
+/* CPU time used so far, in seconds: by this process (getrusage), by process
+ * @pid, all its threads, exited ones too (/proc/PID/stat); -1 if unknown. */
+double self_cpu_s(void);
+double proc_cpu_s(pid_t pid);
 /* Sorts @v in place; @p in [0, 100]. */
 double percentile_ns(uint64_t *v, size_t n, double p);
 
@@ -104,19 +115,20 @@ int inproc_init(unsigned nb_desc);
 int inproc_chan_open(size_t stride, unsigned slots, struct bench_chan **ret_chan);
 void inproc_fini(void);
 
-/* bench_dmad.c */
+/*
+ * bench_dmad.c. @poll: never dmac_wait(), only poll dmac_is_complete().
+ * @cpu >= 0: the calling thread runs on that CPU alone while it has a
+ * channel open (the layouts in bench.c).
+ */
 struct dmac_client;
-/* @poll: never dmac_wait(), only poll dmac_is_complete(). */
-/* With the engine split (bench.c): the CPU dmad's lcores and the client share; -1 if none. */
-extern int split_cpu;
-
-int dmad_chan_open(struct dmac_client *c, size_t stride, unsigned slots, bool poll,
+int dmad_chan_open(struct dmac_client *c, size_t stride, unsigned slots, bool poll, int cpu,
 		   struct bench_chan **ret_chan);
 
 /* daemon.c: a dmad this process starts and stops. */
 struct daemon;
 int daemon_start(const char *exe, char *const extra_args[], struct daemon **ret_daemon);
 const char *daemon_socket(const struct daemon *d);
+pid_t daemon_pid(const struct daemon *d);
 void daemon_stop(struct daemon *d);
 
 /* hotpath.c: the loop hotpath-counts.sh measures. */

@@ -23,12 +23,13 @@ struct dmad_chan {
 	uint64_t head;
 	uint64_t tail;
 	unsigned mask;
+	bool pinned;
 };
 
 /* The main thread's mask before the first channel pinned it (threads started
  * for several channels inherit the pinned one). */
 static cpu_set_t unpinned;
-static unsigned pinned;
+static unsigned npinned;
 
 static int dmad_submit(struct bench_chan *c, void *dst, const void *src, size_t len)
 {
@@ -90,7 +91,7 @@ static void dmad_close(struct bench_chan *c)
 	struct dmad_chan *dc = (struct dmad_chan *)c;
 
 	dmac_chan_put(dc->ch);
-	if (split_cpu >= 0 && --pinned == 0)
+	if (dc->pinned && --npinned == 0)
 		pthread_setaffinity_np(pthread_self(), sizeof(unpinned), &unpinned);
 	if (dc->c.src)
 		dmac_region_free(dc->client, dc->c.src);
@@ -116,7 +117,7 @@ static const struct bench_chan_ops dmad_poll_ops = {
 	.close = dmad_close,
 };
 
-int dmad_chan_open(struct dmac_client *client, size_t stride, unsigned slots, bool poll,
+int dmad_chan_open(struct dmac_client *client, size_t stride, unsigned slots, bool poll, int cpu,
 		   struct bench_chan **ret_chan)
 {
 	struct dmad_chan *dc = calloc(1, sizeof(*dc));
@@ -126,15 +127,16 @@ int dmad_chan_open(struct dmac_client *client, size_t stride, unsigned slots, bo
 
 	if (!dc)
 		return -ENOMEM;
-	/* The client shares its CPU with dmad's worker, off the engine's CPUs. */
-	if (split_cpu >= 0 && pinned++ == 0) {
+	/* The layout puts the client on its CPU (bench.c). */
+	if (cpu >= 0 && npinned++ == 0) {
 		cpu_set_t one;
 
 		pthread_getaffinity_np(pthread_self(), sizeof(unpinned), &unpinned);
 		CPU_ZERO(&one);
-		CPU_SET(split_cpu, &one);
+		CPU_SET(cpu, &one);
 		pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
 	}
+	dc->pinned = cpu >= 0;
 	dc->c.ops = poll ? &dmad_poll_ops : &dmad_ops;
 	dc->client = client;
 	while (cap < slots)

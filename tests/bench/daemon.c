@@ -158,6 +158,11 @@ const char *daemon_socket(const struct daemon *d)
 	return d->sock;
 }
 
+pid_t daemon_pid(const struct daemon *d)
+{
+	return d->pid;
+}
+
 /* SIGTERM, as systemd stops it; SIGKILL if it does not go. */
 void daemon_stop(struct daemon *d)
 {

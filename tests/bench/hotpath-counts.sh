@@ -11,7 +11,15 @@
 # (a doorbell write when dmad's worker sleeps) come and go with timing, and a
 # difference of two such counts can come out negative.
 #
-# usage: hotpath-counts.sh BUILDDIR [SIZE]
+# The promise measured is DESIGN.md's: no system call while dmad's worker
+# polls. So by default the worker has a CPU of its own to poll on (dmad's
+# CPU engine, its worker lcore on the second CPU of our mask, the client on
+# the first). "shared" leaves dmad (one dma_skeleton engine) and the client
+# where the scheduler puts them: a client spinning on dmac_is_complete()
+# beside the worker keeps that CPU, and then the worker sleeps rather than
+# wait for it (daemon/worker_idle.c), so the client rings the doorbell.
+#
+# usage: hotpath-counts.sh BUILDDIR [SIZE [dedicated|shared]]
 #   BUILDDIR  meson build directory holding daemon/dmad and tests/bench/dmad-bench
 #   SIZE      bytes per copy (64); copybreak is 0, so every copy goes to the ring
 #
@@ -20,8 +28,9 @@
 
 set -eu
 
-build=${1:?usage: hotpath-counts.sh BUILDDIR [SIZE]}
+build=${1:?usage: hotpath-counts.sh BUILDDIR [SIZE [dedicated|shared]]}
 size=${2:-64}
+layout=${3:-dedicated}
 dmad=$build/daemon/dmad
 bench=$build/tests/bench/dmad-bench
 # Multiples of the bench's 256-copy round.
@@ -50,7 +59,25 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$dmad" --socket "$tmp/dmad.sock" --engines 1 >"$tmp/dmad.log" 2>&1 &
+# The first two CPUs we may run on.
+cpus=$(awk '/^Cpus_allowed_list/ { print $2 }' /proc/self/status | tr ',' '\n' |
+	awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }' | head -2 | tr '\n' ' ')
+set -- $cpus
+case $layout in
+dedicated)
+	[ $# -eq 2 ] || { echo "hotpath-counts: the dedicated layout needs two CPUs" >&2; exit 77; }
+	pin="taskset -c $1"
+	what="dmad's CPU engine, its worker alone on CPU $2, the client on CPU $1"
+	set -- --engines cpu -- --lcores "0@($1),1@($2)" ;;
+shared)
+	pin=
+	what="one dma_skeleton engine, dmad and the client where the scheduler puts them"
+	set -- --engines 1 ;;
+*)
+	echo "hotpath-counts: layout is dedicated or shared, not '$layout'" >&2
+	exit 2 ;;
+esac
+"$dmad" --socket "$tmp/dmad.sock" "$@" >"$tmp/dmad.log" 2>&1 &
 dmad_pid=$!
 i=0
 until [ -S "$tmp/dmad.sock" ]; do
@@ -68,7 +95,7 @@ done
 # what it calls. Also leaves "function Ir" lines (self cost) in $out.fn.
 instructions() { # ops batch
 	out=$tmp/callgrind.$1.$2
-	valgrind --tool=callgrind --toggle-collect=hotpath_submit \
+	$pin valgrind --tool=callgrind --toggle-collect=hotpath_submit \
 		--callgrind-out-file="$out" \
 		"$bench" --socket "$tmp/dmad.sock" --sizes "$size" \
 		--hotpath "$1" --hotpath-batch "$2" >"$tmp/out" 2>"$tmp/err" || {
@@ -89,7 +116,7 @@ instructions() { # ops batch
 # from strace -c (its calls column is the 4th whether or not errors is set).
 syscalls() { # ops
 	out=$tmp/strace.$1
-	strace -f -c -o "$out" \
+	$pin strace -f -c -o "$out" \
 		"$bench" --socket "$tmp/dmad.sock" --sizes "$size" \
 		--hotpath "$1" >"$tmp/out" 2>"$tmp/err" || {
 		cat "$tmp/out" "$tmp/err" >&2
@@ -104,6 +131,7 @@ per_op() { # a b
 }
 
 echo "hot path, $size-byte copies, copybreak 0, dmad $dmad"
+echo "layout $layout: $what"
 for batch in 1 32; do
 	i1=$(instructions $n1 $batch)
 	i2=$(instructions $n2 $batch)

@@ -14,10 +14,16 @@
 /* No completion for this long means the engine is stuck, not slow. */
 #define STALL_NS (5ull * 1000000000ull)
 
+/* CPU time of the client and the dmad at the start and end of the throughput pass. */
+struct cpu_mark {
+	double self, dmad;
+};
+
 struct worker {
 	struct bench_chan *c;
 	const struct run_params *p;
 	pthread_barrier_t *barrier; /* NULL with one channel */
+	struct cpu_mark *cpu;	    /* [2]; thread 0 takes the marks */
 	int err;
 	uint64_t ops;
 	uint64_t t_start;
@@ -156,6 +162,14 @@ static void sync_phase(struct worker *w)
 		pthread_barrier_wait(w->barrier);
 }
 
+static void mark(struct worker *w, unsigned k)
+{
+	if (w->cpu) {
+		w->cpu[k].self = self_cpu_s();
+		w->cpu[k].dmad = proc_cpu_s(w->p->dmad_pid);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -169,9 +183,12 @@ static void *worker_main(void *arg)
 		memset(slot_dst(w->c, i), 0, p->size);
 
 	sync_phase(w);
+	mark(w, 0);
 	if (!w->err)
 		w->err = pipeline(w->c, p->size, p->window, p->max_ops,
 				  (uint64_t)(p->duration_s * 1e9), &w->ops, &w->t_start, &w->t_end);
+	sync_phase(w);
+	mark(w, 1);
 	w->verified = !w->err && check_copies(w->c, p->size, w->ops);
 
 	sync_phase(w);
@@ -186,6 +203,7 @@ int run_case(struct bench_chan **chans, unsigned n, const struct run_params *p,
 	struct worker *w = calloc(n, sizeof(*w));
 	uint64_t *lat = calloc((size_t)n * p->lat_samples, sizeof(*lat));
 	pthread_barrier_t barrier;
+	struct cpu_mark cpu[2];
 	uint64_t start = UINT64_MAX, end = 0;
 	struct bench_result r = {0};
 	pthread_t *tid = NULL;
@@ -201,6 +219,7 @@ int run_case(struct bench_chan **chans, unsigned n, const struct run_params *p,
 		w[i].lat = lat + (size_t)i * p->lat_samples;
 		w[i].barrier = n > 1 ? &barrier : NULL;
 	}
+	w[0].cpu = cpu;
 	if (n == 1) {
 		worker_main(&w[0]);
 	} else {
@@ -241,6 +260,8 @@ int run_case(struct bench_chan **chans, unsigned n, const struct run_params *p,
 		goto out;
 	r.bytes = r.ops * p->size;
 	r.seconds = (double)(end - start) / 1e9;
+	r.client_cpu_s = cpu[1].self - cpu[0].self;
+	r.dmad_cpu_s = cpu[0].dmad < 0 || cpu[1].dmad < 0 ? -1 : cpu[1].dmad - cpu[0].dmad;
 	r.lat_p50_us = percentile_ns(lat, r.lat_n, 50) / 1e3;
 	r.lat_p99_us = percentile_ns(lat, r.lat_n, 99) / 1e3;
 	*ret = r;

@@ -420,8 +420,9 @@ static int wait_asleep(struct peer *p)
 
 /*
  * The worker with nothing to do, for what one empty loop costs with the
- * same devices and channel: woken IDLE_ROUNDS times, each time it polls
- * (worker.c's IDLE_LOOPS times) and goes back to sleep.
+ * same devices and channel: woken IDLE_ROUNDS times, each time it looks
+ * (its spin after the last work, worker_idle.c, is long over) and goes back
+ * to sleep.
  */
 static int phase_idle(struct peer *p, const char *when)
 {

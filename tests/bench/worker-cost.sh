@@ -129,7 +129,7 @@ awk '
 		return cost[i, b] / loops[i]
 	}
 	END {
-		nb = split("poll_chan reap rte_dma_submit loop sched_yield worker_sleep recover snapshot_tails", buckets, " ")
+		nb = split("poll_chan reap rte_dma_submit loop worker_idle worker_saw_work worker_sleep recover snapshot_tails", buckets, " ")
 		for (w = 1; w <= 2; w++) {
 			when = w == 1 ? "before" : "after"; i = "idle-" when
 			if (!loops[i]) continue
