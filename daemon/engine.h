@@ -46,12 +46,6 @@ struct engine_ops {
 	/* Stop: nothing that has not completed will. start empties and restarts. */
 	int (*stop)(struct device *d);
 	int (*start)(struct device *d);
-	/*
-	 * Optional: the device's worker goes to sleep (@asleep) or wakes. An
-	 * engine whose own thread naps when idle may nap only while its
-	 * worker sleeps: while the worker polls, copies are coming.
-	 */
-	void (*worker_sleeps)(struct device *d, bool asleep);
 	/* Optional: the engine's own count of completions (0 or -errno). */
 	int (*completed_count)(struct device *d, uint64_t *ret_count);
 	/* Optional: make [va, va+len) reachable at @iova (engines without SVA). */

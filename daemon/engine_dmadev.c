@@ -27,6 +27,7 @@
 #define DEFAULT_NB_DESC 1024
 #define BURST		32
 #define ENGINE_YIELD_HZ 50000 /* an awake engine thread yields every 20 us */
+#define KEEP_AWAKE_US	200   /* worker_idle.c's SPIN_MAX_NS */
 
 /*
  * dma_skeleton is a thread that copies with memcpy: it polls (about 15 % of
@@ -36,8 +37,8 @@
  * at load average 10 on 2 cores), so its watchdog bound is 1 s. After
  * 10,000 empty polls (11-21 us here) its thread, "dma_skel_<id>", naps in
  * rte_delay_us_sleep(10), and on this VM that nap lasts ~120 us: it may nap
- * only while its worker sleeps (rte_delay_us_sleep() below), and it starts
- * with 1 ns of timer slack, so that those naps last ~45 us.
+ * only once its worker stopped giving it work (rte_delay_us_sleep() below),
+ * and it starts with 1 ns of timer slack, so that those naps last ~45 us.
  */
 static const struct quirk {
 	const char *driver;
@@ -53,12 +54,15 @@ static const struct quirk {
 static const struct quirk hardware = {NULL, false, false, 100, NULL, 0};
 
 /*
- * By dmadev id: may the engine's own thread nap? Only while the device's
- * worker sleeps (worker_sleeps() below); while it polls, work is coming and
- * a nap would hold up the next copy. Written by the worker, read by the
- * engine's thread.
+ * By dmadev id, in TSC ticks: the engine's own thread polls on, rather than
+ * nap, until then. Each doorbell moves it KEEP_AWAKE_US ahead (the most a
+ * worker spins after work: more copies are likely to come meanwhile, even
+ * while a worker beside a spinning client sleeps between them). An engine
+ * that is given nothing naps as it always did. Written by the worker, read
+ * by the engine's thread.
  */
-static uint8_t nap_ok[RTE_DMADEV_DEFAULT_MAX];
+static uint64_t awake_until[RTE_DMADEV_DEFAULT_MAX];
+static uint64_t keep_awake_tsc; /* KEEP_AWAKE_US; set before any worker runs */
 
 /* The dmadev id of the engine thread we run on (quirk.thread), or -1. */
 static int engine_thread_id(void)
@@ -85,7 +89,7 @@ static int engine_thread_id(void)
  * dmad's own rte_delay_us_sleep(), exported from the executable
  * (daemon/meson.build) so that the dynamic linker binds DPDK's calls to it
  * rather than to EAL's: ELF symbol interposition. On an engine's own thread
- * whose worker polls, it yields the CPU instead of sleeping, so the engine
+ * within awake_until, it polls on, yielding now and then, so the engine
  * keeps looking for the copy that is coming; anywhere else it sleeps, as
  * EAL's does. What else was tried, and measured, is in DECISIONS.md.
  */
@@ -98,7 +102,7 @@ void rte_delay_us_sleep(unsigned int us)
 
 	if (id == -2)
 		id = engine_thread_id();
-	if (id >= 0 && !__atomic_load_n(&nap_ok[id], __ATOMIC_RELAXED)) {
+	if (id >= 0 && rte_rdtsc() < __atomic_load_n(&awake_until[id], __ATOMIC_RELAXED)) {
 		/* Poll on, as the engine does before it naps, but let another
 		 * task on this CPU run now and then (a yield with nobody to run
 		 * costs ~1 us here, which would delay a copy that came meanwhile). */
@@ -154,7 +158,12 @@ static int enqueue(struct device *d, const struct xfer *x)
 
 static void doorbell(struct device *d)
 {
+	const struct quirk *q = d->priv;
+
 	rte_dma_submit(d->dev_id, d->vchan);
+	if (q->thread)
+		__atomic_store_n(&awake_until[d->dev_id], rte_rdtsc() + keep_awake_tsc,
+				 __ATOMIC_RELAXED);
 }
 
 static unsigned reap(struct device *d, unsigned max, bool *ret_ok)
@@ -186,14 +195,6 @@ static int start(struct device *d)
 	if (slack >= 0)
 		prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
 	return ret;
-}
-
-static void worker_sleeps(struct device *d, bool asleep)
-{
-	const struct quirk *q = d->priv;
-
-	if (q->thread && d->dev_id >= 0 && d->dev_id < RTE_DMADEV_DEFAULT_MAX)
-		__atomic_store_n(&nap_ok[d->dev_id], asleep, __ATOMIC_RELAXED);
 }
 
 static int completed_count(struct device *d, uint64_t *ret_count)
@@ -245,7 +246,6 @@ static const struct engine_ops dmadev_ops = {
 	.reap = reap,
 	.stop = stop,
 	.start = start,
-	.worker_sleeps = worker_sleeps,
 	.completed_count = completed_count,
 	.dma_map = dma_map,
 	.dma_unmap = dma_unmap,
@@ -285,8 +285,13 @@ static int configure(struct device *d)
 	ret = rte_dma_vchan_setup(d->dev_id, d->vchan, &qconf);
 	if (ret < 0)
 		return ret;
-	/* A new device on an id an old one had: its worker is not asleep. */
-	worker_sleeps(d, false);
+	if (q->thread) {
+		if (d->dev_id < 0 || d->dev_id >= RTE_DMADEV_DEFAULT_MAX)
+			return -ENOTSUP;
+		/* A new device on an id an old one had: nothing is coming yet. */
+		__atomic_store_n(&awake_until[d->dev_id], 0, __ATOMIC_RELAXED);
+		keep_awake_tsc = rte_get_tsc_hz() / 1000000 * KEEP_AWAKE_US;
+	}
 	return start(d);
 }
 

@@ -33,8 +33,7 @@
  *   HOG_HOLD it sleeps as soon as it has nothing in flight: the client's
  *   doorbell then wakes it, and a woken task preempts a spinning one.
  *
- * - Sleep: NEED_WAKEUP in every ring it serves, then epoll, as before; the
- *   engines that care are told (engine_ops.worker_sleeps).
+ * - Sleep: NEED_WAKEUP in every ring it serves, then epoll, as before.
  */
 #include <sched.h>
 #include <sys/epoll.h>
@@ -163,19 +162,16 @@ bool worker_idle(struct worker *w, uint64_t now, bool inflight, bool shares_cpu)
 	return false;
 }
 
-/* Tell the rings (NEED_WAKEUP), and the engines that care, that we sleep or not. */
+/* Tell the rings (NEED_WAKEUP) that we sleep or not. */
 static void set_need_wakeup(struct worker *w, bool on)
 {
 	struct dev_array *devs = rcu_deref(w->devs);
 
 	for (uint32_t i = 0; devs && i < devs->n; i++) {
-		struct device *d = devs->d[i];
-		struct chan_array *a = rcu_deref(d->chans);
+		struct chan_array *a = rcu_deref(devs->d[i]->chans);
 
 		for (uint32_t j = 0; a && j < a->n; j++)
 			dmad_ring_cons_need_wakeup(a->c[j]->ring, on);
-		if (d->engine->worker_sleeps)
-			d->engine->worker_sleeps(d, on);
 	}
 }
 
