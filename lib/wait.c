@@ -26,7 +26,7 @@
 #define PROBE_NS       10000ull
 /* A yield that ran another task makes the CPU count as shared this long:
  * the next waits yield at once. */
-#define SHARED_NS 1000000ull
+#define SHARED_NS 100000ull
 /* A yield that took this long ran a task that keeps the CPU (a spinning
  * client, a compiler): spinning beside it gets nothing done; sleep. */
 #define HOG_NS 200000ull
