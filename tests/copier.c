@@ -203,6 +203,32 @@ int copier_round(struct copier *k, unsigned int n)
 	return verify(k, jobs, m, end);
 }
 
+int copier_ring_and_fill(struct copier *k, unsigned int rounds)
+{
+	const uint64_t pattern = 0x0807060504030201ull;
+	uint8_t buf8[8];
+	dmac_cookie_t c;
+	unsigned int i;
+	int r;
+
+	dmac_chan_set_copybreak(k->ch, 0);
+	for (i = 0, r = 0; i < rounds && r == 0; i++)
+		r = copier_round(k, 32);
+	if (r)
+		return r;
+	memcpy(buf8, &pattern, sizeof(buf8));
+	c = dmac_fill(k->ch, k->dst + 3, pattern, 1000, 0);
+	if (c < 0 || (r = dmac_wait(k->ch, c, COPIER_WAIT_MS)) != 0)
+		return tap_diag("a fill: cookie %d, wait %d", c, r), c < 0 ? c : r;
+	if (dmac_is_complete(k->ch, c) != DMAC_COMPLETE)
+		return tap_diag("the fill does not report DMAC_COMPLETE"), -EIO;
+	for (i = 0; i < 1000 && k->dst[3 + i] == buf8[i % 8]; i++)
+		;
+	if (i != 1000)
+		return tap_diag("the fill's byte %u is wrong", i), -EILSEQ;
+	return 0;
+}
+
 static bool stop_requested(int fd)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};

@@ -60,6 +60,14 @@ int copier_init(struct copier *k, const char *socket, const char *name, size_t s
  */
 int copier_round(struct copier *k, unsigned int n);
 
+/*
+ * copier_ring_and_fill() - what any engine must do for a channel: @rounds
+ * rounds of copies, every one through the ring (copybreak 0), then a
+ * 1000-byte fill at an odd offset, checked byte by byte. Returns 0 or as
+ * copier_round() does.
+ */
+int copier_ring_and_fill(struct copier *k, unsigned int rounds);
+
 /* Put the channel and disconnect. Accepts a zeroed copier. */
 void copier_fini(struct copier *k);
 

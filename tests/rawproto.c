@@ -245,6 +245,21 @@ void raw_chan_unmap(struct raw_chan *ch)
 	close(ch->doorbell_fd);
 }
 
+int raw_ring_flags(const char *socket, const char *name, uint32_t *ret_flags)
+{
+	struct raw_chan ch;
+	int fd = raw_connect(socket), r = fd;
+
+	if (fd >= 0 && (r = raw_hello(fd, name)) == 0 &&
+	    (r = raw_chan_get(fd, DMAD_PROTO_CAP_COPY, &ch)) == 0) {
+		*ret_flags = ch.ring->flags;
+		raw_chan_unmap(&ch);
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 uint32_t raw_chan_push(struct raw_chan *ch, struct dmad_proto_desc d)
 {
 	ch->cookie = dmad_proto_cookie_next(ch->cookie);

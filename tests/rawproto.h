@@ -81,6 +81,9 @@ int raw_region_reg(int fd, int memfd, uint64_t len, uint32_t *ret_id);
 /* CHAN_GET, then map the ring it returns. */
 int raw_chan_get(int fd, uint32_t caps, struct raw_chan *ret_chan);
 void raw_chan_unmap(struct raw_chan *ch);
+/* Connect as @name, take a channel and read its ring's flags, then let go.
+ * Returns 0 or as raw_chan_get(). */
+int raw_ring_flags(const char *socket, const char *name, uint32_t *ret_flags);
 
 /* Write @d at the next slot with the next cookie; returns the cookie. */
 uint32_t raw_chan_push(struct raw_chan *ch, struct dmad_proto_desc d);

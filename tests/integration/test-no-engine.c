@@ -18,27 +18,17 @@
 /* What the daemon tells the library: this ring has no engine behind it. */
 static void check_ring_flag(const char *socket)
 {
-	struct raw_chan ch;
-	int fd = raw_connect(socket), r = -1;
+	uint32_t flags = 0;
+	int r = raw_ring_flags(socket, "no-engine-raw", &flags);
 
-	if (fd >= 0 && raw_hello(fd, "no-engine-raw") == 0)
-		r = raw_chan_get(fd, DMAD_PROTO_CAP_COPY, &ch);
-	if (!ok(r == 0, "raw CHAN_GET (%d)", r))
-		return;
-	ok(ch.ring->flags & DMAD_PROTO_RF_CPU, "the ring carries DMAD_PROTO_RF_CPU (flags %#x)",
-	   ch.ring->flags);
-	raw_chan_unmap(&ch);
-	close(fd);
+	ok(r == 0 && (flags & DMAD_PROTO_RF_CPU),
+	   "a raw CHAN_GET's ring carries DMAD_PROTO_RF_CPU (%d, flags %#x)", r, flags);
 }
 
 int main(void)
 {
 	struct harness_dmad *d;
 	struct copier k;
-	unsigned int i;
-	const uint64_t pattern = 0x0807060504030201ull;
-	uint8_t buf8[8];
-	dmac_cookie_t c;
 	int r;
 
 	harness_watchdog(60);
@@ -50,18 +40,11 @@ int main(void)
 	   dmac_chan_device(k.ch));
 
 	/* Even copies the copybreak would send to an engine. */
-	dmac_chan_set_copybreak(k.ch, 0);
-	for (i = 0, r = 0; i < ROUNDS && r == 0; i++)
-		r = copier_round(&k, 32);
-	ok(r == 0, "%u rounds of random copies verified, guards intact (%d)", i, r);
-
-	memcpy(buf8, &pattern, sizeof(buf8));
-	c = dmac_fill(k.ch, k.dst + 3, pattern, 1000, 0);
-	ok(c >= 0 && dmac_wait(k.ch, c, 1000) == 0, "a fill completes (%d)", c);
-	for (i = 0; i < 1000 && k.dst[3 + i] == buf8[i % 8]; i++)
-		;
-	ok(i == 1000, "the fill wrote its pattern (first wrong byte %u)", i);
-	ok(dmac_is_complete(k.ch, c) == DMAC_COMPLETE, "and reports DMAC_COMPLETE");
+	r = copier_ring_and_fill(&k, ROUNDS);
+	ok(r == 0,
+	   "%u rounds of random copies through the ring and a fill verified, guards "
+	   "intact (%d)",
+	   ROUNDS, r);
 	copier_fini(&k);
 	check_ring_flag(d->socket);
 	harness_dmad_finish(d);
