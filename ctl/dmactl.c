@@ -43,6 +43,8 @@ static const struct command {
 	{"flows", flows_main, "", "list receive offload flows with their counters", NULL},
 	{"log-level", loglevel_main, "[LEVEL]",
 	 "show or set what dmad logs: err, warning, notice, info or debug", NULL},
+	{"reset-failed", reset_failed_main, "[DEV]",
+	 "forget released devices (removed, failed, gone), or DEV's record", NULL},
 	{"help", help_main, "", "show this help", NULL},
 };
 
@@ -89,7 +91,7 @@ static void usage(FILE *f)
 		   "  2  usage error\n"
 		   "  3  dmad is not running, or cannot be reached\n"
 		   "  4  permission denied: connecting " DMACTL_CLIENT_WHO ", remove, add,\n"
-		   "     fault and log-level need an admin: " DMACTL_ADMIN_WHO "\n");
+		   "     fault, log-level and reset-failed need an admin: " DMACTL_ADMIN_WHO "\n");
 }
 
 static void command_usage(FILE *f, const struct command *cmd)

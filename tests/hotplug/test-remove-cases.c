@@ -51,7 +51,8 @@ static void remove_unused(const char *socket)
 		   !jv_get(rm, "timed_out")->b,
 	   "and reports it removed, nothing moved, no timeout");
 	jv_free(rm);
-	ok(status_wait_dev(socket, "dma_skeleton0", NULL, 0), "it is gone from the status");
+	ok(status_wait_dev(socket, "dma_skeleton0", "REMOVED", 0),
+	   "it is listed as released, REMOVED, not live");
 	ok(ndev(socket) == 4, "four devices remain");
 }
 
