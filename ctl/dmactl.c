@@ -5,6 +5,7 @@
  * command is one entry here and one file holding its function.
  */
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -276,6 +277,22 @@ static int refused(const char *what, int status)
 	}
 	fprintf(stderr, "dmactl: dmad refused %s: %s\n", what, strerror(-status));
 	return DMACTL_EXIT_FAILED;
+}
+
+const char *dmactl_reason(const struct ctl_reply *rep, char *buf)
+{
+	const struct dmad_proto_error *e = rep->body;
+	size_t n;
+
+	if (rep->status >= 0 || rep->len < sizeof(*e))
+		return NULL;
+	n = strnlen(e->text, sizeof(e->text));
+	if (!n || n == sizeof(e->text))
+		return NULL;
+	/* DPDK's words, passed on by dmad: not for a terminal to interpret. */
+	for (size_t i = 0; i <= n; i++)
+		buf[i] = i == n ? '\0' : isprint((unsigned char)e->text[i]) ? e->text[i] : '?';
+	return buf;
 }
 
 int dmactl_refused(const struct dmactl *o, int status)

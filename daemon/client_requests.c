@@ -235,12 +235,17 @@ static int on_dev_add(struct client *c, const struct client_req *rq, struct clie
 {
 	const struct dmad_proto_dev_add_req *req = rq->body;
 	struct dmad_proto_dev_add_rep *ar;
+	char why[DMAD_PROTO_ERROR_MAX];
+	int ret;
 
 	(void)c;
 	if (!name_ok(req->devargs, sizeof(req->devargs)))
 		return -EBADMSG;
 	ar = client_rep_body(rep, sizeof(*ar));
-	return hotplug_add(req->devargs, ar->name, &ar->moved);
+	ret = hotplug_add(req->devargs, ar->name, &ar->moved, why, sizeof(why));
+	if (ret < 0 && why[0])
+		return client_rep_error(rep, ret, "%s", why);
+	return ret;
 }
 
 static int on_dev_fault(struct client *c, const struct client_req *rq, struct client_rep *rep)

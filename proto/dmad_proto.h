@@ -18,7 +18,8 @@
 #define DMAD_PROTO_VERSION_MAJOR 1u
 /* Minor 1: HELLO carries the liveness page, STATUS and FLOWS are open to
  * every client; 2: STATUS ends with its tail, then the quotas; 3: then the
- * daemon's totals and its released devices, and RESET_FAILED. */
+ * daemon's totals and its released devices, RESET_FAILED, and refusals
+ * that carry a reason (dmad_proto_error). */
 #define DMAD_PROTO_VERSION_MINOR 3u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
@@ -74,6 +75,17 @@ struct dmad_proto_hdr {
 	uint32_t seq;
 	uint32_t len;	/* body bytes after this header */
 	int32_t status; /* replies: 0 or -errno; requests: 0 */
+};
+
+/*
+ * A refusal (status < 0) has no body, or since minor 3 this one: what went
+ * wrong in words, for a person (DEV_ADD: what DPDK said). NUL-terminated
+ * within the field; a reader checks both.
+ */
+#define DMAD_PROTO_ERROR_MAX 256
+
+struct dmad_proto_error {
+	char text[DMAD_PROTO_ERROR_MAX];
 };
 
 struct dmad_proto_hello_req {
@@ -357,6 +369,7 @@ _Static_assert(sizeof(struct dmad_proto_totals) == 32, "totals");
 _Static_assert(sizeof(struct dmad_proto_released) == 200, "released");
 _Static_assert(offsetof(struct dmad_proto_released, when_us) == 160, "released when");
 _Static_assert(sizeof(struct dmad_proto_reset_failed_req) == 32, "reset-failed req");
+_Static_assert(sizeof(struct dmad_proto_error) == 256, "error");
 _Static_assert(sizeof(struct dmad_proto_event) == 80, "event");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_req) == 40, "remove req");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_rep) == 24, "remove rep");

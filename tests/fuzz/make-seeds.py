@@ -123,3 +123,5 @@ write("dmactl", "status-released", b"status\0\0" + hello_rep + rep(st + dev + cl
 write("dmactl", "status-released-dev", b"--json\0status\0dma_skeleton1\0\0" + hello_rep +
       rep(st + dev + cli + chan + after))
 write("dmactl", "reset-failed", b"reset-failed\0dma_skeleton1\0\0" + hello_rep + rep(b""))
+write("dmactl", "add-reason", b"add\0bogus\0\0" + hello_rep +
+      rep(name('EAL: failed to parse device "bogus"', 256), status=-19))

@@ -71,6 +71,10 @@ static void refusals(const char *socket)
 	ctl_run(&o, socket, 10000, "add", "dma_nosuchdriver0", NULL);
 	ok(o.exit == 1 && strstr(o.err, "cannot add dma_nosuchdriver0"),
 	   "adding a device no driver takes: exit 1, \"cannot add\" (%d: %s)", o.exit, o.err);
+	/* The reason is DPDK's, passed on by dmad: whatever its words, they name the device. */
+	ok(strstr(o.err, "probe found no usable DMA device: EAL: ") &&
+		   strstr(strstr(o.err, "EAL: "), "dma_nosuchdriver0"),
+	   "and says why, in DPDK's words (%s)", o.err);
 	ok(status_wait_dev(socket, "dma_nosuchdriver0", NULL, 0) && ndev(socket) == 4,
 	   "nothing half-registered: still the same four devices");
 	ctl_run(&o, socket, 10000, "add", "dma_nosuchdriver0", NULL);

@@ -3,7 +3,9 @@
  * DPDK's own log lines (EAL, drivers) go through dmad's logger: on stderr
  * with dmad's prefix and a severity word, under dmad's log level; when
  * stderr is the journal's stream ($JOURNAL_STREAM) but the journal's
- * socket does not answer, with the "<N>" prefix journald reads.
+ * socket does not answer, with the "<N>" prefix journald reads. And what
+ * DPDK said when `dmactl add` failed reaches dmactl: the reason, not only
+ * "probe found no usable DMA device".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,6 +85,14 @@ static void plain(void)
 	   "DPDK's driver line comes with dmad's prefix (%s)", buf);
 	ok(n == lines_with(d->log, "dmad: skeldma_probe()", buf, sizeof(buf)),
 	   "and none without it");
+
+	dmactl(d->socket, err, sizeof(err), "add", "bogus");
+	ok(strstr(err, "cannot add bogus: probe found no usable DMA device: EAL: ") &&
+		   strstr(strstr(err, "EAL: "), "bogus"),
+	   "dmactl add bogus says why, in DPDK's words (%s)", err);
+	n = lines_with(d->log, "bogus", buf, sizeof(buf));
+	ok(n >= 1 && !strncmp(buf, "dmad: error: EAL: ", 18),
+	   "dmad logged DPDK's error as an error, with its prefix (%s)", buf);
 
 	dmactl(d->socket, err, sizeof(err), "log-level", "err");
 	dmactl(d->socket, err, sizeof(err), "add", "dma_skeleton5");
