@@ -13,8 +13,12 @@
 #include "format.h"
 #include "json.h"
 
-static int explain(const struct dmactl *o, const char *devargs, int status)
+static int explain(const struct dmactl *o, const char *devargs, const struct ctl_reply *rep)
 {
+	char buf[DMAD_PROTO_ERROR_MAX];
+	const char *why = dmactl_reason(rep, buf);
+	int status = rep->status;
+
 	switch (status) {
 	case -EACCES:
 		return dmactl_refused(o, status);
@@ -22,13 +26,15 @@ static int explain(const struct dmactl *o, const char *devargs, int status)
 		fprintf(stderr, "dmactl: cannot add %s: already present\n", devargs);
 		return DMACTL_EXIT_FAILED;
 	case -ENODEV:
-		fprintf(stderr, "dmactl: cannot add %s: probe found no usable DMA device\n",
-			devargs);
+		/* What DPDK said, when dmad passes it on: the probe's own reason. */
+		fprintf(stderr, "dmactl: cannot add %s: probe found no usable DMA device%s%s\n",
+			devargs, why ? ": " : "", why ? why : "");
 		return DMACTL_EXIT_FAILED;
 	default:
 		/* Whatever the probe said: a driver it does not know, a bad address.
 		 * Even EPERM is the probe's, not the caller's credentials (EACCES). */
-		fprintf(stderr, "dmactl: cannot add %s: %s\n", devargs, strerror(-status));
+		fprintf(stderr, "dmactl: cannot add %s: %s%s%s\n", devargs, strerror(-status),
+			why ? ": " : "", why ? why : "");
 		return DMACTL_EXIT_FAILED;
 	}
 }
@@ -56,7 +62,7 @@ int add_main(struct dmactl *o, int argc, char **argv)
 		return r;
 	a = rep.body;
 	if (rep.status < 0) {
-		r = explain(o, devargs, rep.status);
+		r = explain(o, devargs, &rep);
 	} else if (rep.len < sizeof(*a)) {
 		fprintf(stderr, "dmactl: bad add reply from dmad at %s: %u bytes, %zu needed\n",
 			o->socket, rep.len, sizeof(*a));

@@ -5,6 +5,7 @@
  * command is one entry here and one file holding its function.
  */
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -43,6 +44,8 @@ static const struct command {
 	{"flows", flows_main, "", "list receive offload flows with their counters", NULL},
 	{"log-level", loglevel_main, "[LEVEL]",
 	 "show or set what dmad logs: err, warning, notice, info or debug", NULL},
+	{"reset-failed", reset_failed_main, "[DEV]",
+	 "forget released devices (removed, failed, gone), or DEV's record", NULL},
 	{"help", help_main, "", "show this help", NULL},
 };
 
@@ -89,7 +92,7 @@ static void usage(FILE *f)
 		   "  2  usage error\n"
 		   "  3  dmad is not running, or cannot be reached\n"
 		   "  4  permission denied: connecting " DMACTL_CLIENT_WHO ", remove, add,\n"
-		   "     fault and log-level need an admin: " DMACTL_ADMIN_WHO "\n");
+		   "     fault, log-level and reset-failed need an admin: " DMACTL_ADMIN_WHO "\n");
 }
 
 static void command_usage(FILE *f, const struct command *cmd)
@@ -274,6 +277,22 @@ static int refused(const char *what, int status)
 	}
 	fprintf(stderr, "dmactl: dmad refused %s: %s\n", what, strerror(-status));
 	return DMACTL_EXIT_FAILED;
+}
+
+const char *dmactl_reason(const struct ctl_reply *rep, char *buf)
+{
+	const struct dmad_proto_error *e = rep->body;
+	size_t n;
+
+	if (rep->status >= 0 || rep->len < sizeof(*e))
+		return NULL;
+	n = strnlen(e->text, sizeof(e->text));
+	if (!n || n == sizeof(e->text))
+		return NULL;
+	/* DPDK's words, passed on by dmad: not for a terminal to interpret. */
+	for (size_t i = 0; i <= n; i++)
+		buf[i] = i == n ? '\0' : isprint((unsigned char)e->text[i]) ? e->text[i] : '?';
+	return buf;
 }
 
 int dmactl_refused(const struct dmactl *o, int status)

@@ -97,6 +97,14 @@ int dmactl_call(const struct dmactl *o, uint16_t type, const void *req, uint32_t
 int dmactl_refused(const struct dmactl *o, int status);
 
 /*
+ * dmactl_reason() - the words a refusal carries (dmad_proto_error, since
+ * protocol 1.3), with anything but printable ASCII shown as '?', in @buf
+ * (DMAD_PROTO_ERROR_MAX bytes). NULL when it carries none, or a body that
+ * is not one: too short, empty, or without its NUL.
+ */
+const char *dmactl_reason(const struct ctl_reply *rep, char *buf);
+
+/*
  * dmactl_request() - dmactl_call() for a command that expects no refusal:
  * one is printed by dmactl_refused() and its exit status returned.
  */
@@ -122,5 +130,6 @@ int add_main(struct dmactl *o, int argc, char **argv);
 int fault_main(struct dmactl *o, int argc, char **argv);
 int flows_main(struct dmactl *o, int argc, char **argv);
 int loglevel_main(struct dmactl *o, int argc, char **argv);
+int reset_failed_main(struct dmactl *o, int argc, char **argv);
 
 #endif /* CTL_DMACTL_H */

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CELL_MAX 48 /* bytes of one cell, NUL included */
+#define CELL_MAX 112 /* bytes of one cell, NUL included: a released device's reason fits */
 
 enum table_align {
 	ALIGN_LEFT,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dmad_proto.h"
 #include "dmactl.h"
@@ -31,10 +32,10 @@ static const struct {
 };
 
 static const char *const state_names[] = {
-	[DMAD_PROTO_DEV_ONLINE] = "ONLINE",
-	[DMAD_PROTO_DEV_DRAINING] = "DRAINING",
-	[DMAD_PROTO_DEV_OFFLINE] = "OFFLINE",
-	[DMAD_PROTO_DEV_RELEASED] = "RELEASED",
+	[DMAD_PROTO_DEV_ONLINE] = "ONLINE",   [DMAD_PROTO_DEV_DRAINING] = "DRAINING",
+	[DMAD_PROTO_DEV_OFFLINE] = "OFFLINE", [DMAD_PROTO_DEV_RELEASED] = "RELEASED",
+	[DMAD_PROTO_DEV_REMOVED] = "REMOVED", [DMAD_PROTO_DEV_FAILED] = "FAILED",
+	[DMAD_PROTO_DEV_GONE] = "GONE",
 };
 
 static const char *const quota_names[DMAD_PROTO_QUOTA_KINDS] = {
@@ -55,6 +56,12 @@ struct status {
 	uint64_t ops, bytes;
 	int log_level; /* dmad's, or -1 from a dmad before protocol 1.2 */
 	void *copies;  /* status DEV: the records above, to free */
+	/* From protocol 1.3: every engine's counters since start, and the
+	 * released devices (NULL, 0 before). */
+	bool has_totals;
+	struct dmad_proto_totals totals;
+	const struct dmad_proto_released *released;
+	uint32_t nreleased;
 };
 
 static const char *state_name(uint32_t state)
@@ -119,6 +126,18 @@ static int fetch(struct dmactl *o, struct ctl_conn **ret_conn, struct status *re
 		if (rep.len >= need + sizeof(*qs) + (uint64_t)qs->nquota * sizeof(*ret->quota)) {
 			ret->quota = (const void *)(qs + 1);
 			ret->nquota = qs->nquota;
+			need += sizeof(*qs) + (uint64_t)qs->nquota * sizeof(*ret->quota);
+		}
+	}
+	/* Then the totals and the released devices, only after whole limits. */
+	if (ret->quota && rep.len >= need + sizeof(ret->totals)) {
+		memcpy(&ret->totals, (const uint8_t *)rep.body + need, sizeof(ret->totals));
+		need += sizeof(ret->totals);
+		if (ret->totals.nreleased <= DMAD_PROTO_RELEASED_MAX &&
+		    rep.len >= need + (uint64_t)ret->totals.nreleased * sizeof(*ret->released)) {
+			ret->has_totals = true;
+			ret->released = (const void *)((const uint8_t *)rep.body + need);
+			ret->nreleased = ret->totals.nreleased;
 		}
 	}
 	*ret_conn = c;
@@ -130,8 +149,33 @@ static bool same_name(const char *field, size_t size, const char *name)
 	return strlen(name) < size && !strncmp(field, name, size);
 }
 
-/* Cut @s down to the device @name, its channels and their clients.
- * Returns 0, -ENODEV (no such device), -ENOMEM. */
+/* Cut @s down to the record of the released device @name. Returns 0 or -ENODEV. */
+static int only_released(struct status *s, const char *name)
+{
+	for (uint32_t i = 0; i < s->nreleased; i++) {
+		const struct dmad_proto_released *r = &s->released[i];
+
+		if (!same_name(r->name, sizeof(r->name), name))
+			continue;
+		/* No live records: empty arrays, which the printers walk by pointer. */
+		*s = (struct status){
+			.sum = s->sum,
+			.dev = s->dev,
+			.client = s->client,
+			.chan = s->chan,
+			.ops = r->ops,
+			.bytes = r->bytes,
+			.log_level = s->log_level,
+			.released = r,
+			.nreleased = 1,
+		};
+		return 0;
+	}
+	return -ENODEV;
+}
+
+/* Cut @s down to the device @name, its channels and their clients, or to
+ * its record if it was released. Returns 0, -ENODEV (no such device), -ENOMEM. */
 static int only_device(struct status *s, const char *name)
 {
 	const struct dmad_proto_dev_info *d = NULL;
@@ -144,7 +188,7 @@ static int only_device(struct status *s, const char *name)
 		if (same_name(s->dev[i].name, sizeof(s->dev[i].name), name))
 			d = &s->dev[i];
 	if (!d)
-		return -ENODEV;
+		return only_released(s, name);
 	/* One block for the three arrays; each record's size keeps the next aligned. */
 	dev = malloc(sizeof(*dev) + s->nchan * sizeof(*chan) + s->nclient * sizeof(*client));
 	if (!dev)
@@ -221,6 +265,29 @@ static void dev_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 	fmt_bytes(cell[7], d->bytes);
 	fmt_u64(cell[8], d->errors);
 	fmt_bytes(cell[9], d->copybreak);
+}
+
+static void fmt_when(char cell[CELL_MAX], uint64_t when_us)
+{
+	time_t t = (time_t)(when_us / 1000000u);
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) || !strftime(cell, CELL_MAX, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(cell, CELL_MAX, "-");
+}
+
+static void released_row(const void *ctx, size_t i, char cell[][CELL_MAX])
+{
+	const struct dmad_proto_released *r = (const struct dmad_proto_released *)ctx + i;
+
+	fmt_name(cell[0], r->name, sizeof(r->name));
+	fmt_name(cell[1], r->driver, sizeof(r->driver));
+	snprintf(cell[2], CELL_MAX, "%s", state_name(r->state));
+	fmt_when(cell[3], r->when_us);
+	fmt_u64(cell[4], r->ops);
+	fmt_bytes(cell[5], r->bytes);
+	fmt_u64(cell[6], r->errors);
+	fmt_name(cell[7], r->reason, sizeof(r->reason));
 }
 
 static void client_row(const void *ctx, size_t i, char cell[][CELL_MAX])
@@ -310,6 +377,22 @@ static void print_devices(const struct status *s, bool no_legend)
 		table_print(stdout, cols, ARRAY_SIZE(cols), s->ndev, dev_row, s->dev, !no_legend);
 }
 
+/* After the live devices, those released, until dmactl reset-failed. */
+static void print_released(const struct status *s, bool no_legend)
+{
+	static const struct table_col cols[] = {
+		{"RELEASED", ALIGN_LEFT}, {"DRIVER", ALIGN_LEFT}, {"STATE", ALIGN_LEFT},
+		{"SINCE", ALIGN_LEFT},	  {"OPS", ALIGN_RIGHT},	  {"BYTES", ALIGN_RIGHT},
+		{"ERRORS", ALIGN_RIGHT},  {"REASON", ALIGN_LEFT},
+	};
+
+	if (!s->nreleased)
+		return;
+	putchar('\n');
+	table_print(stdout, cols, ARRAY_SIZE(cols), s->nreleased, released_row, s->released,
+		    !no_legend);
+}
+
 static void print_clients(const struct status *s, bool no_legend)
 {
 	static const struct table_col cols[] = {
@@ -365,6 +448,27 @@ static void json_devices(struct json *j, const struct status *s)
 		json_u64(j, "errors", d->errors);
 		json_u64(j, "copybreak", d->copybreak);
 		json_u64(j, "worker", d->worker);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void json_released(struct json *j, const struct status *s)
+{
+	json_array_begin(j, "released");
+	/* By index: a dmad before protocol 1.3 sends none, and released is NULL then. */
+	for (uint32_t i = 0; i < s->nreleased; i++) {
+		const struct dmad_proto_released *r = &s->released[i];
+
+		json_object_begin(j, NULL);
+		json_stringn(j, "name", r->name, sizeof(r->name));
+		json_stringn(j, "driver", r->driver, sizeof(r->driver));
+		json_string(j, "state", state_name(r->state));
+		json_stringn(j, "reason", r->reason, sizeof(r->reason));
+		json_u64(j, "since_us", r->when_us);
+		json_u64(j, "ops", r->ops);
+		json_u64(j, "bytes", r->bytes);
+		json_u64(j, "errors", r->errors);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -437,6 +541,19 @@ static void json_channels(struct json *j, const struct status *s)
 	json_array_end(j);
 }
 
+/* Live counts, then what never decreases: ops and bytes since start, and
+ * (whole status, dmad 1.3 on) errors and released devices. */
+static void print_total(const struct status *s, const struct dmad_proto_totals *t,
+			const char *bytes)
+{
+	printf("\ntotal: devices %u, clients %u, channels %u; ops %" PRIu64 ", bytes %s", s->ndev,
+	       s->nclient, s->nchan, s->ops, bytes);
+	if (t && s->has_totals)
+		printf(", errors %" PRIu64 " since start, %" PRIu32 " device(s) released",
+		       t->errors, t->released);
+	putchar('\n');
+}
+
 int status_main(struct dmactl *o, int argc, char **argv)
 {
 	struct ctl_conn *c;
@@ -465,6 +582,7 @@ int status_main(struct dmactl *o, int argc, char **argv)
 
 		json_object_begin(&j, NULL);
 		json_devices(&j, &s);
+		json_released(&j, &s);
 		json_clients(&j, &s);
 		json_channels(&j, &s);
 		json_quotas(&j, &s);
@@ -472,15 +590,23 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		json_u64(&j, "devices", s.ndev);
 		json_u64(&j, "clients", s.nclient);
 		json_u64(&j, "channels", s.nchan);
+		/* Since dmad started (from protocol 1.3 on: before, live devices only). */
 		json_u64(&j, "ops", s.ops);
 		json_u64(&j, "bytes", s.bytes);
+		if (s.has_totals && !n) {
+			json_u64(&j, "errors", s.totals.errors);
+			json_u64(&j, "released", s.totals.released);
+		}
 		json_object_end(&j);
 		json_flags(&j, &s);
 		if (s.log_level >= 0)
 			json_string(&j, "log_level", log_level_name(s.log_level));
 		json_object_end(&j);
 	} else {
-		print_devices(&s, o->no_legend);
+		/* status DEV of a released device: its record alone. */
+		if (s.ndev || !s.nreleased)
+			print_devices(&s, o->no_legend);
+		print_released(&s, o->no_legend);
 		putchar('\n');
 		print_clients(&s, o->no_legend);
 		putchar('\n');
@@ -491,9 +617,7 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		}
 		fmt_bytes(bytes, s.bytes);
 		if (!o->no_legend)
-			printf("\ntotal: devices %u, clients %u, channels %u, ops %" PRIu64
-			       ", bytes %s\n",
-			       s.ndev, s.nclient, s.nchan, s.ops, bytes);
+			print_total(&s, n ? NULL : &s.totals, bytes);
 	}
 	warn_lists(&s);
 	free(s.copies);

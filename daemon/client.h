@@ -84,9 +84,11 @@ struct client_rep {
 	int fds[DMAD_PROTO_FDS_MAX];
 	unsigned nfds;
 	bool later; /* answered later (a removal, once the device is released) */
+	bool error; /* a refusal with its reason (client_rep_error()) in buf */
 	union {
 		uint64_t align;
 		uint8_t buf[256];
+		struct dmad_proto_error text;
 	};
 };
 
@@ -98,6 +100,13 @@ static inline void *client_rep_body(struct client_rep *rep, uint32_t len)
 	rep->len = len;
 	return rep->buf;
 }
+
+/*
+ * client_rep_error() - refuse with @err and say why, in words a person
+ * reads (dmad_proto_error, cut to fit). Returns @err, for a handler's return.
+ */
+int client_rep_error(struct client_rep *rep, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* A request type: what its body and fds must be, who may ask, who answers. */
 struct client_req_type {

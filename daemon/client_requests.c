@@ -22,6 +22,7 @@
 #include "log.h"
 #include "region.h"
 #include "region_table.h"
+#include "retired.h"
 #include "rx.h"
 #include "status.h"
 
@@ -234,12 +235,17 @@ static int on_dev_add(struct client *c, const struct client_req *rq, struct clie
 {
 	const struct dmad_proto_dev_add_req *req = rq->body;
 	struct dmad_proto_dev_add_rep *ar;
+	char why[DMAD_PROTO_ERROR_MAX];
+	int ret;
 
 	(void)c;
 	if (!name_ok(req->devargs, sizeof(req->devargs)))
 		return -EBADMSG;
 	ar = client_rep_body(rep, sizeof(*ar));
-	return hotplug_add(req->devargs, ar->name, &ar->moved);
+	ret = hotplug_add(req->devargs, ar->name, &ar->moved, why, sizeof(why));
+	if (ret < 0 && why[0])
+		return client_rep_error(rep, ret, "%s", why);
+	return ret;
 }
 
 static int on_dev_fault(struct client *c, const struct client_req *rq, struct client_rep *rep)
@@ -274,6 +280,27 @@ static int on_log_level(struct client *c, const struct client_req *rq, struct cl
 	return 0;
 }
 
+static int on_reset_failed(struct client *c, const struct client_req *rq, struct client_rep *rep)
+{
+	const struct dmad_proto_reset_failed_req *req = rq->body;
+	const struct log_about about = {
+		.device = req->name[0] ? req->name : NULL,
+		.client_pid = c->cred.pid,
+		.event = "reset-failed",
+	};
+	int n;
+
+	(void)rep;
+	if (strnlen(req->name, sizeof(req->name)) == sizeof(req->name))
+		return -EBADMSG;
+	n = retired_reset(req->name[0] ? req->name : NULL);
+	if (n < 0)
+		return n;
+	log_about_printf(LOG_NOTICE, 0, &about, "%d released device record(s) cleared by client %u",
+			 n, c->id);
+	return 0;
+}
+
 #define BODY(type) sizeof(struct type)
 
 /* What each request must be; client_wire.c checks it before the handler runs. */
@@ -293,6 +320,8 @@ static const struct client_req_type requests[] = {
 	{DMAD_PROTO_DEV_ADD, "add", BODY(dmad_proto_dev_add_req), 0, true, on_dev_add},
 	{DMAD_PROTO_DEV_FAULT, "fault", BODY(dmad_proto_dev_fault_req), 0, true, on_dev_fault},
 	{DMAD_PROTO_LOG_LEVEL, "log-level", BODY(dmad_proto_log_level_req), 0, true, on_log_level},
+	{DMAD_PROTO_RESET_FAILED, "reset-failed", BODY(dmad_proto_reset_failed_req), 0, true,
+	 on_reset_failed},
 };
 
 const struct client_req_type *client_req_type(uint16_t type)

@@ -7,6 +7,8 @@
  * usable.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -128,6 +130,18 @@ static unsigned take_fds(struct msghdr *msg, int *fds)
 	return n;
 }
 
+int client_rep_error(struct client_rep *rep, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	memset(&rep->text, 0, sizeof(rep->text));
+	va_start(ap, fmt);
+	vsnprintf(rep->text.text, sizeof(rep->text.text), fmt, ap);
+	va_end(ap);
+	rep->error = true;
+	return err;
+}
+
 struct msghdr *client_recv_prepare(struct client *c)
 {
 	/* Zeroed so that a control buffer the kernel left alone parses as empty. */
@@ -173,7 +187,11 @@ void client_handle(struct client *c, ssize_t n)
 
 		log_debug("client %u: request %s (type %u) seq %u refused: %s", c->id,
 			  t ? t->name : "unknown", h.type, h.seq, strerror(-ret));
-		ret = client_send(c, h.type, h.seq, ret, NULL, 0, NULL, 0);
+		if (rep.error)
+			ret = client_send(c, h.type, h.seq, ret, &rep.text, sizeof(rep.text), NULL,
+					  0);
+		else
+			ret = client_send(c, h.type, h.seq, ret, NULL, 0, NULL, 0);
 	}
 	/* A client whose socket buffer is full is not reading replies: drop it.
 	 * One over the client limit has had its answer: its slot is not kept. */

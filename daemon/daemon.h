@@ -132,6 +132,8 @@ struct device {
 	uint32_t watchdog_ms;	      /* see dmad_config.watchdog_ms */
 	uint64_t wd_completed; /* the engine's completed count, as the watchdog last saw it */
 	uint64_t wd_moved_tsc; /* when the watchdog last saw that count move */
+	uint32_t end_state;    /* hotplug: REMOVED, FAILED or GONE once it is going; 0 before */
+	char reason[DMAD_PROTO_REASON_MAX]; /* why it is going, for its record (retired.h) */
 };
 
 struct dev_array {

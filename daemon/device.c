@@ -9,6 +9,7 @@
 #include "device.h"
 #include "engine.h"
 #include "log.h"
+#include "retired.h"
 
 static uint32_t pow2_at_least(uint32_t v)
 {
@@ -60,6 +61,8 @@ int device_add(struct device *d)
 	if (ret < 0)
 		return ret;
 	dmad.devs[dmad.ndev++] = d;
+	/* A device back under its old name is no longer released. */
+	retired_forget(d->name);
 	log_info("device %s (%s) online on worker %u: %u descriptors, copybreak %u bytes", d->name,
 		 d->driver, d->worker, d->nb_desc, d->copybreak);
 	return 0;

@@ -11,6 +11,7 @@
 
 #include "eal.h"
 #include "log.h"
+#include "log_dpdk.h"
 
 #define MAX_ARGS 256
 
@@ -80,6 +81,9 @@ int eal_start(const char *prog, unsigned workers, unsigned engines, char **user_
 	}
 	argv[argc] = NULL;
 
+	ret = log_dpdk_init();
+	if (ret < 0)
+		return log_error_errno(ret, "cannot route DPDK's log: %m");
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0)
 		return log_error_errno(-rte_errno, "cannot start DPDK EAL: %m");

@@ -26,6 +26,7 @@
 #include "events.h"
 #include "hotplug.h"
 #include "log.h"
+#include "retired.h"
 #include "worker.h"
 
 struct removal {
@@ -76,6 +77,14 @@ static void fail(struct device *d, const char *why)
 {
 	if (d->failed)
 		return;
+	/* Its record says why; an unplugged device is GONE, whatever came after. */
+	if (d->end_state != DMAD_PROTO_DEV_GONE) {
+		snprintf(d->reason, sizeof(d->reason), "%s%s%s",
+			 d->end_state == DMAD_PROTO_DEV_REMOVED ? "removal asked for; then it "
+								: "",
+			 why, d->fault_hang ? " (fault injected)" : "");
+		d->end_state = DMAD_PROTO_DEV_FAILED;
+	}
 	log_about_printf(
 		LOG_ERR, 0, &(struct log_about){.device = d->name, .event = "device-failed"},
 		"device %s %s: taking it offline; what it did not complete is redone by the CPU",
@@ -116,6 +125,10 @@ static int start(struct device *d, uint32_t timeout_ms, hotplug_done_fn done, vo
 	free(list);
 	if (d->state == DMAD_PROTO_DEV_ONLINE)
 		d->state = DMAD_PROTO_DEV_DRAINING;
+	if (!d->end_state) {
+		d->end_state = DMAD_PROTO_DEV_REMOVED;
+		snprintf(d->reason, sizeof(d->reason), "removed on request");
+	}
 	d->removal = rm;
 	rm->next = removals;
 	removals = rm;
@@ -195,6 +208,8 @@ static void finish(struct removal *rm)
 		LOG_INFO, 0, &(struct log_about){.device = d->name, .event = "device-removed"},
 		"device %s released after %lu us (%u channel(s) moved%s)", d->name,
 		(unsigned long)stall_us, r.nmoved, rm->timed_out ? ", drain timed out" : "");
+	/* Its counters and why it went stay in the status (retired.h). */
+	retired_device(d);
 	if (rm->done)
 		rm->done(moved ? 0 : -ENOMEM, moved ? &r : NULL, rm->token);
 	/* After the outcome: the moves name devices by pointer until then. */
@@ -209,6 +224,8 @@ void hotplug_surprise(const char *name)
 
 	if (!d)
 		return;
+	d->end_state = DMAD_PROTO_DEV_GONE;
+	snprintf(d->reason, sizeof(d->reason), "removed from the bus without warning");
 	fail(d, "was removed from the bus");
 	if (!d->removal && start(d, dmad.cfg.drain_timeout_ms, NULL, NULL, 0) < 0)
 		log_error("cannot start removing %s: out of memory", d->name);

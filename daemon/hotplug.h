@@ -6,6 +6,7 @@
 #ifndef DMAD_HOTPLUG_H
 #define DMAD_HOTPLUG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "daemon.h"
@@ -43,9 +44,11 @@ int hotplug_remove(const char *name, uint32_t timeout_ms, hotplug_done_fn done, 
  * hotplug_add() - probe @devargs, start the device, move CPU-fallback
  * channels onto it. Returns 0 and the device's name in @ret_name (at least
  * DMAD_PROTO_NAME_MAX bytes) and the number of channels moved, or -EINVAL
- * (bad devargs), -EEXIST, -ENODEV (probe found no usable DMA device).
+ * (bad devargs), -EEXIST, -ENODEV (probe found no usable DMA device); then
+ * @ret_why (@why_size bytes) holds the first error DPDK logged, or "".
  */
-int hotplug_add(const char *devargs, char *ret_name, uint32_t *ret_moved);
+int hotplug_add(const char *devargs, char *ret_name, uint32_t *ret_moved, char *ret_why,
+		size_t why_size);
 
 /*
  * hotplug_adopt() - a device just added (device_add()) takes the channels

@@ -17,6 +17,7 @@
 #include "events.h"
 #include "hotplug.h"
 #include "log.h"
+#include "log_dpdk.h"
 
 /* Is @ch copying with a CPU (the library's or dmad's) and free to move? */
 static bool on_cpu(const struct chan *ch)
@@ -63,12 +64,16 @@ static uint32_t bring_back(struct device *d)
 	return moved;
 }
 
-int hotplug_add(const char *devargs, char *ret_name, uint32_t *ret_moved)
+int hotplug_add(const char *devargs, char *ret_name, uint32_t *ret_moved, char *ret_why,
+		size_t why_size)
 {
 	struct device *d = NULL;
 	int ret;
 
+	/* DPDK says why a probe failed only in its log: keep its first error. */
+	log_dpdk_capture(ret_why, why_size);
 	ret = engine_dmadev_add(devargs, &d);
+	log_dpdk_capture(NULL, 0);
 	if (ret == -EEXIST)
 		return log_error_errno(ret, "cannot add %s: it is already there", devargs);
 	if (ret < 0)

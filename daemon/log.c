@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +14,18 @@
 #include "log.h"
 
 int log_max_level = LOG_INFO;
-static int to_journal;
+static bool stderr_journal; /* stderr is a stream to the journal */
+static bool to_journal;	    /* and the journal's own socket is there: write to it */
+
+/* Where sd_journal_send() writes; without it, it drops entries silently. */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 /*
  * Under systemd stderr is a stream to the journal; writing to the journal
- * directly instead keeps the priority and lets us add fields later. The
- * check is the one systemd documents: JOURNAL_STREAM names stderr's inode.
+ * directly instead keeps the priority and adds fields. The check is the one
+ * systemd documents: JOURNAL_STREAM names stderr's inode. Where only the
+ * stream reaches the journal (its socket is not in our mount namespace),
+ * lines on stderr carry their priority as journald reads it, "<N>".
  */
 void log_init(void)
 {
@@ -28,7 +35,9 @@ void log_init(void)
 
 	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
 		return;
-	to_journal = (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+	stderr_journal =
+		(unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+	to_journal = stderr_journal && access(JOURNAL_SOCKET, W_OK) == 0;
 }
 
 static const char *const level_names[] = {"emerg",   "alert",  "crit", "err",
@@ -64,8 +73,9 @@ __attribute__((format(printf, 3, 4))) static struct iovec field(char *buf, size_
 	return (struct iovec){buf, n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n};
 }
 
-/* One journal entry: the message, its priority, and the fields @about names. */
-static void journal_send(int level, const char *msg, const struct log_about *about)
+/* One journal entry: the message, its priority, and the fields @about names.
+ * Returns 0, or a negative errno when the journal did not take it. */
+static int journal_send(int level, const char *msg, const struct log_about *about)
 {
 	static const char ident[] = "SYSLOG_IDENTIFIER=dmad";
 	char m[1100], prio[16], dev[64], pid[32], ev[64];
@@ -81,7 +91,24 @@ static void journal_send(int level, const char *msg, const struct log_about *abo
 		iov[n++] = field(pid, sizeof(pid), "DMAD_CLIENT_PID=%d", (int)about->client_pid);
 	if (about && about->event)
 		iov[n++] = field(ev, sizeof(ev), "DMAD_EVENT=%s", about->event);
-	sd_journal_sendv(iov, n);
+	return sd_journal_sendv(iov, n);
+}
+
+/*
+ * On stderr a line carries its severity too: the journal's "<N>" prefix
+ * (sd-daemon(3)) when stderr is the journal's stream, a word a person reads
+ * otherwise.
+ */
+static void stderr_line(int level, const char *msg)
+{
+	if (stderr_journal)
+		fprintf(stderr, "<%d>%s\n", level, msg);
+	else if (level <= LOG_ERR)
+		fprintf(stderr, "dmad: error: %s\n", msg);
+	else if (level == LOG_WARNING)
+		fprintf(stderr, "dmad: warning: %s\n", msg);
+	else
+		fprintf(stderr, "dmad: %s\n", msg);
 }
 
 static int log_vprintf(int level, int err, const struct log_about *about, const char *fmt,
@@ -95,10 +122,8 @@ static int log_vprintf(int level, int err, const struct log_about *about, const 
 	errno = err < 0 ? -err : err;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 
-	if (to_journal)
-		journal_send(level, buf, about);
-	else
-		fprintf(stderr, "dmad: %s\n", buf);
+	if (!to_journal || journal_send(level, buf, about) < 0)
+		stderr_line(level, buf);
 	return err;
 }
 

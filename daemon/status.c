@@ -8,6 +8,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "retired.h"
 #include "status.h"
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -74,16 +75,47 @@ static size_t quotas(uint8_t *buf, size_t size, const struct client *viewer,
 	return sizeof(*qs) + qs->nquota * sizeof(*q);
 }
 
+/*
+ * What every engine did since start, into @t and the header: released
+ * devices' counters stay in it, so it never decreases. Then the records of
+ * those devices, at @buf. Returns the bytes written there.
+ */
+static size_t totals(uint8_t *buf, struct dmad_proto_totals *t, struct dmad_proto_status *st)
+{
+	const struct retired_sum *gone = retired_sum();
+	const struct dmad_proto_released *rec;
+
+	t->nreleased = retired_records(&rec);
+	t->released = gone->devices;
+	t->ops += gone->ops;
+	t->bytes += gone->bytes;
+	t->errors += gone->errors;
+	st->ops = t->ops;
+	st->bytes = t->bytes;
+	memcpy(buf, t, sizeof(*t));
+	memcpy(buf + sizeof(*t), rec, t->nreleased * sizeof(*rec));
+	return sizeof(*t) + t->nreleased * sizeof(*rec);
+}
+
+/* Bytes the totals and the released devices take. */
+static size_t totals_size(void)
+{
+	const struct dmad_proto_released *rec;
+
+	return sizeof(struct dmad_proto_totals) + retired_records(&rec) * sizeof(*rec);
+}
+
 uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 {
 	const struct dmad_proto_status_tail tail = {.log_level = (uint32_t)log_max_level};
 	struct dmad_proto_status *st = (struct dmad_proto_status *)buf;
+	struct dmad_proto_totals t = {0};
 	size_t off = sizeof(*st), full = size;
 
-	/* The settings and the quotas come last, and always: records are left out
-	 * for them. */
+	/* The settings, quotas and totals come last, and always: records are
+	 * left out for them. */
 	size -= sizeof(tail) + sizeof(struct dmad_proto_quotas) +
-		nquota(viewer) * sizeof(struct dmad_proto_quota);
+		nquota(viewer) * sizeof(struct dmad_proto_quota) + totals_size();
 	memset(st, 0, sizeof(*st));
 	if (!viewer->admin)
 		st->flags |= DMAD_PROTO_LIST_OWN_ONLY;
@@ -91,9 +123,13 @@ uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 		struct device *d = dmad.devs[i];
 		struct dmad_proto_dev_info *di = (void *)(buf + off);
 
+		/* Counted whether its record fits or not. */
+		t.ops += LOAD(d->ops);
+		t.bytes += LOAD(d->bytes);
+		t.errors += LOAD(d->errors);
 		if (off + sizeof(*di) > size) {
 			st->flags |= DMAD_PROTO_LIST_TRUNCATED;
-			break;
+			continue;
 		}
 		memset(di, 0, sizeof(*di));
 		snprintf(di->name, sizeof(di->name), "%s", d->name);
@@ -108,15 +144,14 @@ uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 		di->channels = d->nchans;
 		di->copybreak = d->copybreak;
 		di->worker = d->worker;
-		st->ops += di->ops;
-		st->bytes += di->bytes;
 		st->ndev++;
 		off += sizeof(*di);
 	}
 	/* The daemon's CPU engine is no device, but its copies count. */
 	if (dmad.cpu) {
-		st->ops += LOAD(dmad.cpu->ops);
-		st->bytes += LOAD(dmad.cpu->bytes);
+		t.ops += LOAD(dmad.cpu->ops);
+		t.bytes += LOAD(dmad.cpu->bytes);
+		t.errors += LOAD(dmad.cpu->errors);
 	}
 	for (struct client *c = dmad.clients; c; c = c->next) {
 		struct dmad_proto_client_info *ci = (void *)(buf + off);
@@ -166,6 +201,7 @@ done:
 	/* Right after the records, whether they all fit or not: dmad's settings. */
 	memcpy(buf + off, &tail, sizeof(tail));
 	off += sizeof(tail);
-	off += quotas(buf + off, full - off, viewer, st);
+	off += quotas(buf + off, full - off - totals_size(), viewer, st);
+	off += totals(buf + off, &t, st);
 	return (uint32_t)off;
 }

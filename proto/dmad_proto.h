@@ -17,8 +17,10 @@
 #define DMAD_PROTO_MAGIC	 0x44414d44u /* "DMAD" */
 #define DMAD_PROTO_VERSION_MAJOR 1u
 /* Minor 1: HELLO carries the liveness page, STATUS and FLOWS are open to
- * every client; 2: STATUS ends with its tail, then the quotas. */
-#define DMAD_PROTO_VERSION_MINOR 2u
+ * every client; 2: STATUS ends with its tail, then the quotas; 3: then the
+ * daemon's totals and its released devices, RESET_FAILED, and refusals
+ * that carry a reason (dmad_proto_error). */
+#define DMAD_PROTO_VERSION_MINOR 3u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -42,7 +44,8 @@ enum dmad_proto_type {
 	DMAD_PROTO_DEV_FAULT = 67,  /* admin; only with dmad --fault-injection */
 	DMAD_PROTO_LOG_LEVEL = 68,  /* admin */
 	DMAD_PROTO_FLOWS = 69,	    /* any client; other clients' flows to admins only; dmad_rx.h */
-	DMAD_PROTO_EVENT = 128,	    /* daemon -> client, unsolicited */
+	DMAD_PROTO_RESET_FAILED = 70, /* admin; forget released devices */
+	DMAD_PROTO_EVENT = 128,	      /* daemon -> client, unsolicited */
 };
 
 #define DMAD_PROTO_F_REPLY (1u << 0)
@@ -72,6 +75,17 @@ struct dmad_proto_hdr {
 	uint32_t seq;
 	uint32_t len;	/* body bytes after this header */
 	int32_t status; /* replies: 0 or -errno; requests: 0 */
+};
+
+/*
+ * A refusal (status < 0) has no body, or since minor 3 this one: what went
+ * wrong in words, for a person (DEV_ADD: what DPDK said). NUL-terminated
+ * within the field; a reader checks both.
+ */
+#define DMAD_PROTO_ERROR_MAX 256
+
+struct dmad_proto_error {
+	char text[DMAD_PROTO_ERROR_MAX];
 };
 
 struct dmad_proto_hello_req {
@@ -126,7 +140,10 @@ enum dmad_proto_dev_state {
 	DMAD_PROTO_DEV_ONLINE = 0,
 	DMAD_PROTO_DEV_DRAINING = 1,
 	DMAD_PROTO_DEV_OFFLINE = 2,
-	DMAD_PROTO_DEV_RELEASED = 3,
+	DMAD_PROTO_DEV_RELEASED = 3, /* inside dmad only: on its way to one of these */
+	DMAD_PROTO_DEV_REMOVED = 4,  /* released on request (DEV_REMOVE) */
+	DMAD_PROTO_DEV_FAILED = 5,   /* stopped completing, or did not drain in time */
+	DMAD_PROTO_DEV_GONE = 6,     /* unplugged without warning */
 };
 
 /* dmad_proto_status.flags and dmad_proto_flows.flags */
@@ -135,7 +152,8 @@ enum dmad_proto_dev_state {
 
 /*
  * STATUS reply body: this header, then ndev, nclient and nchan records,
- * then struct dmad_proto_status_tail, then the quotas (below). Every
+ * then struct dmad_proto_status_tail, then the quotas (below), then (minor
+ * 3) struct dmad_proto_totals and its released device records. Every
  * device; the clients and channels are all of them for an admin, and only
  * the asking connection's own for anyone else (flag OWN_ONLY).
  */
@@ -144,7 +162,7 @@ struct dmad_proto_status {
 	uint32_t nclient;
 	uint32_t nchan;
 	uint32_t flags; /* DMAD_PROTO_LIST_* */
-	uint64_t ops;
+	uint64_t ops;	/* since dmad started, released devices' too: never decreases */
 	uint64_t bytes;
 };
 
@@ -225,6 +243,41 @@ struct dmad_proto_quota {
 	uint32_t uid;  /* or DMAD_PROTO_QUOTA_ALL */
 	uint64_t used;
 	uint64_t limit; /* past it, requests get -EDQUOT */
+};
+
+/*
+ * After the quotas (minor 3): what every engine did since dmad started,
+ * live and released devices and dmad's CPU engine together; these never
+ * decrease. Then nreleased records: the devices released since start (or
+ * since RESET_FAILED), newest last, at most DMAD_PROTO_RELEASED_MAX.
+ */
+struct dmad_proto_totals {
+	uint64_t ops;
+	uint64_t bytes;
+	uint64_t errors;
+	uint32_t released;  /* devices released since start */
+	uint32_t nreleased; /* dmad_proto_released records that follow */
+};
+
+#define DMAD_PROTO_RELEASED_MAX 32
+#define DMAD_PROTO_REASON_MAX	96
+
+struct dmad_proto_released {
+	char name[DMAD_PROTO_NAME_MAX];
+	char driver[DMAD_PROTO_NAME_MAX];
+	char reason[DMAD_PROTO_REASON_MAX]; /* NUL-terminated */
+	uint64_t when_us;		    /* CLOCK_REALTIME, when it was released */
+	uint64_t ops;			    /* its counters when it was released */
+	uint64_t bytes;
+	uint64_t errors;
+	uint32_t state; /* DMAD_PROTO_DEV_REMOVED, _FAILED or _GONE */
+	uint32_t rsvd;
+};
+
+/* RESET_FAILED: forget the released device @name, or all of them ("").
+ * -ENOENT when there is no record of @name. */
+struct dmad_proto_reset_failed_req {
+	char name[DMAD_PROTO_NAME_MAX];
 };
 
 #define DMAD_PROTO_DEVARGS_MAX 128
@@ -312,6 +365,11 @@ _Static_assert(sizeof(struct dmad_proto_chan_info) == 72, "chan info");
 _Static_assert(sizeof(struct dmad_proto_quotas) == 8, "quotas");
 _Static_assert(sizeof(struct dmad_proto_quota) == 24, "quota");
 _Static_assert(sizeof(struct dmad_proto_status_tail) == 8, "status tail");
+_Static_assert(sizeof(struct dmad_proto_totals) == 32, "totals");
+_Static_assert(sizeof(struct dmad_proto_released) == 200, "released");
+_Static_assert(offsetof(struct dmad_proto_released, when_us) == 160, "released when");
+_Static_assert(sizeof(struct dmad_proto_reset_failed_req) == 32, "reset-failed req");
+_Static_assert(sizeof(struct dmad_proto_error) == 256, "error");
 _Static_assert(sizeof(struct dmad_proto_event) == 80, "event");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_req) == 40, "remove req");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_rep) == 24, "remove rep");

@@ -146,7 +146,7 @@ static uint16_t type_of(const char *command)
 		{"status", DMAD_PROTO_STATUS},	     {"clients", DMAD_PROTO_STATUS},
 		{"remove", DMAD_PROTO_DEV_REMOVE},   {"add", DMAD_PROTO_DEV_ADD},
 		{"fault", DMAD_PROTO_DEV_FAULT},     {"flows", DMAD_PROTO_FLOWS},
-		{"log-level", DMAD_PROTO_LOG_LEVEL},
+		{"log-level", DMAD_PROTO_LOG_LEVEL}, {"reset-failed", DMAD_PROTO_RESET_FAILED},
 	};
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -10,7 +10,7 @@ import struct
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAGIC = 0x44414D44
 HELLO, REG, UNREG, GET, PUT, RX_OPEN, RX_CLOSE = 1, 2, 3, 4, 5, 6, 7
-STATUS, REMOVE, ADD, FAULT, LOG_LEVEL, FLOWS, EVENT = 64, 65, 66, 67, 68, 69, 128
+STATUS, REMOVE, ADD, FAULT, LOG_LEVEL, FLOWS, RESET, EVENT = 64, 65, 66, 67, 68, 69, 70, 128
 
 
 def write(target, name, data):
@@ -74,6 +74,8 @@ write("control", "rx",
                                                              64, 0, 0), 2)) +
       rec(hdr(FLOWS, b"", 3)) + rec(hdr(RX_CLOSE, struct.pack("<II", 1, 0), 4)))
 write("control", "log-level", hello + rec(hdr(LOG_LEVEL, struct.pack("<II", 7, 0), 2)))
+write("control", "reset-failed", hello + rec(hdr(RESET, name("dma_skeleton0"), 2)) +
+      rec(hdr(RESET, name(""), 3)))
 write("control", "not-admin", hello + rec(hdr(STATUS, b"", 2), spec=0xC0))
 for kind, what in enumerate(["sealed", "sealed-4k", "unsealed", "pipe", "dir", "opath",
                              "devnull", "empty"]):
@@ -112,3 +114,14 @@ flows = struct.pack("<II", 1, 0) + name("lo", 16) + name("dma_skeleton0") + byte
 write("dmactl", "flows-json", b"flows\0--json\0\0" + hello_rep + rep(flows))
 write("dmactl", "log-level", b"log-level\0debug\0\0" + hello_rep + rep(b""))
 write("dmactl", "refused", b"status\0\0" + hello_rep + rep(b"", status=-13))
+# Protocol 1.3: the status tail, no quota rows, the totals, one released device.
+released = name("dma_skeleton1") + name("dma_skeleton") + name("stopped completing", 96) + \
+    struct.pack("<QQQQII", 1_700_000_000_000_000, 7, 700, 1, 5, 0)
+after = struct.pack("<II", 6, 0) + struct.pack("<II", 0, 0) + \
+    struct.pack("<QQQII", 12, 800, 1, 1, 1) + released
+write("dmactl", "status-released", b"status\0\0" + hello_rep + rep(st + dev + cli + chan + after))
+write("dmactl", "status-released-dev", b"--json\0status\0dma_skeleton1\0\0" + hello_rep +
+      rep(st + dev + cli + chan + after))
+write("dmactl", "reset-failed", b"reset-failed\0dma_skeleton1\0\0" + hello_rep + rep(b""))
+write("dmactl", "add-reason", b"add\0bogus\0\0" + hello_rep +
+      rep(name('EAL: failed to parse device "bogus"', 256), status=-19))

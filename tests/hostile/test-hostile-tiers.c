@@ -31,12 +31,12 @@
 #define ADD_DEV "dma_skeleton5"
 #define OTHER	"root-other"
 
-enum { A_REMOVE, A_ADD, A_FAULT, A_LOG, NADMIN };
+enum { A_REMOVE, A_ADD, A_FAULT, A_LOG, A_RESET, NADMIN };
 
 /* What a raw client running as some user saw, sent back through a pipe. */
 struct probe {
 	int32_t hello, region, chan, status, flows;
-	int32_t admin[NADMIN]; /* all four for a client; only LOG_LEVEL for an admin */
+	int32_t admin[NADMIN]; /* all for a client; LOG_LEVEL and RESET_FAILED for an admin */
 	uint32_t status_flags, flows_flags;
 	uint32_t ndev, own_client, own_chans, others;
 };
@@ -47,6 +47,7 @@ static int32_t admin_req(int fd, unsigned which)
 	struct dmad_proto_dev_add_req add = {NEW_DEV};
 	struct dmad_proto_dev_fault_req fault = {DEV, DMAD_PROTO_FAULT_HANG, 0};
 	struct dmad_proto_log_level_req log = {.level = 6};
+	struct dmad_proto_reset_failed_req reset = {""}; /* every record */
 
 	switch (which) {
 	case A_REMOVE:
@@ -55,8 +56,11 @@ static int32_t admin_req(int fd, unsigned which)
 		return raw_request(fd, DMAD_PROTO_DEV_ADD, &add, sizeof(add), NULL, 0, NULL);
 	case A_FAULT:
 		return raw_request(fd, DMAD_PROTO_DEV_FAULT, &fault, sizeof(fault), NULL, 0, NULL);
-	default:
+	case A_LOG:
 		return raw_request(fd, DMAD_PROTO_LOG_LEVEL, &log, sizeof(log), NULL, 0, NULL);
+	default:
+		return raw_request(fd, DMAD_PROTO_RESET_FAILED, &reset, sizeof(reset), NULL, 0,
+				   NULL);
 	}
 }
 
@@ -114,7 +118,7 @@ static void probe_main(const char *socket, bool admin, int out)
 	if (p.flows == 0 && m.body_len >= sizeof(struct dmad_proto_flows))
 		p.flows_flags = ((const struct dmad_proto_flows *)m.body)->flags;
 	for (unsigned i = 0; i < NADMIN; i++)
-		p.admin[i] = admin && i != A_LOG ? 0 : admin_req(fd, i);
+		p.admin[i] = admin && i != A_LOG && i != A_RESET ? 0 : admin_req(fd, i);
 	_exit(write(out, &p, sizeof(p)) == (ssize_t)sizeof(p) ? 0 : 4);
 }
 
@@ -157,9 +161,12 @@ static void check_client_tier(const char *socket, const struct asuser *u)
 	ok(p.flows == 0 && (p.flows_flags & DMAD_PROTO_LIST_OWN_ONLY),
 	   "%s: FLOWS %d, own flows only (%#x)", u->what, p.flows, p.flows_flags);
 	ok(p.admin[A_REMOVE] == -EACCES && p.admin[A_ADD] == -EACCES &&
-		   p.admin[A_FAULT] == -EACCES && p.admin[A_LOG] == -EACCES,
-	   "%s: DEV_REMOVE %d, DEV_ADD %d, DEV_FAULT %d, LOG_LEVEL %d (want %d each)", u->what,
-	   p.admin[A_REMOVE], p.admin[A_ADD], p.admin[A_FAULT], p.admin[A_LOG], -EACCES);
+		   p.admin[A_FAULT] == -EACCES && p.admin[A_LOG] == -EACCES &&
+		   p.admin[A_RESET] == -EACCES,
+	   "%s: DEV_REMOVE %d, DEV_ADD %d, DEV_FAULT %d, LOG_LEVEL %d, RESET_FAILED %d (want %d "
+	   "each)",
+	   u->what, p.admin[A_REMOVE], p.admin[A_ADD], p.admin[A_FAULT], p.admin[A_LOG],
+	   p.admin[A_RESET], -EACCES);
 }
 
 static void check_admin_tier(const char *socket, const struct asuser *u)
@@ -168,9 +175,10 @@ static void check_admin_tier(const char *socket, const struct asuser *u)
 
 	if (!probe(socket, u, true, &p))
 		return;
-	ok(p.hello == 0 && p.region == 0 && p.chan == 0 && p.admin[A_LOG] == 0,
-	   "%s: an admin: LOG_LEVEL %d (HELLO %d, REGION_REG %d, CHAN_GET %d)", u->what,
-	   p.admin[A_LOG], p.hello, p.region, p.chan);
+	ok(p.hello == 0 && p.region == 0 && p.chan == 0 && p.admin[A_LOG] == 0 &&
+		   p.admin[A_RESET] == 0,
+	   "%s: an admin: LOG_LEVEL %d, RESET_FAILED %d (HELLO %d, REGION_REG %d, CHAN_GET %d)",
+	   u->what, p.admin[A_LOG], p.admin[A_RESET], p.hello, p.region, p.chan);
 	ok(p.status == 0 && !(p.status_flags & DMAD_PROTO_LIST_OWN_ONLY) && p.own_client == 1 &&
 		   p.others > 0,
 	   "%s: STATUS %d shows other clients too (%u records, flags %#x)", u->what, p.status,

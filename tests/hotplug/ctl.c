@@ -150,9 +150,26 @@ const struct jv *status_dev(const struct jv *root, const char *name)
 	return NULL;
 }
 
+const struct jv *status_released(const struct jv *root, const char *name)
+{
+	const struct jv *d;
+
+	for (size_t i = 0; (d = jv_at(jv_get(root, "released"), i)); i++)
+		if (!strcmp(jv_str(jv_get(d, "name"), ""), name))
+			return d;
+	return NULL;
+}
+
 const char *status_dev_state(const struct jv *root, const char *name)
 {
-	return jv_str(jv_get(status_dev(root, name), "state"), "");
+	const struct jv *d = status_dev(root, name);
+
+	return jv_str(jv_get(d ? d : status_released(root, name), "state"), "");
+}
+
+double status_total_ops(const struct jv *root)
+{
+	return jv_num(jv_get(jv_get(root, "totals"), "ops"), -1);
 }
 
 const char *status_chan_dev(const struct jv *root, const char *client)

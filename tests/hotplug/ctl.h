@@ -41,16 +41,21 @@ void ctl_bg_start(struct ctl_bg *b, const char *socket, int timeout_ms, const ch
 /* Its output once it has finished; returns o->exit (-ECHILD if it reported nothing). */
 int ctl_bg_wait(struct ctl_bg *b, struct ctl_out *o);
 
-/* From a status document: the device named @name, or NULL. */
+/* From a status document: the live device named @name, or NULL. */
 const struct jv *status_dev(const struct jv *root, const char *name);
-/* Its "state", or "" when absent. */
+/* The record of the released device named @name ("released"), or NULL. */
+const struct jv *status_released(const struct jv *root, const char *name);
+/* Its "state", live or released (REMOVED, FAILED, GONE), or "" when neither. */
 const char *status_dev_state(const struct jv *root, const char *name);
+/* "totals"."ops": what every engine did since dmad started; -1 when absent. */
+double status_total_ops(const struct jv *root);
 /* The device the channel of the client named @client is on ("" for none, NULL if not listed). */
 const char *status_chan_dev(const struct jv *root, const char *client);
 
 /*
  * status_wait_dev() - ask for the status until device @dev is in @state
- * (NULL: gone from the list) or @timeout_ms passes; asks at least once.
+ * (NULL: no longer live, whether its record is kept or not) or @timeout_ms
+ * passes; asks at least once.
  * Returns whether it was.
  */
 bool status_wait_dev(const char *socket, const char *dev, const char *state, int timeout_ms);

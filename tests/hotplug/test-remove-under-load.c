@@ -85,7 +85,8 @@ static struct jv *remove_dev(const char *dev)
 		 jv_get(rm, "timed_out") && jv_get(rm, "timed_out")->b ? " (timed out)" : "");
 	ok(count_moved_to(rm, dev) == 0, "no channel moved onto %s itself", dev);
 	st = status();
-	ok(!status_dev(st, dev), "%s is gone from the status", dev);
+	ok(!status_dev(st, dev) && !strcmp(status_dev_state(st, dev), "REMOVED"),
+	   "%s is no longer live, and listed REMOVED (%s)", dev, status_dev_state(st, dev));
 	ok(chans_on(st, dev) == 0, "no client channel is on %s", dev);
 	jv_free(st);
 	all_progress(dev);
@@ -131,6 +132,13 @@ static void hang(const char *dev)
 		jv_free(st);
 	}
 	ok(gone, "the watchdog declared %s dead and moved its channels off it", dev);
+	st = status();
+	ok(!strcmp(status_dev_state(st, dev), "FAILED") &&
+		   strstr(jv_str(jv_get(status_released(st, dev), "reason"), ""),
+			  "stopped completing (fault injected)"),
+	   "%s stays listed FAILED, with the reason (%s: \"%s\")", dev, status_dev_state(st, dev),
+	   jv_str(jv_get(status_released(st, dev), "reason"), ""));
+	jv_free(st);
 	tap_diag("%s gone %lld ms after the hang (watchdog 1000 ms)", dev,
 		 (long long)(harness_now_ms() - t0));
 	all_progress("the hang");

@@ -3,9 +3,9 @@
  * `dmactl --json status` follows a device through a removal that cannot
  * finish: ONLINE; DRAINING while the copies a hung device holds keep the
  * drain open (the watchdog is set far beyond the test, so only the
- * removal's --timeout ends it); then gone, with the client's channel on the
- * other device. The removal reports that it timed out, and the copies the
- * device held, and one queued during the drain, complete in order, by CPU.
+ * removal's --timeout ends it); then released, listed FAILED with its
+ * reason, with the client's channel on the other device. The removal reports that it timed out, and
+ * the copies the device held, and one queued during the drain, complete in order, by CPU.
  */
 #include <stdio.h>
 #include <string.h>
@@ -106,7 +106,13 @@ int main(void)
 	check_reply(o.out, s.dev, harness_now_ms() - t0);
 
 	st = ctl_json(d->socket, &r, "status", NULL);
-	ok(st && !status_dev(st, s.dev), "%s is gone from the status", s.dev);
+	ok(st && !status_dev(st, s.dev), "%s is no longer a live device", s.dev);
+	ok(!strcmp(status_dev_state(st, s.dev), "FAILED"),
+	   "it stays listed as released, FAILED: its drain timed out (%s)",
+	   status_dev_state(st, s.dev));
+	ok(strstr(jv_str(jv_get(status_released(st, s.dev), "reason"), ""),
+		  "did not drain in time"),
+	   "with the reason (\"%s\")", jv_str(jv_get(status_released(st, s.dev), "reason"), ""));
 	ok(!strcmp(status_dev_state(st, other_dev(s.dev)), "ONLINE"), "%s is ONLINE",
 	   other_dev(s.dev));
 	ok(!strcmp(status_chan_dev(st, NAME) ? status_chan_dev(st, NAME) : "", other_dev(s.dev)),

@@ -6,6 +6,7 @@
  * what it held), and once per run take every engine away for a while, so
  * that channels run on dmad's CPU engine, then add engines back. Every
  * action is printed with its time, to line up with what clients report.
+ * Each status it reads must not show fewer copies in all than the last.
  */
 #include <stdio.h>
 #include <string.h>
@@ -60,6 +61,7 @@ static int devices(struct chaos_devs *v, char names[][NAME_MAX_LEN], int max, in
 	static char out[64 << 10];
 	const struct jv *d;
 	struct jv *st;
+	double ops;
 	int n = 0;
 
 	*ret_total = 0;
@@ -70,6 +72,15 @@ static int devices(struct chaos_devs *v, char names[][NAME_MAX_LEN], int max, in
 		v->ctl_errors++;
 		tap_diag("dmactl --json status printed no JSON: %.200s", out);
 		return -1;
+	}
+	/* Every engine's copies since start: removals, hangs and kills never lower it. */
+	ops = jv_num(jv_get(jv_get(st, "totals"), "ops"), -1);
+	if (ops < (double)v->total_ops) {
+		v->ops_dropped++;
+		tap_diag("totals.ops went down: %.0f after %llu", ops,
+			 (unsigned long long)v->total_ops);
+	} else {
+		v->total_ops = (uint64_t)ops;
 	}
 	for (size_t i = 0; (d = jv_at(jv_get(st, "devices"), i)); i++) {
 		(*ret_total)++;

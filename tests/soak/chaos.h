@@ -83,6 +83,8 @@ struct chaos_devs {
 	uint64_t removes, adds, hangs, refused;
 	uint64_t nodev_total_ms; /* measured: from the last removal to the first add */
 	uint64_t ctl_errors;	 /* dmactl could not ask, or no answer in time */
+	uint64_t total_ops;	 /* the status's totals.ops, as last read */
+	uint64_t ops_dropped;	 /* readings of it below the one before: never allowed */
 };
 
 void chaos_devs_init(struct chaos_devs *v, const char *socket, uint32_t seed, unsigned seconds,

@@ -235,6 +235,9 @@ int main(int argc, char **argv)
 	   exits);
 	ok(v.ctl_errors == 0, "dmactl answered every request (%llu did not)",
 	   (unsigned long long)v.ctl_errors);
+	ok(v.ops_dropped == 0 && v.total_ops > 0,
+	   "the daemon's total of copies never went down (%llu readings did; last %llu)",
+	   (unsigned long long)v.ops_dropped, (unsigned long long)v.total_ops);
 	ok(alive, "dmad ran throughout");
 	harness_dmad_finish(d);
 	return tap_done();

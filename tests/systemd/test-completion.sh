@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The bash completion of dmactl offers every command dmactl has (it asks
 # `dmactl help`), the options of each, log levels, the fault kinds, and
-# the devices of the daemon the command line names.
+# the devices of the daemon the command line names (released ones for
+# reset-failed).
 set -u
 . "$(dirname "$0")/tap.sh"
 need MESON_SOURCE_ROOT DMAD_BIN DMACTL_BIN
@@ -79,6 +80,10 @@ expect "dma_skeleton0 dma_skeleton1" --socket "$T/s" remove ""
 expect "dma_skeleton1" --socket "$T/s" fault dma_skeleton1
 expect "dma_skeleton0 dma_skeleton1" --socket "$T/s" status ""
 expect "" --socket "$T/s" remove dma_skeleton0 ""
+# A released device: reset-failed offers it, remove and status no longer do.
+"$DMACTL_BIN" --socket "$T/s" remove dma_skeleton0 >/dev/null
+expect "dma_skeleton0" --socket "$T/s" reset-failed ""
+expect "dma_skeleton1" --socket "$T/s" remove ""
 # No daemon at the default socket: no device to offer, and no error either.
 DMAD_SOCKET=$T/none expect "" remove ""
 kill -TERM "$pid"

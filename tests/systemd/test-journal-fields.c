@@ -3,8 +3,8 @@
  * When $JOURNAL_STREAM names its stderr, as systemd sets it, dmad writes to
  * the journal itself: each entry with PRIORITY=, SYSLOG_IDENTIFIER=dmad and,
  * where a message is about one, DMAD_EVENT=, DMAD_DEVICE= and
- * DMAD_CLIENT_PID= (a reload, a log level change, a device removal); nothing
- * of its own goes to stderr then. The journal is a stand-in: in a private
+ * DMAD_CLIENT_PID= (a reload, a log level change, a device removal); so do
+ * DPDK's lines, and nothing of its own goes to stderr then. The journal is a stand-in: in a private
  * mount namespace, a tmpfs over /run and a datagram socket where
  * sd_journal_send() writes, /run/systemd/journal/socket.
  */
@@ -86,6 +86,10 @@ int main(void)
 		 (unsigned long long)st.st_ino);
 	sdt_start(&p, "dmad", argv, env);
 
+	/* DPDK's own lines come the same way, before dmad is ready. */
+	e = entry("skeldma_probe(): Create dma_skeleton0", 30000);
+	ok(e && sdt_has_line(e, "PRIORITY=6") && sdt_has_line(e, "SYSLOG_IDENTIFIER=dmad"),
+	   "DPDK's driver line reaches the journal as dmad's, at PRIORITY=6");
 	e = entry("ready on", 30000);
 	if (!ok(e, "dmad's 'ready' message reaches the journal"))
 		return tap_done();

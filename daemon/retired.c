@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "retired.h"
+
+static struct dmad_proto_released records[DMAD_PROTO_RELEASED_MAX];
+static unsigned nrecords;
+static struct retired_sum sum;
+
+static uint64_t realtime_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void drop(unsigned i)
+{
+	memmove(&records[i], &records[i + 1], (nrecords - i - 1) * sizeof(records[0]));
+	nrecords--;
+}
+
+static int find(const char *name)
+{
+	for (unsigned i = 0; i < nrecords; i++)
+		if (!strncmp(records[i].name, name, sizeof(records[i].name)))
+			return (int)i;
+	return -1;
+}
+
+void retired_device(const struct device *d)
+{
+	/* Workers let go of it a grace period ago: its counters are final. */
+	uint64_t ops = __atomic_load_n(&d->ops, __ATOMIC_RELAXED);
+	uint64_t bytes = __atomic_load_n(&d->bytes, __ATOMIC_RELAXED);
+	uint64_t errors = __atomic_load_n(&d->errors, __ATOMIC_RELAXED);
+	struct dmad_proto_released *r;
+
+	sum.ops += ops;
+	sum.bytes += bytes;
+	sum.errors += errors;
+	sum.devices++;
+	retired_forget(d->name);
+	if (nrecords == DMAD_PROTO_RELEASED_MAX)
+		drop(0);
+	r = &records[nrecords++];
+	*r = (struct dmad_proto_released){
+		.when_us = realtime_us(),
+		.ops = ops,
+		.bytes = bytes,
+		.errors = errors,
+		.state = d->end_state ? d->end_state : DMAD_PROTO_DEV_REMOVED,
+	};
+	snprintf(r->name, sizeof(r->name), "%s", d->name);
+	snprintf(r->driver, sizeof(r->driver), "%s", d->driver);
+	snprintf(r->reason, sizeof(r->reason), "%s",
+		 d->reason[0] ? d->reason : "removed on request");
+}
+
+void retired_forget(const char *name)
+{
+	int i = find(name);
+
+	if (i >= 0)
+		drop((unsigned)i);
+}
+
+int retired_reset(const char *name)
+{
+	int i, n = (int)nrecords;
+
+	if (!name) {
+		nrecords = 0;
+		return n;
+	}
+	i = find(name);
+	if (i < 0)
+		return -ENOENT;
+	drop((unsigned)i);
+	return 1;
+}
+
+unsigned retired_records(const struct dmad_proto_released **ret_records)
+{
+	*ret_records = records;
+	return nrecords;
+}
+
+const struct retired_sum *retired_sum(void)
+{
+	return &sum;
+}

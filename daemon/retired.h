@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What released devices leave behind: a record each, which the operator
+ * reads in the status until it is cleared (as systemctl --failed lists
+ * failed units), and their counters, folded into totals that never
+ * decrease however many devices come and go. Control thread.
+ */
+#ifndef DMAD_RETIRED_H
+#define DMAD_RETIRED_H
+
+#include <stdint.h>
+
+#include "daemon.h"
+
+/* Counters of every device released since start. */
+struct retired_sum {
+	uint64_t ops, bytes, errors;
+	uint32_t devices;
+};
+
+/*
+ * retired_device() - @d is being released: fold its counters into the sum
+ * and keep a record of it, as d->end_state and d->reason say (REMOVED when
+ * unset). The oldest record goes when DMAD_PROTO_RELEASED_MAX are kept.
+ */
+void retired_device(const struct device *d);
+
+/* retired_forget() - a device named @name is back: its record goes. */
+void retired_forget(const char *name);
+
+/*
+ * retired_reset() - forget the record of @name, or every record (NULL).
+ * Returns how many went, or -ENOENT when @name has none.
+ */
+int retired_reset(const char *name);
+
+/* The records, oldest first; returns how many. */
+unsigned retired_records(const struct dmad_proto_released **ret_records);
+
+const struct retired_sum *retired_sum(void);
+
+#endif /* DMAD_RETIRED_H */
