@@ -25,6 +25,7 @@
 #include "control.h"
 #include "hotplug.h"
 #include "log.h"
+#include "monitor.h"
 #include "notify.h"
 #include "reload.h"
 
@@ -184,6 +185,7 @@ static void on_tick(void)
 	/* STATUS= and the service watchdog ping, from here on purpose: a stuck
 	 * control thread must stop the pings as surely as a stuck worker. */
 	notify_tick();
+	monitor_tick();
 	for (; c; c = next) {
 		next = c->next;
 		if (c->refused && !c->closing && now - c->refused_ms > REFUSED_LINGER_MS)

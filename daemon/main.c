@@ -26,6 +26,7 @@
 #include "engine.h"
 #include "life.h"
 #include "log.h"
+#include "monitor.h"
 #include "notify.h"
 #include "quota_limits.h"
 #include "reload.h"
@@ -246,7 +247,7 @@ int main(int argc, char **argv)
 	if (lfd < 0)
 		return EXIT_FAILURE;
 	name_listener(lfd);
-	if (life_init() < 0 || client_init() < 0)
+	if (life_init() < 0 || client_init() < 0 || monitor_init() < 0)
 		goto fail_socket;
 	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, argv + eal_at) < 0)
 		goto fail_socket;
