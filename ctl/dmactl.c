@@ -47,6 +47,7 @@ static const struct command {
 	 "print dmad's events as they happen (devices, channels, clients, flow drops) until "
 	 "Ctrl-C",
 	 NULL},
+	{"metrics", metrics_main, "", "print every counter as OpenMetrics (Prometheus) text", NULL},
 	{"help", help_main, "", "show this help", NULL},
 };
 

@@ -26,6 +26,7 @@
 #include "engine.h"
 #include "life.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "monitor.h"
 #include "notify.h"
 #include "quota_limits.h"
@@ -60,6 +61,8 @@ static void usage(FILE *f)
 		"                      RLIMIT_NOFILE, a user half of it (dmad(8): LIMITS)\n"
 		"  --client-limit KIND=N[,...]  per client: regions (256), channels (64),\n"
 		"                      bytes (64G)\n"
+		"  --metrics-listen unix:PATH|127.0.0.1:PORT|[::1]:PORT\n"
+		"                      serve every counter as OpenMetrics at GET /metrics\n"
 		"  --version           print dmad's version and what it was built with\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
@@ -77,6 +80,7 @@ static void version(void)
  * win over the config file. */
 static const char *config_path;
 static unsigned pinned;
+static const char *metrics_spec; /* --metrics-listen */
 
 /* Returns the index of the first EAL option in argv, or a negative errno. */
 static int parse_args(int argc, char **argv, int *ret_copybreak)
@@ -95,6 +99,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_LIMIT,
 		O_USER_LIMIT,
 		O_CLIENT_LIMIT,
+		O_METRICS,
 		O_VERSION
 	};
 	static const struct option opts[] = {
@@ -111,6 +116,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"limit", required_argument, NULL, O_LIMIT},
 		{"user-limit", required_argument, NULL, O_USER_LIMIT},
 		{"client-limit", required_argument, NULL, O_CLIENT_LIMIT},
+		{"metrics-listen", required_argument, NULL, O_METRICS},
 		{"version", no_argument, NULL, O_VERSION},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -185,6 +191,9 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 			if (limits_parse_client(optarg) < 0)
 				return -EINVAL;
 			break;
+		case O_METRICS:
+			metrics_spec = optarg;
+			break;
 		case O_VERSION:
 			version();
 			exit(EXIT_SUCCESS);
@@ -242,10 +251,16 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Bind first: a second dmad on the same socket must fail before touching devices. */
-	lfd = control_listen(dmad.cfg.socket_path, &owned);
-	if (lfd < 0)
+	/* Bind first: a second dmad on the same socket must fail before touching
+	 * devices. Metrics before the control socket: once that one answers,
+	 * the endpoint is there too. */
+	if (metrics_spec && metrics_listen(metrics_spec) < 0)
 		return EXIT_FAILURE;
+	lfd = control_listen(dmad.cfg.socket_path, &owned);
+	if (lfd < 0) {
+		metrics_shutdown();
+		return EXIT_FAILURE;
+	}
 	name_listener(lfd);
 	if (life_init() < 0 || client_init() < 0 || monitor_init() < 0)
 		goto fail_socket;
@@ -277,6 +292,7 @@ int main(int argc, char **argv)
 	rx_shutdown();
 	workers_stop();
 	control_shutdown();
+	metrics_shutdown();
 	for (unsigned i = 0; i < dmad.ndev; i++)
 		device_release(dmad.devs[i]);
 	device_release(dmad.cpu);
@@ -295,6 +311,7 @@ fail_workers:
 	device_release(dmad.cpu);
 	rte_eal_cleanup();
 fail_socket:
+	metrics_shutdown();
 	if (owned)
 		unlink(dmad.cfg.socket_path);
 	close(lfd);
