@@ -29,6 +29,7 @@
 #include "monitor.h"
 #include "notify.h"
 #include "reload.h"
+#include "telemetry.h"
 
 #define TICK_MS	     20
 #define FAST_TICK_US 500
@@ -196,6 +197,7 @@ static void on_tick(void)
 	notify_tick();
 	monitor_tick();
 	metrics_tick();
+	telemetry_tick();
 	for (; c; c = next) {
 		next = c->next;
 		if (c->refused && !c->closing && now - c->refused_ms > REFUSED_LINGER_MS)

@@ -32,6 +32,7 @@
 #include "quota_limits.h"
 #include "reload.h"
 #include "rx.h"
+#include "telemetry.h"
 #include "worker.h"
 
 static void usage(FILE *f)
@@ -211,8 +212,13 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 /* The socket we listen on: under socket activation, the one systemd passed. */
 static char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
+/* Our runtime directory when systemd gives none: the control socket's. */
+static char runtime_dir[sizeof(listen_path)];
+
 static void name_listener(int lfd)
 {
+	char *slash;
+
 	struct sockaddr_un sa = {0};
 	socklen_t len = sizeof(sa);
 
@@ -221,6 +227,12 @@ static void name_listener(int lfd)
 		snprintf(listen_path, sizeof(listen_path), "%s", sa.sun_path);
 	else
 		snprintf(listen_path, sizeof(listen_path), "%s", dmad.cfg.socket_path);
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", listen_path);
+	slash = strrchr(runtime_dir, '/');
+	if (slash && slash != runtime_dir)
+		*slash = '\0';
+	else
+		snprintf(runtime_dir, sizeof(runtime_dir), slash ? "/" : ".");
 }
 
 static void ready(void)
@@ -264,8 +276,9 @@ int main(int argc, char **argv)
 	name_listener(lfd);
 	if (life_init() < 0 || client_init() < 0 || monitor_init() < 0)
 		goto fail_socket;
-	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, argv + eal_at) < 0)
+	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, runtime_dir, argv + eal_at) < 0)
 		goto fail_socket;
+	telemetry_init();
 	if (workers_init() < 0 || engine_cpu_create(&dmad.cpu) < 0)
 		goto fail_workers;
 	if (!engine_dmadev_setup_all())
@@ -297,7 +310,7 @@ int main(int argc, char **argv)
 		device_release(dmad.devs[i]);
 	device_release(dmad.cpu);
 	rte_free(dmad.qs);
-	rte_eal_cleanup();
+	eal_stop();
 	if (owned)
 		unlink(dmad.cfg.socket_path);
 	close(lfd);
@@ -309,7 +322,7 @@ fail_workers:
 	for (unsigned i = 0; i < dmad.ndev; i++)
 		device_release(dmad.devs[i]);
 	device_release(dmad.cpu);
-	rte_eal_cleanup();
+	eal_stop();
 fail_socket:
 	metrics_shutdown();
 	if (owned)

@@ -167,16 +167,12 @@ int metrics_listen(const char *spec)
 static char *render(size_t *ret_len)
 {
 	static uint8_t body[DMAD_PROTO_MSG_MAX - sizeof(struct dmad_proto_hdr)];
-	/* A viewer that sees everything and is no client itself. */
-	static struct client all = {.admin = true, .hello = true};
+	uint32_t n = status_build_all(body, sizeof(body));
 	struct om_status s;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
-	uint32_t n;
 
-	all.cred.uid = geteuid();
-	n = status_build(body, sizeof(body), &all);
 	if (om_status_parse(body, n, &s) < 0)
 		return NULL;
 	f = open_memstream(&text, &len);

@@ -6,7 +6,6 @@ through its ring (libdmaclient, through ctypes), then the --metrics-listen
 endpoint (a unix socket, then loopback TCP) and `dmactl metrics` both parse
 and count exactly those copies on its channel. An address off this host
 is refused at start, and a scraper that stalls holds up no one."""
-import ctypes
 import http.client
 import os
 import socket
@@ -14,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-from dmadrun import Dmad, Tap, dmactl, skip_all
+from dmadrun import Client, Dmad, Tap, dmactl, skip_all
 
 try:
     from prometheus_client.openmetrics.parser import text_string_to_metric_families
@@ -24,50 +23,6 @@ except ImportError:
 COPIES = 100
 SIZE = 4096
 NAME = b"metrics-probe"
-
-
-class Client:
-    """A libdmaclient client that copies through its ring, every copy checked."""
-
-    def __init__(self, socket_path):
-        lib = self.lib = ctypes.CDLL(os.environ["LIBDMACLIENT"])
-        lib.dmac_region_alloc.restype = ctypes.c_void_p
-        lib.dmac_region_alloc.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-        lib.dmac_memcpy.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                                    ctypes.c_size_t, ctypes.c_uint]
-        lib.dmac_wait.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int]
-        lib.dmac_chan_set_copybreak.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-        lib.dmac_chan_put.argtypes = [ctypes.c_void_p]
-        lib.dmac_disconnect.argtypes = [ctypes.c_void_p]
-        self.client = ctypes.c_void_p()
-        self.chan = ctypes.c_void_p()
-        r = lib.dmac_connect(socket_path.encode(), NAME, ctypes.byref(self.client))
-        if r < 0:
-            raise OSError(-r, "dmac_connect")
-        self.src = lib.dmac_region_alloc(self.client, COPIES * SIZE)
-        self.dst = lib.dmac_region_alloc(self.client, COPIES * SIZE)
-        r = lib.dmac_chan_get(self.client, 1, ctypes.byref(self.chan))  # DMAC_CAP_COPY
-        if not self.src or not self.dst or r < 0:
-            raise OSError(-r, "regions or channel")
-        # Every copy through the ring, however small: the engine counts them.
-        lib.dmac_chan_set_copybreak(self.chan, 0)
-
-    def copy_all(self):
-        pattern = bytes((i * 7 + i // 251) & 0xff for i in range(COPIES * SIZE))
-        ctypes.memmove(self.src, pattern, len(pattern))
-        ctypes.memset(self.dst, 0, len(pattern))
-        last = 0
-        for i in range(COPIES):
-            last = self.lib.dmac_memcpy(self.chan, self.dst + i * SIZE, self.src + i * SIZE,
-                                        SIZE, 0)
-            if last < 0:
-                return False
-        if self.lib.dmac_wait(self.chan, last, 10000) != 0:
-            return False
-        return ctypes.string_at(self.dst, len(pattern)) == pattern
-
-    def close(self):
-        self.lib.dmac_disconnect(self.client)
 
 
 def families(text):
@@ -138,7 +93,7 @@ def main():
     # A scraper that connects and says nothing must hold up no one.
     stalled = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stalled.connect(path)
-    client = Client(d.socket)
+    client = Client(d.socket, NAME, COPIES, SIZE)
     tap.ok(client.copy_all(), "a client made %d copies of %d bytes, each checked" % (COPIES, SIZE))
 
     status, ctype, text = scrape(UnixHTTP(path))
@@ -164,7 +119,7 @@ def main():
 
     port = free_port()
     d = Dmad(tap, "--engines", "1", "--metrics-listen", "127.0.0.1:%d" % port)
-    client = Client(d.socket)
+    client = Client(d.socket, NAME, COPIES, SIZE)
     tap.ok(client.copy_all(), "again, with metrics on 127.0.0.1:%d" % port)
     status, ctype, text = scrape(http.client.HTTPConnection("127.0.0.1", port, timeout=10))
     tap.ok(status == 200, "GET http://127.0.0.1:%d/metrics: %d" % (port, status))
