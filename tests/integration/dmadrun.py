@@ -16,6 +16,16 @@ import tempfile
 import time
 
 
+def child_env():
+    """The environment for dmad and dmactl: without what only the python
+    process needs under a sanitized build (meson.build)."""
+    env = dict(os.environ)
+    if "LD_PRELOAD" in env:
+        del env["LD_PRELOAD"]
+        env.pop("ASAN_OPTIONS", None)
+    return env
+
+
 class Tap:
     def __init__(self):
         self.n = 0
@@ -55,7 +65,7 @@ class Dmad:
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen([os.environ["DMAD_BIN"], "--socket", self.socket,
                                           *(a.format(dir=self.dir) for a in args)],
-                                         stdout=log, stderr=subprocess.STDOUT)
+                                         env=child_env(), stdout=log, stderr=subprocess.STDOUT)
         atexit.register(self.cleanup)
         end = time.monotonic() + start_s
         while time.monotonic() < end and self.proc.poll() is None:
@@ -98,7 +108,7 @@ class Dmad:
 def dmactl(dmad, *args):
     """Run dmactl against @dmad: (exit status, stdout, stderr)."""
     r = subprocess.run([os.environ["DMACTL_BIN"], "--socket", dmad.socket, *args],
-                       capture_output=True, text=True, timeout=30)
+                       capture_output=True, text=True, timeout=30, env=child_env())
     return r.returncode, r.stdout, r.stderr
 
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-from dmadrun import Client, Dmad, Tap, dmactl, skip_all
+from dmadrun import Client, Dmad, Tap, child_env, dmactl, skip_all
 
 try:
     from prometheus_client.openmetrics.parser import text_string_to_metric_families
@@ -132,7 +132,7 @@ def main():
                      "[::]:%d" % port, "127.0.0.1:0"):
             r = subprocess.run([os.environ["DMAD_BIN"], "--socket", tmp + "/dmad.sock",
                                 "--metrics-listen", spec],
-                               capture_output=True, text=True, timeout=30)
+                               capture_output=True, text=True, timeout=30, env=child_env())
             tap.ok(r.returncode != 0 and "this host only" in r.stderr,
                    "--metrics-listen %s is refused, saying why (%d)" % (spec, r.returncode))
     return tap.done()
