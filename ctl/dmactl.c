@@ -43,10 +43,7 @@ static const struct command {
 	{"flows", flows_main, "", "list receive offload flows with their counters", NULL},
 	{"log-level", loglevel_main, "[LEVEL]",
 	 "show or set what dmad logs: err, warning, notice, info or debug", NULL},
-	{"monitor", monitor_main, "",
-	 "print dmad's events as they happen (devices, channels, clients, flow drops) until "
-	 "Ctrl-C",
-	 NULL},
+	{"monitor", monitor_main, "", "print dmad's events as they happen, until Ctrl-C", NULL},
 	{"metrics", metrics_main, "", "print every counter as OpenMetrics (Prometheus) text", NULL},
 	{"help", help_main, "", "show this help", NULL},
 };
