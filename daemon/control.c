@@ -197,7 +197,6 @@ static void on_tick(void)
 	notify_tick();
 	monitor_tick();
 	metrics_tick();
-	telemetry_tick();
 	for (; c; c = next) {
 		next = c->next;
 		if (c->refused && !c->closing && now - c->refused_ms > REFUSED_LINGER_MS)
@@ -254,6 +253,7 @@ int control_run(int lfd, void (*ready)(void))
 	arm_signal();
 	arm_tick();
 	metrics_start();
+	telemetry_start();
 	ret = hotplug_monitor_start(&ctl.mfd);
 	if (ret < 0)
 		log_notice("device event monitor unavailable (%s): surprise removal is caught by "

@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The commands' callbacks run on DPDK's telemetry thread, which must not
- * walk the control thread's lists. So a callback asks, and the control
- * thread answers at its next tick (20 ms at most) with a STATUS snapshot
- * (status_build_all()) copied under a mutex; the callback reads that copy,
- * under the same mutex, into telemetry data. Nothing is built while no one
- * asks; each side holds the mutex only to copy. A control thread that does
- * not answer within 1 s fails the command (DPDK then answers null).
+ * walk the control thread's lists. So a callback asks (an eventfd the
+ * control loop watches), and the control thread answers with a STATUS
+ * snapshot (status_build_all()) copied under a mutex; the callback reads
+ * that copy, under the same mutex, into telemetry data. Nothing is built
+ * while no one asks; each side holds the mutex only to copy. A control
+ * thread that does not answer within 1 s fails the command (DPDK then
+ * answers null).
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_telemetry.h>
 
+#include "control.h"
 #include "log.h"
 #include "openmetrics.h"
 #include "status.h"
@@ -27,11 +32,13 @@
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t done;
-	bool asked;   /* a callback waits: set under lock, read by the tick first */
+	int efd; /* telemetry -> control: a callback waits */
+	struct control_watch watch;
+	bool asked;   /* a callback waits: set under lock */
 	uint64_t gen; /* snapshots taken, under lock */
 	uint32_t len;
 	_Alignas(8) uint8_t body[DMAD_PROTO_MSG_MAX];
-} snap = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} snap = {.lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1};
 
 static const char *const state_names[] = {
 	[DMAD_PROTO_DEV_ONLINE] = "ONLINE",
@@ -40,16 +47,31 @@ static const char *const state_names[] = {
 	[DMAD_PROTO_DEV_RELEASED] = "RELEASED",
 };
 
-void telemetry_tick(void)
+/* Control thread: a callback asked. */
+static void answer(struct control_watch *w, int res)
 {
-	if (!__atomic_load_n(&snap.asked, __ATOMIC_ACQUIRE))
-		return;
+	uint64_t n;
+
+	(void)res;
+	if (read(snap.efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return; /* the eventfd is broken: callbacks time out from now on */
 	pthread_mutex_lock(&snap.lock);
-	snap.len = status_build_all(snap.body, sizeof(snap.body));
-	snap.gen++;
-	snap.asked = false;
-	pthread_cond_broadcast(&snap.done);
+	if (snap.asked) {
+		snap.len = status_build_all(snap.body, sizeof(snap.body));
+		snap.gen++;
+		snap.asked = false;
+		pthread_cond_broadcast(&snap.done);
+	}
 	pthread_mutex_unlock(&snap.lock);
+	control_watch(snap.efd, POLLIN, w);
+}
+
+void telemetry_start(void)
+{
+	if (snap.efd < 0)
+		return;
+	snap.watch.fn = answer;
+	control_watch(snap.efd, POLLIN, &snap.watch);
 }
 
 /* A fresh snapshot in *s: 0 with snap.lock held, or -ETIMEDOUT/-EBADMSG. */
@@ -62,7 +84,9 @@ static int fetch(struct om_status *s)
 	end.tv_sec += ANSWER_MS / 1000;
 	pthread_mutex_lock(&snap.lock);
 	want = snap.gen + 1;
-	__atomic_store_n(&snap.asked, true, __ATOMIC_RELEASE);
+	snap.asked = true;
+	/* A full counter (never, at 2^64 - 2) would fail the write: the wait times out. */
+	eventfd_write(snap.efd, 1);
 	while (snap.gen < want) {
 		if (pthread_cond_timedwait(&snap.done, &snap.lock, &end) == ETIMEDOUT) {
 			pthread_mutex_unlock(&snap.lock);
@@ -177,6 +201,11 @@ void telemetry_init(void)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&snap.done, &attr);
 	pthread_condattr_destroy(&attr);
+	snap.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (snap.efd < 0) {
+		log_warning_errno(-errno, "no dmad commands in DPDK telemetry: eventfd: %m");
+		return;
+	}
 	r = rte_telemetry_register_cmd("/dmad/status", on_status,
 				       "dmad's totals and devices. No parameters");
 	if (r == 0)

@@ -12,7 +12,8 @@
  * is logged and leaves DPDK's own commands working. */
 void telemetry_init(void);
 
-/* telemetry_tick() - answer a command waiting for a snapshot. Control tick. */
-void telemetry_tick(void);
+/* telemetry_start() - answer commands from now on; from control_run() once
+ * its loop is up (control_watch()). */
+void telemetry_start(void);
 
 #endif /* DMAD_TELEMETRY_H */
