@@ -46,6 +46,8 @@ static const struct command {
 	 "show or set what dmad logs: err, warning, notice, info or debug", NULL},
 	{"reset-failed", reset_failed_main, "[DEV]",
 	 "forget released devices (removed, failed, gone), or DEV's record", NULL},
+	{"monitor", monitor_main, "", "print dmad's events as they happen, until Ctrl-C", NULL},
+	{"metrics", metrics_main, "", "print every counter as OpenMetrics (Prometheus) text", NULL},
 	{"help", help_main, "", "show this help", NULL},
 };
 

@@ -131,5 +131,7 @@ int fault_main(struct dmactl *o, int argc, char **argv);
 int flows_main(struct dmactl *o, int argc, char **argv);
 int loglevel_main(struct dmactl *o, int argc, char **argv);
 int reset_failed_main(struct dmactl *o, int argc, char **argv);
+int monitor_main(struct dmactl *o, int argc, char **argv);
+int metrics_main(struct dmactl *o, int argc, char **argv);
 
 #endif /* CTL_DMACTL_H */

@@ -160,3 +160,28 @@ int ctl_call(struct ctl_conn *c, uint16_t type, const void *req, uint32_t req_le
 	ret_reply->body = rep + 1;
 	return 0;
 }
+
+int ctl_fd(const struct ctl_conn *c)
+{
+	return c->fd;
+}
+
+int ctl_recv(struct ctl_conn *c, int timeout_ms, uint16_t *ret_type, struct ctl_reply *ret_msg)
+{
+	const struct dmad_proto_hdr *h = (const void *)c->buf;
+	ssize_t n = recv_one(c, now_ms() + timeout_ms);
+	int r;
+
+	if (n < 0)
+		return (int)n;
+	r = check_hdr(h, (size_t)n);
+	if (r < 0)
+		return r;
+	if (h->seq != 0 || (h->flags & DMAD_PROTO_F_REPLY))
+		return -EBADMSG;
+	*ret_type = h->type;
+	ret_msg->status = h->status;
+	ret_msg->len = h->len;
+	ret_msg->body = h + 1;
+	return 0;
+}

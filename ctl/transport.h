@@ -39,4 +39,15 @@ void ctl_close(struct ctl_conn *c);
 int ctl_call(struct ctl_conn *c, uint16_t type, const void *req, uint32_t req_len, int timeout_ms,
 	     struct ctl_reply *ret_reply);
 
+/* ctl_fd() - the connection's socket, to poll for ctl_recv(). */
+int ctl_fd(const struct ctl_conn *c);
+
+/*
+ * ctl_recv() - wait up to @timeout_ms for the next unsolicited message
+ * (seq 0, not a reply), for a connection that only listens (MONITOR).
+ * Returns 0 with *ret_type and *ret_msg set (the body, valid until the next
+ * call), or the errors of ctl_call().
+ */
+int ctl_recv(struct ctl_conn *c, int timeout_ms, uint16_t *ret_type, struct ctl_reply *ret_msg);
+
 #endif /* CTL_TRANSPORT_H */

@@ -92,6 +92,8 @@ static void on_event(const struct event *ev, void *arg)
 		for (struct client *c = dmad.clients; c; c = c->next)
 			client_event(c, &pe);
 		break;
+	default: /* for monitors only (monitor.c) */
+		break;
 	}
 }
 
@@ -126,6 +128,8 @@ void client_close(struct client *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	if (c->hello)
+		events_emit(&(struct event){.type = EVENT_CLIENT_GONE, .client = c});
 	rx_client_close(c);
 	while (c->chans)
 		client_chan_retire(c, c->chans);

@@ -48,6 +48,8 @@ struct client {
 	char name[DMAD_PROTO_NAME_MAX];
 	int sndbuf;		 /* SO_SNDBUF: events leave room for replies */
 	uint64_t events_dropped; /* unread events pile up: the newest are dropped */
+	bool monitor;		 /* asked MONITOR: gets monitor events (monitor.c) */
+	uint64_t monitor_lost;	 /* monitor events that did not fit, not yet reported */
 
 	struct quota_acct *acct; /* what it maps and holds, for its user and in all */
 	uint64_t refused_ms;	 /* CLOCK_MONOTONIC, when refused */
@@ -142,6 +144,9 @@ bool client_reap(struct client *c);
 int client_send(struct client *c, uint16_t type, uint32_t seq, int32_t status, const void *body,
 		uint32_t len, const int *fds, unsigned nfds);
 void client_event(struct client *c, const struct dmad_proto_event *ev);
+/* client_send_event() - one unsolicited message, never waiting: 0, or
+ * -EAGAIN when the client's socket buffer is full, or another -errno. */
+int client_send_event(struct client *c, uint16_t type, const void *body, uint32_t len);
 void client_free(struct client *c);
 
 #endif /* DMAD_CLIENT_H */

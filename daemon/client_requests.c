@@ -17,9 +17,11 @@
 #include "client.h"
 #include "device.h"
 #include "dmad_rx.h"
+#include "events.h"
 #include "hotplug.h"
 #include "life.h"
 #include "log.h"
+#include "monitor.h"
 #include "region.h"
 #include "region_table.h"
 #include "retired.h"
@@ -54,6 +56,7 @@ static int on_hello(struct client *c, const struct client_req *rq, struct client
 	if (!c->name[0])
 		snprintf(c->name, sizeof(c->name), "pid%d", (int)c->cred.pid);
 	c->hello = true;
+	events_emit(&(struct event){.type = EVENT_CLIENT_CONNECTED, .client = c});
 	if (life >= 0)
 		rep->fds[rep->nfds++] = life;
 	log_debug("client %u (pid %d, uid %u) hello as \"%s\"", c->id, (int)c->cred.pid,
@@ -316,6 +319,7 @@ static const struct client_req_type requests[] = {
 	{DMAD_PROTO_RX_CLOSE, "rx-close", BODY(dmad_proto_rx_close_req), 0, false, rx_close},
 	{DMAD_PROTO_FLOWS, "flows", 0, 0, false, rx_flows},
 	{DMAD_PROTO_STATUS, "status", 0, 0, false, on_status},
+	{DMAD_PROTO_MONITOR, "monitor", 0, 0, false, monitor_start},
 	{DMAD_PROTO_DEV_REMOVE, "remove", BODY(dmad_proto_dev_remove_req), 0, true, on_dev_remove},
 	{DMAD_PROTO_DEV_ADD, "add", BODY(dmad_proto_dev_add_req), 0, true, on_dev_add},
 	{DMAD_PROTO_DEV_FAULT, "fault", BODY(dmad_proto_dev_fault_req), 0, true, on_dev_fault},

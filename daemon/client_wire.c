@@ -61,6 +61,11 @@ int client_send(struct client *c, uint16_t type, uint32_t seq, int32_t status, c
 	return send_msg(c, type, DMAD_PROTO_F_REPLY, seq, status, body, len, fds, nfds);
 }
 
+int client_send_event(struct client *c, uint16_t type, const void *body, uint32_t len)
+{
+	return send_msg(c, type, 0, 0, 0, body, len, NULL, 0);
+}
+
 /*
  * Events are advice, not state (the ring always says where a channel is), so
  * a client that does not read them must not lose its replies to them: one

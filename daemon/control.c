@@ -25,8 +25,11 @@
 #include "control.h"
 #include "hotplug.h"
 #include "log.h"
+#include "metrics_http.h"
+#include "monitor.h"
 #include "notify.h"
 #include "reload.h"
+#include "telemetry.h"
 
 #define TICK_MS	     20
 #define FAST_TICK_US 500
@@ -34,7 +37,7 @@
  * with -EDQUOT and goes; one that says nothing goes after this long. */
 #define REFUSED_LINGER_MS 1000
 
-enum op { OP_ACCEPT = 1, OP_SIGNAL = 2, OP_TICK = 3, OP_RECV = 4, OP_MONITOR = 5 };
+enum op { OP_ACCEPT = 1, OP_SIGNAL = 2, OP_TICK = 3, OP_RECV = 4, OP_MONITOR = 5, OP_WATCH = 6 };
 
 /* user_data: a pointer with the operation in its low bits (pointers are 8-aligned). */
 #define TAG(p, op) ((uint64_t)(uintptr_t)(p) | (uint64_t)(op))
@@ -92,6 +95,14 @@ static void arm_monitor(void)
 
 	io_uring_prep_poll_add(sqe, ctl.mfd, POLLIN);
 	io_uring_sqe_set_data64(sqe, TAG(NULL, OP_MONITOR));
+}
+
+void control_watch(int fd, unsigned events, struct control_watch *w)
+{
+	struct io_uring_sqe *sqe = sqe_get();
+
+	io_uring_prep_poll_add(sqe, fd, events);
+	io_uring_sqe_set_data64(sqe, TAG(w, OP_WATCH));
 }
 
 static void arm_recv(struct client *c)
@@ -184,6 +195,8 @@ static void on_tick(void)
 	/* STATUS= and the service watchdog ping, from here on purpose: a stuck
 	 * control thread must stop the pings as surely as a stuck worker. */
 	notify_tick();
+	monitor_tick();
+	metrics_tick();
 	for (; c; c = next) {
 		next = c->next;
 		if (c->refused && !c->closing && now - c->refused_ms > REFUSED_LINGER_MS)
@@ -239,6 +252,8 @@ int control_run(int lfd, void (*ready)(void))
 	arm_accept();
 	arm_signal();
 	arm_tick();
+	metrics_start();
+	telemetry_start();
 	ret = hotplug_monitor_start(&ctl.mfd);
 	if (ret < 0)
 		log_notice("device event monitor unavailable (%s): surprise removal is caught by "
@@ -279,6 +294,12 @@ int control_run(int lfd, void (*ready)(void))
 				arm_monitor();
 				set_tick(hotplug_tick());
 				break;
+			case OP_WATCH: {
+				struct control_watch *w = TAG_PTR(u);
+
+				w->fn(w, cqe->res);
+				break;
+			}
 			}
 		}
 		io_uring_cq_advance(&ctl.ring, n);

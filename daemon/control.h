@@ -18,6 +18,18 @@ int control_listen(const char *path, int *ret_owned);
 int control_run(int lfd, void (*ready)(void));
 
 /*
+ * One poll on an fd of another module's, from the control loop: @fn runs on
+ * the control thread with poll's revents (or -errno) once @fd is ready.
+ * Embed it in what it is for; it must stay allocated until @fn ran, or
+ * until control_shutdown(). One-shot: watch again to go on.
+ */
+struct control_watch {
+	void (*fn)(struct control_watch *w, int res);
+};
+
+void control_watch(int fd, unsigned events, struct control_watch *w);
+
+/*
  * control_shutdown() - mark every ring dead, tell every client the daemon is
  * going, free them all. After the workers have stopped and drained.
  */

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -43,7 +46,38 @@ static int lcore_map(char *buf, size_t size, unsigned workers)
 	return 0;
 }
 
-int eal_start(const char *prog, unsigned workers, unsigned engines, char **user_argv)
+/* Where EAL's telemetry socket goes under @dir (file prefix "rte"). */
+#define TELEMETRY_SOCKET "/dpdk/rte/dpdk_telemetry.v2"
+
+/*
+ * EAL puts its runtime files, the telemetry socket among them, under
+ * $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=); else under
+ * $XDG_RUNTIME_DIR or /tmp, where every dmad would share one socket and
+ * the second would not start. So without it, dmad's own runtime directory
+ * is the one its control socket is in. Returns false when the socket's
+ * path would not fit, or for no @dir (tests in one process): then EAL runs
+ * without telemetry.
+ */
+static bool runtime_dir(const char *dir)
+{
+	const char *env = getenv("RUNTIME_DIRECTORY");
+
+	if (!dir)
+		return false;
+	if (!env || !*env) {
+		setenv("RUNTIME_DIRECTORY", dir, 1);
+		env = dir;
+	}
+	if (strlen(env) + strlen(TELEMETRY_SOCKET) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		log_notice("DPDK telemetry is off: its socket under %s would not fit a socket path",
+			   env);
+		return false;
+	}
+	return true;
+}
+
+int eal_start(const char *prog, unsigned workers, unsigned engines, const char *dir,
+	      char **user_argv)
 {
 	static const char *const devs[] = {"-a", "--allow", "--vdev", "-b", "--block", NULL};
 	static const char *const pci[] = {"-a", "--allow", "-b", "--block", NULL};
@@ -55,7 +89,8 @@ int eal_start(const char *prog, unsigned workers, unsigned engines, char **user_
 	argv[argc++] = (char *)prog;
 	argv[argc++] = "--no-huge";
 	argv[argc++] = "--no-shconf";
-	argv[argc++] = "--no-telemetry";
+	if (!runtime_dir(dir))
+		argv[argc++] = "--no-telemetry";
 	argv[argc++] = "--iova-mode=va";
 	argv[argc++] = "--log-level=lib.eal:warning";
 	if (!has_opt(user_argv, pci))
@@ -88,4 +123,22 @@ int eal_start(const char *prog, unsigned workers, unsigned engines, char **user_
 	if (ret < 0)
 		return log_error_errno(-rte_errno, "cannot start DPDK EAL: %m");
 	return 0;
+}
+
+void eal_stop(void)
+{
+	char run[PATH_MAX], path[PATH_MAX + 32], *slash;
+
+	snprintf(run, sizeof(run), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	/* EAL leaves its telemetry sockets until exit, and its directories for
+	 * good: remove them, unless another process still uses them. */
+	snprintf(path, sizeof(path), "%s/dpdk_telemetry.v2", run);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/telemetry", run);
+	unlink(path);
+	if (rmdir(run) == 0 && (slash = strrchr(run, '/'))) {
+		*slash = '\0';
+		rmdir(run);
+	}
 }

@@ -12,11 +12,18 @@
 #include <stdint.h>
 
 struct chan;
+struct client;
 struct device;
 
 enum event_type {
-	EVENT_CHAN_MOVED,   /* @ch now on @to (dmad's CPU engine: "cpu"), was on @from */
-	EVENT_DEVICE_ADDED, /* @device is online; sent after the moves onto it */
+	EVENT_CHAN_MOVED,	/* @ch now on @to (dmad's CPU engine: "cpu"), was on @from */
+	EVENT_DEVICE_ADDED,	/* @device is online; sent after the moves onto it */
+	EVENT_DEVICE_FAILED,	/* @device taken offline, @why */
+	EVENT_DEVICE_UNPLUGGED, /* @device left the bus; EVENT_DEVICE_FAILED follows */
+	EVENT_DEVICE_REMOVED,	/* @device released, @count channels moved off it; still valid */
+	EVENT_CLIENT_CONNECTED, /* @client said HELLO */
+	EVENT_CLIENT_GONE,	/* @client's socket closed */
+	EVENT_FLOW_DROPS,	/* @client's flow @flow_id dropped @count more datagrams */
 };
 
 struct event {
@@ -25,6 +32,10 @@ struct event {
 	const char *from, *to; /* device names; "" for the library's own CPU copies */
 	uint64_t stall_us;     /* how long the channel's submissions waited */
 	const struct device *device;
+	const struct client *client;
+	const char *why;
+	uint64_t count;
+	uint32_t flow_id;
 };
 
 typedef void (*event_fn)(const struct event *ev, void *arg);

@@ -92,6 +92,7 @@ static void fail(struct device *d, const char *why)
 	d->state = DMAD_PROTO_DEV_OFFLINE;
 	__atomic_store_n(&d->failed, 1, __ATOMIC_RELEASE);
 	worker_kick(&dmad.workers[d->worker]);
+	events_emit(&(struct event){.type = EVENT_DEVICE_FAILED, .device = d, .why = why});
 }
 
 /*
@@ -210,6 +211,7 @@ static void finish(struct removal *rm)
 		(unsigned long)stall_us, r.nmoved, rm->timed_out ? ", drain timed out" : "");
 	/* Its counters and why it went stay in the status (retired.h). */
 	retired_device(d);
+	events_emit(&(struct event){.type = EVENT_DEVICE_REMOVED, .device = d, .count = r.nmoved});
 	if (rm->done)
 		rm->done(moved ? 0 : -ENOMEM, moved ? &r : NULL, rm->token);
 	/* After the outcome: the moves name devices by pointer until then. */
@@ -226,6 +228,7 @@ void hotplug_surprise(const char *name)
 		return;
 	d->end_state = DMAD_PROTO_DEV_GONE;
 	snprintf(d->reason, sizeof(d->reason), "removed from the bus without warning");
+	events_emit(&(struct event){.type = EVENT_DEVICE_UNPLUGGED, .device = d});
 	fail(d, "was removed from the bus");
 	if (!d->removal && start(d, dmad.cfg.drain_timeout_ms, NULL, NULL, 0) < 0)
 		log_error("cannot start removing %s: out of memory", d->name);

@@ -26,10 +26,13 @@
 #include "engine.h"
 #include "life.h"
 #include "log.h"
+#include "metrics_http.h"
+#include "monitor.h"
 #include "notify.h"
 #include "quota_limits.h"
 #include "reload.h"
 #include "rx.h"
+#include "telemetry.h"
 #include "worker.h"
 
 static void usage(FILE *f)
@@ -59,6 +62,8 @@ static void usage(FILE *f)
 		"                      RLIMIT_NOFILE, a user half of it (dmad(8): LIMITS)\n"
 		"  --client-limit KIND=N[,...]  per client: regions (256), channels (64),\n"
 		"                      bytes (64G)\n"
+		"  --metrics-listen unix:PATH|127.0.0.1:PORT|[::1]:PORT\n"
+		"                      serve every counter as OpenMetrics at GET /metrics\n"
 		"  --version           print dmad's version and what it was built with\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
@@ -76,6 +81,7 @@ static void version(void)
  * win over the config file. */
 static const char *config_path;
 static unsigned pinned;
+static const char *metrics_spec; /* --metrics-listen */
 
 /* Returns the index of the first EAL option in argv, or a negative errno. */
 static int parse_args(int argc, char **argv, int *ret_copybreak)
@@ -94,6 +100,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_LIMIT,
 		O_USER_LIMIT,
 		O_CLIENT_LIMIT,
+		O_METRICS,
 		O_VERSION
 	};
 	static const struct option opts[] = {
@@ -110,6 +117,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"limit", required_argument, NULL, O_LIMIT},
 		{"user-limit", required_argument, NULL, O_USER_LIMIT},
 		{"client-limit", required_argument, NULL, O_CLIENT_LIMIT},
+		{"metrics-listen", required_argument, NULL, O_METRICS},
 		{"version", no_argument, NULL, O_VERSION},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -184,6 +192,9 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 			if (limits_parse_client(optarg) < 0)
 				return -EINVAL;
 			break;
+		case O_METRICS:
+			metrics_spec = optarg;
+			break;
 		case O_VERSION:
 			version();
 			exit(EXIT_SUCCESS);
@@ -201,8 +212,13 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 /* The socket we listen on: under socket activation, the one systemd passed. */
 static char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
+/* Our runtime directory when systemd gives none: the control socket's. */
+static char runtime_dir[sizeof(listen_path)];
+
 static void name_listener(int lfd)
 {
+	char *slash;
+
 	struct sockaddr_un sa = {0};
 	socklen_t len = sizeof(sa);
 
@@ -211,6 +227,12 @@ static void name_listener(int lfd)
 		snprintf(listen_path, sizeof(listen_path), "%s", sa.sun_path);
 	else
 		snprintf(listen_path, sizeof(listen_path), "%s", dmad.cfg.socket_path);
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", listen_path);
+	slash = strrchr(runtime_dir, '/');
+	if (slash && slash != runtime_dir)
+		*slash = '\0';
+	else
+		snprintf(runtime_dir, sizeof(runtime_dir), slash ? "/" : ".");
 }
 
 static void ready(void)
@@ -241,15 +263,22 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Bind first: a second dmad on the same socket must fail before touching devices. */
-	lfd = control_listen(dmad.cfg.socket_path, &owned);
-	if (lfd < 0)
+	/* Bind first: a second dmad on the same socket must fail before touching
+	 * devices. Metrics before the control socket: once that one answers,
+	 * the endpoint is there too. */
+	if (metrics_spec && metrics_listen(metrics_spec) < 0)
 		return EXIT_FAILURE;
+	lfd = control_listen(dmad.cfg.socket_path, &owned);
+	if (lfd < 0) {
+		metrics_shutdown();
+		return EXIT_FAILURE;
+	}
 	name_listener(lfd);
-	if (life_init() < 0 || client_init() < 0)
+	if (life_init() < 0 || client_init() < 0 || monitor_init() < 0)
 		goto fail_socket;
-	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, argv + eal_at) < 0)
+	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, runtime_dir, argv + eal_at) < 0)
 		goto fail_socket;
+	telemetry_init();
 	if (workers_init() < 0 || engine_cpu_create(&dmad.cpu) < 0)
 		goto fail_workers;
 	if (!engine_dmadev_setup_all())
@@ -276,11 +305,12 @@ int main(int argc, char **argv)
 	rx_shutdown();
 	workers_stop();
 	control_shutdown();
+	metrics_shutdown();
 	for (unsigned i = 0; i < dmad.ndev; i++)
 		device_release(dmad.devs[i]);
 	device_release(dmad.cpu);
 	rte_free(dmad.qs);
-	rte_eal_cleanup();
+	eal_stop();
 	if (owned)
 		unlink(dmad.cfg.socket_path);
 	close(lfd);
@@ -292,8 +322,9 @@ fail_workers:
 	for (unsigned i = 0; i < dmad.ndev; i++)
 		device_release(dmad.devs[i]);
 	device_release(dmad.cpu);
-	rte_eal_cleanup();
+	eal_stop();
 fail_socket:
+	metrics_shutdown();
 	if (owned)
 		unlink(dmad.cfg.socket_path);
 	close(lfd);

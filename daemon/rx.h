@@ -38,6 +38,10 @@ void rx_client_close(struct client *c);
  */
 bool rx_reap(struct client *c);
 
+/* rx_drops_report() - an EVENT_FLOW_DROPS for each flow that dropped
+ * datagrams since the last call. Control thread, from the tick. */
+void rx_drops_report(void);
+
 /*
  * rx_sweep() - at start-up: route libbpf's and libxdp's messages to the log,
  * and remove dmad XDP programs whose owner is gone.

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "events.h"
 #include "log.h"
 #include "rx.h"
 #include "rx_priv.h"
@@ -152,6 +153,22 @@ static void flow_info(const struct rx_flow *f, struct dmad_proto_flow_info *fi)
 	fi->slot_count = f->slot_count;
 	/* The client writes head: show what it claims only when it is possible. */
 	fi->held = published - head <= f->slot_count ? published - head : f->slot_count;
+}
+
+void rx_drops_report(void)
+{
+	for (struct rx_flow *f = rx_all_flows; f; f = f->next) {
+		uint64_t drops = LOAD(f->st.drop_no_slot) + LOAD(f->st.drop_too_large) +
+				 LOAD(f->st.drop_dma_error);
+
+		if (drops == f->drops_reported)
+			continue;
+		events_emit(&(struct event){.type = EVENT_FLOW_DROPS,
+					    .client = f->owner,
+					    .flow_id = f->id,
+					    .count = drops - f->drops_reported});
+		f->drops_reported = drops;
+	}
 }
 
 int rx_flows(struct client *c, const struct client_req *rq, struct client_rep *rep)

@@ -40,6 +40,10 @@ bool rx_reap(struct client *c)
 	return true;
 }
 
+void rx_drops_report(void)
+{
+}
+
 void rx_sweep(void)
 {
 }

@@ -132,7 +132,8 @@ struct rx_flow {
 	struct region_table *regions; /* the two regions its channel may touch */
 	struct region *area_region;
 	int area_fd;
-	bool fds_charged; /* area_fd and efd, to the owner's quota account */
+	bool fds_charged;	 /* area_fd and efd, to the owner's quota account */
+	uint64_t drops_reported; /* rx_drops_report() has told of this many */
 	uint32_t id;
 	uint32_t queue;
 	uint8_t proto;

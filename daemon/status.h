@@ -20,4 +20,8 @@ struct client;
  */
 uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer);
 
+/* status_build_all() - status_build() for a viewer that sees everything and
+ * is no client itself: what dmad's own exports (metrics, telemetry) show. */
+uint32_t status_build_all(uint8_t *buf, size_t size);
+
 #endif /* DMAD_STATUS_H */

@@ -19,8 +19,8 @@
 /* Minor 1: HELLO carries the liveness page, STATUS and FLOWS are open to
  * every client; 2: STATUS ends with its tail, then the quotas; 3: then the
  * daemon's totals and its released devices, RESET_FAILED, and refusals
- * that carry a reason (dmad_proto_error). */
-#define DMAD_PROTO_VERSION_MINOR 3u
+ * that carry a reason (dmad_proto_error); 4: MONITOR. */
+#define DMAD_PROTO_VERSION_MINOR 4u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -45,7 +45,9 @@ enum dmad_proto_type {
 	DMAD_PROTO_LOG_LEVEL = 68,  /* admin */
 	DMAD_PROTO_FLOWS = 69,	    /* any client; other clients' flows to admins only; dmad_rx.h */
 	DMAD_PROTO_RESET_FAILED = 70, /* admin; forget released devices */
+	DMAD_PROTO_MONITOR = 71,      /* any client; then MONITOR_EVENTs until it closes (below) */
 	DMAD_PROTO_EVENT = 128,	      /* daemon -> client, unsolicited */
+	DMAD_PROTO_MONITOR_EVENT = 129, /* daemon -> monitor, unsolicited */
 };
 
 #define DMAD_PROTO_F_REPLY (1u << 0)
@@ -345,6 +347,43 @@ struct dmad_proto_event {
 	char to[DMAD_PROTO_NAME_MAX];
 };
 
+/*
+ * After MONITOR's reply, the connection gets one MONITOR_EVENT (seq 0) per
+ * thing that happens in dmad, as it happens: every event for an admin;
+ * for anyone else (as STATUS) only those about devices and its own
+ * connection. Events that do not fit in the monitor's socket buffer are
+ * counted, never waited for: the next event that fits is a LOST record
+ * with their number first.
+ */
+enum dmad_proto_mon_type {
+	DMAD_PROTO_MON_LOST = 1,	  /* @count events were dropped here */
+	DMAD_PROTO_MON_DEV_ADDED = 2,	  /* @device */
+	DMAD_PROTO_MON_DEV_REMOVED = 3,	  /* @device released; @count channels moved off it */
+	DMAD_PROTO_MON_DEV_FAILED = 4,	  /* @device taken offline; @detail says why */
+	DMAD_PROTO_MON_DEV_UNPLUGGED = 5, /* @device left the bus under dmad */
+	DMAD_PROTO_MON_CHAN_MOVED =
+		6, /* @client_id's @chan_id from @device to @to, stalled @count us */
+	DMAD_PROTO_MON_CLIENT_CONNECTED = 7, /* @client_id, @pid, @uid said HELLO as @name */
+	DMAD_PROTO_MON_CLIENT_GONE = 8,	     /* @client_id's connection closed */
+	DMAD_PROTO_MON_FLOW_DROPS =
+		9, /* @client_id's flow @chan_id dropped @count more datagrams */
+};
+
+struct dmad_proto_monitor_event {
+	uint64_t time_ns; /* CLOCK_REALTIME, when dmad saw it */
+	uint64_t count;	  /* by type, above */
+	uint32_t type;	  /* enum dmad_proto_mon_type */
+	uint32_t client_id;
+	uint32_t chan_id; /* FLOW_DROPS: the flow's id */
+	int32_t pid;
+	uint32_t uid;
+	uint32_t rsvd;
+	char device[DMAD_PROTO_NAME_MAX]; /* "cpu": dmad's CPU engine; "": the library's */
+	char to[DMAD_PROTO_NAME_MAX];
+	char name[DMAD_PROTO_NAME_MAX];
+	char detail[64];
+};
+
 _Static_assert(sizeof(struct dmad_proto_hdr) == 24, "header is 24 bytes");
 _Static_assert(offsetof(struct dmad_proto_hdr, type) == 8, "type offset");
 _Static_assert(offsetof(struct dmad_proto_hdr, seq) == 12, "seq offset");
@@ -371,6 +410,8 @@ _Static_assert(offsetof(struct dmad_proto_released, when_us) == 160, "released w
 _Static_assert(sizeof(struct dmad_proto_reset_failed_req) == 32, "reset-failed req");
 _Static_assert(sizeof(struct dmad_proto_error) == 256, "error");
 _Static_assert(sizeof(struct dmad_proto_event) == 80, "event");
+_Static_assert(sizeof(struct dmad_proto_monitor_event) == 200, "monitor event");
+_Static_assert(offsetof(struct dmad_proto_monitor_event, device) == 40, "monitor event device");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_req) == 40, "remove req");
 _Static_assert(sizeof(struct dmad_proto_dev_remove_rep) == 24, "remove rep");
 _Static_assert(sizeof(struct dmad_proto_moved) == 48, "moved");

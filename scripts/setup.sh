@@ -7,12 +7,13 @@ set -eu
 # bash-completion, groff-base and man-db: the tests of the completion and
 # of the man pages (`man dmac_memcpy` from an installed tree) use them;
 # libjansson-dev parses dmactl's JSON in the tests (libdpdk-dev pulls it
-# in too, but the tests should not depend on that).
+# in too, but the tests should not depend on that); python3-prometheus-client
+# parses dmad's OpenMetrics in them.
 PACKAGES="build-essential meson ninja-build pkg-config python3 \
 libdpdk-dev liburing-dev libsystemd-dev libbpf-dev \
 clang libclang-rt-14-dev llvm bpftool libxdp-dev \
 valgrind strace iproute2 systemd socat \
-bash-completion groff-base man-db libjansson-dev"
+bash-completion groff-base man-db libjansson-dev python3-prometheus-client"
 
 missing=""
 for p in $PACKAGES; do

@@ -73,6 +73,9 @@ static void remove_files(const struct harness_dmad *d)
 {
 	unlink(d->log);
 	unlink(d->socket);
+	unlink(d->telemetry);
+	rmdir(d->eal_dirs[0]);
+	rmdir(d->eal_dirs[1]);
 	rmdir(d->dir);
 }
 
@@ -261,6 +264,9 @@ struct harness_dmad *harness_dmad_start(const char *arg, ...)
 	memcpy(d->dir, dir, sizeof(dir));
 	snprintf(d->socket, sizeof(d->socket), "%s/dmad.sock", dir);
 	snprintf(d->log, sizeof(d->log), "%s/dmad.log", dir);
+	snprintf(d->eal_dirs[1], sizeof(d->eal_dirs[1]), "%s/dpdk", dir);
+	snprintf(d->eal_dirs[0], sizeof(d->eal_dirs[0]), "%s/dpdk/rte", dir);
+	snprintf(d->telemetry, sizeof(d->telemetry), "%s/dpdk/rte/dpdk_telemetry.v2", dir);
 	ndaemons++;
 	logfd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (logfd < 0)

@@ -28,6 +28,9 @@ struct harness_dmad {
 	char dir[64];
 	char socket[96];
 	char log[96];
+	/* EAL's runtime files and directories: dmad removes them, unless killed. */
+	char telemetry[112];
+	char eal_dirs[2][80];
 };
 
 /*

@@ -165,7 +165,7 @@ static int daemon_start(const char *argv0)
 	config_defaults();
 	if (client_init() < 0)
 		return -ENOMEM;
-	if (eal_start(argv0, dmad.cfg.workers, dmad.cfg.engines, NULL) < 0)
+	if (eal_start(argv0, dmad.cfg.workers, dmad.cfg.engines, NULL, NULL) < 0)
 		return -EIO;
 	if (workers_init() < 0)
 		return -EIO;

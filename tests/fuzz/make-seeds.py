@@ -125,3 +125,19 @@ write("dmactl", "status-released-dev", b"--json\0status\0dma_skeleton1\0\0" + he
 write("dmactl", "reset-failed", b"reset-failed\0dma_skeleton1\0\0" + hello_rep + rep(b""))
 write("dmactl", "add-reason", b"add\0bogus\0\0" + hello_rep +
       rep(name('EAL: failed to parse device "bogus"', 256), status=-19))
+tail = struct.pack("<II", 6, 0)
+quotas = struct.pack("<II", 2, 0) + struct.pack("<IIQQ", 0, 0, 1, 100) + \
+    struct.pack("<IIQQ", 4, 0xffffffff, 1 << 20, (1 << 64) - 1)
+write("dmactl", "metrics", b"metrics\0\0" + hello_rep + rep(st + dev + cli + chan + tail + quotas))
+
+
+def mon_event(t, count, device="", to="", who="", detail=""):
+    ev = struct.pack("<QQIIIiII", 1796171782603009070, count, t, 2, 1, 123, 0, 0) + \
+        name(device) + name(to) + name(who) + name(detail, 64)
+    m = hdr(129, ev, seq=0)
+    return bytes([0]) + struct.pack("<H", len(m)) + m
+
+
+write("dmactl", "monitor-json", b"monitor\0--json\0\0" + hello_rep + rep(b"") +
+      mon_event(7, 0, who="bystander") + mon_event(6, 20, "dma_skeleton0", "cpu") +
+      mon_event(4, 0, "dma_skeleton0", detail="stopped completing") + mon_event(1, 5))

@@ -2,12 +2,17 @@
 /*
  * Flows the daemon must refuse, each with its own error, and the drops it
  * must count: a payload longer than a slot, and datagrams that find every
- * slot held by the client. The daemon keeps serving throughout.
+ * slot held by the client, as a monitor (MONITOR, dmactl monitor) hears of
+ * them too. The daemon keeps serving throughout.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "rawproto.h"
 #include "rxnet.h"
 
 #define PORT 7101
@@ -55,8 +60,29 @@ static void bad_specs(struct dmac_client *c, struct dmac_client *c2)
 		dmac_rx_close(rx2);
 }
 
-static void drops(struct dmac_client *c)
+/* What a monitor (dmactl monitor) heard of flow drops within @ms: their sum. */
+static uint64_t monitored_drops(int mon, int ms)
 {
+	uint64_t sum = 0;
+
+	for (int64_t end = harness_now_ms() + ms; harness_now_ms() < end;) {
+		struct dmad_proto_hdr h;
+		struct dmad_proto_monitor_event e;
+		struct iovec iov[2] = {{&h, sizeof(h)}, {&e, sizeof(e)}};
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+		struct pollfd p = {.fd = mon, .events = POLLIN};
+
+		if (poll(&p, 1, 100) > 0 && recvmsg(mon, &mh, 0) == sizeof(h) + sizeof(e) &&
+		    h.type == DMAD_PROTO_MONITOR_EVENT && e.type == DMAD_PROTO_MON_FLOW_DROPS)
+			sum += e.count;
+	}
+	return sum;
+}
+
+static void drops(struct dmac_client *c, const char *socket)
+{
+	struct raw_msg msg;
+	int mon = raw_connect(socket);
 	static const uint32_t sizes[] = {64, 65, 10, 10, 10, 10, 10, 10};
 	struct dmac_rx_spec s = rxnet_spec(PORT, 64, 4);
 	struct dmac_rx_stats st = {0};
@@ -65,6 +91,9 @@ static void drops(struct dmac_client *c)
 	int r, n = 0;
 	pid_t pid;
 
+	ok(raw_hello(mon, "monitor") == 0 &&
+		   raw_request(mon, DMAD_PROTO_MONITOR, NULL, 0, NULL, 0, &msg) == 0,
+	   "a monitor listens");
 	r = dmac_rx_open(c, &s, &rx);
 	if (!ok(r == 0, "a flow with 4 slots of 64 bytes: %s", strerror(-r)))
 		return;
@@ -86,6 +115,9 @@ static void drops(struct dmac_client *c)
 	ok(n == 4 && p[0].seq == 1 && p[0].len == 64 && p[1].seq == 3 && p[3].seq == 5 &&
 		   rxnet_payload_ok(p[0].data, 0, 64) && rxnet_payload_ok(p[1].data, 2, 10),
 	   "the client sees 4 payloads, seq 1, 3, 4, 5: the gaps are the drops");
+	/* Summed over a second at most: one or two records, never one a datagram. */
+	ok(monitored_drops(mon, 2500) == 4, "the monitor heard of the 4 drops, summed");
+	close(mon);
 	dmac_rx_release(rx, 4);
 	dmac_rx_close(rx);
 }
@@ -106,7 +138,7 @@ int main(void)
 		tap_bail("dmac_connect: %s", strerror(-r));
 
 	bad_specs(c, c2);
-	drops(c);
+	drops(c, d->socket);
 
 	dmac_disconnect(c2);
 	dmac_disconnect(c);

@@ -332,7 +332,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	config_defaults();
 	dmad.cfg.engines = 0;
-	if (eal_start(argv[0], dmad.cfg.workers, 0, NULL) < 0 || workers_init() < 0 ||
+	if (eal_start(argv[0], dmad.cfg.workers, 0, NULL, NULL) < 0 || workers_init() < 0 ||
 	    engine_cpu_create(&dmad.cpu) < 0)
 		tap_bail("cannot start EAL and the worker");
 	if (engine_fake_add("fake-a", &a) < 0 || engine_fake_add("fake-b", &b) < 0 ||
