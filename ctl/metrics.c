@@ -11,7 +11,7 @@
 
 int metrics_main(struct dmactl *o, int argc, char **argv)
 {
-	struct om_status s;
+	struct status_reply s;
 	struct ctl_reply rep;
 	struct ctl_conn *c;
 	int r;
@@ -22,7 +22,7 @@ int metrics_main(struct dmactl *o, int argc, char **argv)
 	r = dmactl_request(o, DMAD_PROTO_STATUS, NULL, 0, DMACTL_TIMEOUT_MS, &c, &rep);
 	if (r != DMACTL_EXIT_OK)
 		return r;
-	if (om_status_parse(rep.body, rep.len, &s) < 0) {
+	if (status_reply_parse(rep.body, rep.len, &s) < 0) {
 		fprintf(stderr, "dmactl: bad status reply from dmad at %s (%u bytes)\n", o->socket,
 			rep.len);
 		ctl_close(c);

@@ -17,6 +17,7 @@
 #include "dmactl.h"
 #include "format.h"
 #include "json.h"
+#include "status_reply.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -71,75 +72,39 @@ static const char *state_name(uint32_t state)
 
 static int fetch(struct dmactl *o, struct ctl_conn **ret_conn, struct status *ret)
 {
-	const struct dmad_proto_status *sum;
+	struct status_reply sr;
 	struct ctl_reply rep;
 	struct ctl_conn *c;
-	uint64_t need;
 	int r;
 
 	r = dmactl_request(o, DMAD_PROTO_STATUS, NULL, 0, DMACTL_TIMEOUT_MS, &c, &rep);
 	if (r != DMACTL_EXIT_OK)
 		return r;
 
-	sum = rep.body;
-	need = sizeof(*sum);
-	if (rep.len >= need)
-		need += (uint64_t)sum->ndev * sizeof(*ret->dev) +
-			(uint64_t)sum->nclient * sizeof(*ret->client) +
-			(uint64_t)sum->nchan * sizeof(*ret->chan);
-	/* Bytes after the records are allowed: a later minor version may append. */
-	if (rep.len < need) {
-		fprintf(stderr,
-			"dmactl: bad status reply from dmad at %s: %u bytes, %" PRIu64 " needed\n",
-			o->socket, rep.len, need);
+	if (status_reply_parse(rep.body, rep.len, &sr) < 0) {
+		fprintf(stderr, "dmactl: bad status reply from dmad at %s (%u bytes)\n", o->socket,
+			rep.len);
 		ctl_close(c);
 		return DMACTL_EXIT_FAILED;
 	}
-
 	*ret = (struct status){
-		.sum = sum,
-		.dev = (const void *)(sum + 1),
-		.ndev = sum->ndev,
-		.nclient = sum->nclient,
-		.nchan = sum->nchan,
-		.ops = sum->ops,
-		.bytes = sum->bytes,
-		.log_level = -1,
+		.sum = sr.sum,
+		.dev = sr.dev,
+		.client = sr.client,
+		.chan = sr.chan,
+		.quota = sr.quota,
+		.nquota = sr.nquota,
+		.ndev = sr.sum->ndev,
+		.nclient = sr.sum->nclient,
+		.nchan = sr.sum->nchan,
+		.ops = sr.sum->ops,
+		.bytes = sr.sum->bytes,
+		.log_level = sr.log_level,
+		.has_totals = sr.has_totals,
+		.totals = sr.totals,
+		.released = sr.released,
+		.nreleased = sr.nreleased,
 	};
-	ret->client = (const void *)(ret->dev + sum->ndev);
-	ret->chan = (const void *)(ret->client + sum->nclient);
-	if (rep.len >= need + sizeof(struct dmad_proto_status_tail)) {
-		struct dmad_proto_status_tail tail;
-
-		/* Right after the records: aligned only as they happen to be. */
-		memcpy(&tail, (const uint8_t *)rep.body + need, sizeof(tail));
-		if (tail.log_level <= LOG_LEVEL_MAX)
-			ret->log_level = (int)tail.log_level;
-		need += sizeof(tail);
-	}
-	ret->quota = NULL;
-	ret->nquota = 0;
-	/* Then the limits, when they are there whole. */
-	if (rep.len >= need + sizeof(struct dmad_proto_quotas)) {
-		const struct dmad_proto_quotas *qs = (const void *)((const char *)rep.body + need);
-
-		if (rep.len >= need + sizeof(*qs) + (uint64_t)qs->nquota * sizeof(*ret->quota)) {
-			ret->quota = (const void *)(qs + 1);
-			ret->nquota = qs->nquota;
-			need += sizeof(*qs) + (uint64_t)qs->nquota * sizeof(*ret->quota);
-		}
-	}
-	/* Then the totals and the released devices, only after whole limits. */
-	if (ret->quota && rep.len >= need + sizeof(ret->totals)) {
-		memcpy(&ret->totals, (const uint8_t *)rep.body + need, sizeof(ret->totals));
-		need += sizeof(ret->totals);
-		if (ret->totals.nreleased <= DMAD_PROTO_RELEASED_MAX &&
-		    rep.len >= need + (uint64_t)ret->totals.nreleased * sizeof(*ret->released)) {
-			ret->has_totals = true;
-			ret->released = (const void *)((const uint8_t *)rep.body + need);
-			ret->nreleased = ret->totals.nreleased;
-		}
-	}
 	*ret_conn = c;
 	return DMACTL_EXIT_OK;
 }

@@ -168,12 +168,12 @@ static char *render(size_t *ret_len)
 {
 	static uint8_t body[DMAD_PROTO_MSG_MAX - sizeof(struct dmad_proto_hdr)];
 	uint32_t n = status_build_all(body, sizeof(body));
-	struct om_status s;
+	struct status_reply s;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	if (om_status_parse(body, n, &s) < 0)
+	if (status_reply_parse(body, n, &s) < 0)
 		return NULL;
 	f = open_memstream(&text, &len);
 	if (!f)

@@ -75,7 +75,7 @@ void telemetry_start(void)
 }
 
 /* A fresh snapshot in *s: 0 with snap.lock held, or -ETIMEDOUT/-EBADMSG. */
-static int fetch(struct om_status *s)
+static int fetch(struct status_reply *s)
 {
 	struct timespec end;
 	uint64_t want;
@@ -93,7 +93,7 @@ static int fetch(struct om_status *s)
 			return -ETIMEDOUT;
 		}
 	}
-	if (om_status_parse(snap.body, snap.len, s) < 0) {
+	if (status_reply_parse(snap.body, snap.len, s) < 0) {
 		pthread_mutex_unlock(&snap.lock);
 		return -EBADMSG;
 	}
@@ -117,7 +117,7 @@ static const char *plain(char out[DMAD_PROTO_NAME_MAX], const char *name)
 static int on_status(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	char name[DMAD_PROTO_NAME_MAX];
-	struct om_status s;
+	struct status_reply s;
 	int r = fetch(&s);
 
 	(void)cmd, (void)params;
@@ -160,7 +160,7 @@ static int on_status(const char *cmd, const char *params, struct rte_tel_data *d
 static int on_clients(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	char name[DMAD_PROTO_NAME_MAX], id[16];
-	struct om_status s;
+	struct status_reply s;
 	int r = fetch(&s);
 
 	(void)cmd, (void)params;

@@ -14,40 +14,6 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-int om_status_parse(const void *body, uint32_t len, struct om_status *ret)
-{
-	const struct dmad_proto_status *sum = body;
-	uint64_t need = sizeof(*sum);
-
-	if (len < need)
-		return -EBADMSG;
-	need += (uint64_t)sum->ndev * sizeof(*ret->dev) +
-		(uint64_t)sum->nclient * sizeof(*ret->client) +
-		(uint64_t)sum->nchan * sizeof(*ret->chan);
-	if (len < need)
-		return -EBADMSG;
-	*ret = (struct om_status){.sum = sum, .dev = (const void *)(sum + 1), .log_level = -1};
-	ret->client = (const void *)(ret->dev + sum->ndev);
-	ret->chan = (const void *)(ret->client + sum->nclient);
-	/* Protocol 1.2 on: the settings, then the quotas when they are there whole. */
-	if (len >= need + sizeof(struct dmad_proto_status_tail)) {
-		struct dmad_proto_status_tail tail;
-
-		memcpy(&tail, (const uint8_t *)body + need, sizeof(tail));
-		ret->log_level = (int)tail.log_level;
-		need += sizeof(tail);
-	}
-	if (len >= need + sizeof(struct dmad_proto_quotas)) {
-		const struct dmad_proto_quotas *qs = (const void *)((const uint8_t *)body + need);
-
-		if (len >= need + sizeof(*qs) + (uint64_t)qs->nquota * sizeof(*ret->quota)) {
-			ret->quota = (const void *)(qs + 1);
-			ret->nquota = qs->nquota;
-		}
-	}
-	return 0;
-}
-
 static void family(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# TYPE %s %s\n# HELP %s %s\n", name, type, name, help);
@@ -84,6 +50,12 @@ static const char *const state_names[] = {
 	[DMAD_PROTO_DEV_DRAINING] = "DRAINING",
 	[DMAD_PROTO_DEV_OFFLINE] = "OFFLINE",
 	[DMAD_PROTO_DEV_RELEASED] = "RELEASED",
+};
+
+static const char *const end_names[] = {
+	[DMAD_PROTO_DEV_REMOVED] = "REMOVED",
+	[DMAD_PROTO_DEV_FAILED] = "FAILED",
+	[DMAD_PROTO_DEV_GONE] = "GONE",
 };
 
 static const char *const quota_names[DMAD_PROTO_QUOTA_KINDS] = {
@@ -142,7 +114,7 @@ static const struct metric chan_metrics[] = {
 	{"dmad_channel_errors", true, "Descriptors of the channel that failed.", chan_errors},
 };
 
-static void devices(FILE *f, const struct om_status *s)
+static void devices(FILE *f, const struct status_reply *s)
 {
 	for (size_t m = 0; m < ARRAY_SIZE(dev_metrics); m++) {
 		family(f, dev_metrics[m].name, dev_metrics[m].counter ? "counter" : "gauge",
@@ -169,7 +141,48 @@ static void devices(FILE *f, const struct om_status *s)
 	}
 }
 
-static void clients(FILE *f, const struct om_status *s)
+/* Protocol 1.3 on: what only a daemon-wide count keeps. */
+static void totals(FILE *f, const struct status_reply *s)
+{
+	if (!s->has_totals)
+		return;
+	family(f, "dmad_errors", "counter",
+	       "Operations an engine failed (redone by the CPU), released devices' too.");
+	fputs("dmad_errors_total", f);
+	value(f, s->totals.errors);
+	family(f, "dmad_devices_released", "counter",
+	       "Devices released (removed, failed or unplugged) since dmad started.");
+	fputs("dmad_devices_released_total", f);
+	value(f, s->totals.released);
+}
+
+/* Released devices still listed (until dmactl reset-failed): one info sample
+ * each. Their counters are in the daemon's totals, not here: a device added
+ * again under its name starts its own from 0. */
+static void released(FILE *f, const struct status_reply *s)
+{
+	if (!s->has_totals)
+		return;
+	family(f, "dmad_released_device_info", "gauge",
+	       "A released device still listed, with how it ended; always 1.");
+	for (uint32_t i = 0; i < s->nreleased; i++) {
+		const struct dmad_proto_released *r = &s->released[i];
+
+		fputs("dmad_released_device_info{", f);
+		label(f, "device", r->name, sizeof(r->name));
+		fputc(',', f);
+		label(f, "driver", r->driver, sizeof(r->driver));
+		fprintf(f, ",state=\"%s\",",
+			r->state < ARRAY_SIZE(end_names) && end_names[r->state]
+				? end_names[r->state]
+				: "UNKNOWN");
+		label(f, "reason", r->reason, sizeof(r->reason));
+		fputc('}', f);
+		value(f, 1);
+	}
+}
+
+static void clients(FILE *f, const struct status_reply *s)
 {
 	for (size_t m = 0; m < ARRAY_SIZE(client_metrics); m++) {
 		family(f, client_metrics[m].name, "gauge", client_metrics[m].help);
@@ -185,7 +198,7 @@ static void clients(FILE *f, const struct om_status *s)
 	}
 }
 
-static void channels(FILE *f, const struct om_status *s)
+static void channels(FILE *f, const struct status_reply *s)
 {
 	/* Not by device: a channel moves, and a counter's labels must not. */
 	for (size_t m = 0; m < ARRAY_SIZE(chan_metrics); m++) {
@@ -210,7 +223,7 @@ static void quota_labels(FILE *f, const struct dmad_proto_quota *q)
 		fprintf(f, "uid=\"%" PRIu32 "\"}", q->uid);
 }
 
-static void quotas(FILE *f, const struct om_status *s)
+static void quotas(FILE *f, const struct status_reply *s)
 {
 	if (!s->nquota)
 		return;
@@ -231,7 +244,7 @@ static void quotas(FILE *f, const struct om_status *s)
 	}
 }
 
-int om_render(FILE *f, const struct om_status *s)
+int om_render(FILE *f, const struct status_reply *s)
 {
 	family(f, "dmad_ops", "counter",
 	       "Operations completed by every engine, dmad's CPU engine included.");
@@ -240,6 +253,7 @@ int om_render(FILE *f, const struct om_status *s)
 	family(f, "dmad_bytes", "counter", "Bytes copied or filled by every engine.");
 	fputs("dmad_bytes_total", f);
 	value(f, s->sum->bytes);
+	totals(f, s);
 	family(f, "dmad_devices", "gauge", "DMA devices dmad holds.");
 	fputs("dmad_devices", f);
 	value(f, s->sum->ndev);
@@ -254,6 +268,7 @@ int om_render(FILE *f, const struct om_status *s)
 	fputs("dmad_status_truncated", f);
 	value(f, !!(s->sum->flags & DMAD_PROTO_LIST_TRUNCATED));
 	devices(f, s);
+	released(f, s);
 	clients(f, s);
 	channels(f, s);
 	quotas(f, s);

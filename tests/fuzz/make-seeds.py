@@ -10,7 +10,7 @@ import struct
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAGIC = 0x44414D44
 HELLO, REG, UNREG, GET, PUT, RX_OPEN, RX_CLOSE = 1, 2, 3, 4, 5, 6, 7
-STATUS, REMOVE, ADD, FAULT, LOG_LEVEL, FLOWS, RESET, EVENT = 64, 65, 66, 67, 68, 69, 70, 128
+STATUS, REMOVE, ADD, FAULT, LOG_LEVEL, FLOWS, RESET, MONITOR, EVENT = 64, 65, 66, 67, 68, 69, 70, 71, 128
 
 
 def write(target, name, data):
@@ -77,6 +77,7 @@ write("control", "log-level", hello + rec(hdr(LOG_LEVEL, struct.pack("<II", 7, 0
 write("control", "reset-failed", hello + rec(hdr(RESET, name("dma_skeleton0"), 2)) +
       rec(hdr(RESET, name(""), 3)))
 write("control", "not-admin", hello + rec(hdr(STATUS, b"", 2), spec=0xC0))
+write("control", "monitor", hello + rec(hdr(MONITOR, b"", 2)) + rec(hdr(STATUS, b"", 3)))
 for kind, what in enumerate(["sealed", "sealed-4k", "unsealed", "pipe", "dir", "opath",
                              "devnull", "empty"]):
     write("control", "reg-" + what, hello + rec(hdr(REG, struct.pack("<Q", 65536), 2),

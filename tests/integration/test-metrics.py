@@ -113,6 +113,22 @@ def main():
         cut = False
     tap.ok(cut, "a scraper that sent nothing was served around, and cut off after 5 s")
     stalled.close()
+    # A released device: its copies stay in the totals, and it is listed.
+    before = value(families(scrape(UnixHTTP(path))[2]), "dmad_ops")
+    code, out, err = dmactl(d, "remove", "dma_skeleton0")
+    tap.ok(code == 0, "dmactl remove dma_skeleton0 exits 0 (%d: %s)" % (code, err.strip()))
+    fams = families(scrape(UnixHTTP(path))[2])
+    tap.ok(fams.get("dmad_devices_released", ("",))[0] == "counter" and
+           value(fams, "dmad_devices_released") == 1,
+           "dmad_devices_released_total is 1 (%s)" % value(fams, "dmad_devices_released"))
+    tap.ok(value(fams, "dmad_released_device_info", device="dma_skeleton0",
+                 state="REMOVED") == 1,
+           "dmad_released_device_info{device=dma_skeleton0,state=REMOVED} is there")
+    after = value(fams, "dmad_ops")
+    tap.ok(before is not None and after is not None and after >= before >= COPIES,
+           "dmad_ops_total did not go down with the device (%s, then %s)" % (before, after))
+    tap.ok(value(fams, "dmad_errors") == 0, "dmad_errors_total is 0 (%s)" %
+           value(fams, "dmad_errors"))
     client.close()
     tap.ok(d.stop() == 0 and not os.path.exists(path),
            "dmad exits 0 on SIGTERM and removes the metrics socket")

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+
+#include "status_reply.h"
+
+#define LOG_LEVEL_MAX 7 /* debug */
+
+int status_reply_parse(const void *body, uint32_t len, struct status_reply *ret)
+{
+	const struct dmad_proto_status *sum = body;
+	const uint8_t *p = body;
+	uint64_t need = sizeof(*sum);
+
+	if (len < need)
+		return -EBADMSG;
+	need += (uint64_t)sum->ndev * sizeof(*ret->dev) +
+		(uint64_t)sum->nclient * sizeof(*ret->client) +
+		(uint64_t)sum->nchan * sizeof(*ret->chan);
+	if (len < need)
+		return -EBADMSG;
+	*ret = (struct status_reply){.sum = sum, .dev = (const void *)(sum + 1), .log_level = -1};
+	ret->client = (const void *)(ret->dev + sum->ndev);
+	ret->chan = (const void *)(ret->client + sum->nclient);
+
+	/* 1.2: the settings, then the limits. */
+	if (len < need + sizeof(struct dmad_proto_status_tail))
+		return 0;
+	{
+		struct dmad_proto_status_tail tail;
+
+		/* Right after the records: aligned only as they happen to be. */
+		memcpy(&tail, p + need, sizeof(tail));
+		if (tail.log_level <= LOG_LEVEL_MAX)
+			ret->log_level = (int)tail.log_level;
+		need += sizeof(tail);
+	}
+	if (len < need + sizeof(struct dmad_proto_quotas))
+		return 0;
+	{
+		const struct dmad_proto_quotas *qs = (const void *)(p + need);
+		uint64_t size = sizeof(*qs) + (uint64_t)qs->nquota * sizeof(*ret->quota);
+
+		if (len < need + size)
+			return 0;
+		ret->quota = (const void *)(qs + 1);
+		ret->nquota = qs->nquota;
+		need += size;
+	}
+
+	/* 1.3: the totals and the released devices. */
+	if (len < need + sizeof(ret->totals))
+		return 0;
+	memcpy(&ret->totals, p + need, sizeof(ret->totals));
+	need += sizeof(ret->totals);
+	if (ret->totals.nreleased > DMAD_PROTO_RELEASED_MAX ||
+	    len < need + (uint64_t)ret->totals.nreleased * sizeof(*ret->released))
+		return 0;
+	ret->has_totals = true;
+	ret->released = (const void *)(p + need);
+	ret->nreleased = ret->totals.nreleased;
+	return 0;
+}
