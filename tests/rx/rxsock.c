@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "rxnet.h"
+#include "rxsock.h"
+
+#define MMSG_BATCH 64
+#define URING_BUFS 4096u /* provided buffers: a power of two */
+#define URING_BGID 0
+
+int rxsock_open(uint16_t port, int rcvbuf)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, RXNET_ADDR, &a.sin_addr);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		tap_bail("UDP socket on port %u: %s", port, strerror(errno));
+	return fd;
+}
+
+static void seen(struct rxsock_count *c, const uint8_t *buf, uint32_t len)
+{
+	static volatile uint8_t sink;
+
+	if (!c->packets)
+		c->first_ms = harness_now_ms();
+	if (len)
+		sink += buf[0];
+	c->packets++;
+	c->bytes += len;
+}
+
+struct rxsock_count rxsock_recvmmsg(int fd, uint32_t max, int idle_ms)
+{
+	struct timeval tv = {idle_ms / 1000, (idle_ms % 1000) * 1000};
+	struct mmsghdr m[MMSG_BATCH];
+	struct iovec iov[MMSG_BATCH];
+	struct rxsock_count c = {0};
+	uint8_t *buf = malloc((size_t)MMSG_BATCH * max);
+
+	/* Blocking, as a plain receiver would; the timeout ends the stream. */
+	if (!buf || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		tap_bail("recvmmsg set-up: %s", strerror(errno));
+	for (unsigned i = 0; i < MMSG_BATCH; i++) {
+		iov[i] = (struct iovec){buf + (size_t)i * max, max};
+		m[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
+	}
+	for (;;) {
+		int n = recvmmsg(fd, m, MMSG_BATCH, MSG_WAITFORONE, NULL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0)
+			tap_bail("recvmmsg: %s", strerror(errno));
+		for (int i = 0; i < n; i++)
+			seen(&c, iov[i].iov_base, m[i].msg_len);
+		c.last_ms = harness_now_ms();
+	}
+	free(buf);
+	return c;
+}
+
+/* A ring that runs completions only when we ask for them, if the kernel has it. */
+static void ring_init(struct io_uring *ring)
+{
+	int r = io_uring_queue_init(64, ring,
+				    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+
+	if (r == -EINVAL)
+		r = io_uring_queue_init(64, ring, 0);
+	if (r < 0)
+		tap_bail("io_uring_queue_init: %s", strerror(-r));
+}
+
+static void arm(struct io_uring *ring, int fd)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = URING_BGID;
+}
+
+struct rxsock_count rxsock_uring(int fd, uint32_t max, int idle_ms)
+{
+	const size_t brsize = URING_BUFS * sizeof(struct io_uring_buf);
+	const int mask = io_uring_buf_ring_mask(URING_BUFS);
+	struct __kernel_timespec ts = {idle_ms / 1000, (idle_ms % 1000) * 1000000L};
+	struct rxsock_count c = {0};
+	struct io_uring_buf_reg reg = {0};
+	struct io_uring_buf_ring *br;
+	struct io_uring ring;
+	uint8_t *bufs;
+	int r;
+
+	ring_init(&ring);
+	/* liburing 2.3 has no io_uring_setup_buf_ring(): map and register by hand. */
+	br = mmap(NULL, brsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bufs = malloc((size_t)URING_BUFS * max);
+	if (br == MAP_FAILED || !bufs)
+		tap_bail("io_uring buffers: %s", strerror(errno));
+	memset(bufs, 0, (size_t)URING_BUFS * max); /* fault them in before the clock */
+	reg.ring_addr = (uint64_t)(uintptr_t)br;
+	reg.ring_entries = URING_BUFS;
+	reg.bgid = URING_BGID;
+	r = io_uring_register_buf_ring(&ring, &reg, 0);
+	if (r < 0)
+		tap_bail("io_uring_register_buf_ring: %s", strerror(-r));
+	io_uring_buf_ring_init(br);
+	for (unsigned i = 0; i < URING_BUFS; i++)
+		io_uring_buf_ring_add(br, bufs + (size_t)i * max, max, (unsigned short)i, mask,
+				      (int)i);
+	io_uring_buf_ring_advance(br, URING_BUFS);
+
+	arm(&ring, fd);
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0, given = 0;
+		uint64_t before = c.packets;
+		bool rearm = false;
+
+		r = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
+		if (r == -ETIME)
+			break;
+		if (r < 0 && r != -EINTR)
+			tap_bail("io_uring_submit_and_wait_timeout: %s", strerror(-r));
+		io_uring_for_each_cqe(&ring, head, cqe)
+		{
+			if (cqe->res >= 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
+				unsigned short bid =
+					(unsigned short)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+				uint8_t *b = bufs + (size_t)bid * max;
+
+				seen(&c, b, (uint32_t)cqe->res);
+				io_uring_buf_ring_add(br, b, max, bid, mask, (int)given++);
+			} else if (cqe->res < 0 && cqe->res != -ENOBUFS) {
+				tap_bail("multishot recv: %s", strerror(-cqe->res));
+			}
+			/* Ended (out of buffers, or the kernel's choice): ask again. */
+			rearm |= !(cqe->flags & IORING_CQE_F_MORE);
+			n++;
+		}
+		/* The buffers go back, then the CQ entries that named them. */
+		io_uring_buf_ring_advance(br, (int)given);
+		io_uring_cq_advance(&ring, n);
+		if (c.packets != before)
+			c.last_ms = harness_now_ms();
+		if (rearm)
+			arm(&ring, fd);
+	}
+	io_uring_queue_exit(&ring);
+	munmap(br, brsize);
+	free(bufs);
+	return c;
+}
