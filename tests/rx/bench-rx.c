@@ -48,6 +48,7 @@ static const char *const mode_names[NMODES] = {"dmad-dma", "dmad-cpu", "recvmmsg
 /* One case, one run: raw counts and CPU seconds. */
 struct sample {
 	uint64_t sent, packets, bytes;
+	uint64_t no_slot; /* dmad: dropped because the client held every slot */
 	double secs, client, dmad, rx, sender;
 };
 
@@ -55,7 +56,7 @@ struct sample {
 struct row {
 	uint32_t size;
 	enum mode mode;
-	uint64_t sent, packets;
+	uint64_t sent, packets, no_slot;
 	double kpps, pct, total, client, dmad, rx, sender;
 };
 
@@ -206,9 +207,13 @@ static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uin
 	s.packets = got.packets;
 	s.bytes = got.bytes;
 	s.secs = (double)(got.last_ms - got.first_ms) / 1000.0;
-	if (rx)
+	if (rx) {
+		struct dmac_rx_stats st;
+
+		dmac_rx_stats(rx, &st);
+		s.no_slot = st.drop_no_slot;
 		dmac_rx_close(rx);
-	else
+	} else
 		close(fd);
 	return s;
 }
@@ -234,7 +239,7 @@ static double per_gb(double secs, uint64_t bytes)
 /* Each figure's median over @n runs, each taken on its own. */
 static struct row summarize(uint32_t size, enum mode mode, const struct sample *s, unsigned n)
 {
-	double v[8][MAX_RUNS];
+	double v[9][MAX_RUNS];
 	struct row r = {.size = size, .mode = mode, .sent = s[0].sent};
 
 	for (unsigned i = 0; i < n; i++) {
@@ -246,6 +251,7 @@ static struct row summarize(uint32_t size, enum mode mode, const struct sample *
 		v[5][i] = per_gb(s[i].rx, s[i].bytes);
 		v[6][i] = per_gb(s[i].sender, s[i].bytes);
 		v[7][i] = (double)s[i].packets;
+		v[8][i] = (double)s[i].no_slot;
 	}
 	r.kpps = median(v[0], n);
 	r.pct = median(v[1], n);
@@ -255,6 +261,7 @@ static struct row summarize(uint32_t size, enum mode mode, const struct sample *
 	r.rx = median(v[5], n);
 	r.sender = median(v[6], n);
 	r.packets = (uint64_t)median(v[7], n);
+	r.no_slot = (uint64_t)median(v[8], n);
 	return r;
 }
 
@@ -265,20 +272,22 @@ static bool is_dmad(enum mode m)
 
 static void print_table(FILE *f, const struct row *r, unsigned n)
 {
-	fprintf(f, "%6s %-8s %8s %9s %8s %7s %9s %9s %9s %9s %9s\n", "size", "mode", "sent",
-		"received", "kpps", "deliv%", "total", "client", "dmad", "rx-thr", "sender");
+	fprintf(f, "%6s %-8s %8s %9s %7s %8s %7s %9s %9s %9s %9s %9s\n", "size", "mode", "sent",
+		"received", "noslot", "kpps", "deliv%", "total", "client", "dmad", "rx-thr",
+		"sender");
 	for (unsigned i = 0; i < n; i++) {
-		fprintf(f, "%6u %-8s %8llu %9llu %8.1f %7.1f %9.2f %9.2f ", r[i].size,
+		fprintf(f, "%6u %-8s %8llu %9llu %7llu %8.1f %7.1f %9.2f %9.2f ", r[i].size,
 			mode_names[r[i].mode], (unsigned long long)r[i].sent,
-			(unsigned long long)r[i].packets, r[i].kpps, r[i].pct, r[i].total,
-			r[i].client);
+			(unsigned long long)r[i].packets, (unsigned long long)r[i].no_slot,
+			r[i].kpps, r[i].pct, r[i].total, r[i].client);
 		if (is_dmad(r[i].mode))
 			fprintf(f, "%9.2f %9.2f %9.2f\n", r[i].dmad, r[i].rx, r[i].sender);
 		else
 			fprintf(f, "%9s %9s %9.2f\n", "-", "-", r[i].sender);
 	}
-	fprintf(f,
-		"(CPU columns: seconds per GB delivered; total = client + dmad, sender apart)\n");
+	fprintf(f, "(noslot: dropped by dmad, the client held every slot; the rest of what was\n"
+		   " not received the kernel dropped. CPU columns: seconds per GB delivered;\n"
+		   " total = client + dmad, the sender apart)\n");
 }
 
 static void print_json(FILE *f, const struct row *r, unsigned n, const struct opts *o)
@@ -287,12 +296,13 @@ static void print_json(FILE *f, const struct row *r, unsigned n, const struct op
 	for (unsigned i = 0; i < n; i++)
 		fprintf(f,
 			"%s{\"size\":%u,\"mode\":\"%s\",\"sent\":%llu,\"received\":%llu,"
-			"\"kpps\":%.2f,\"delivered_pct\":%.2f,\"total_cpu_s_per_gb\":%.3f,"
+			"\"no_slot\":%llu,\"kpps\":%.2f,\"delivered_pct\":%.2f,\"total_cpu_s_per_gb\":%.3f,"
 			"\"client_cpu_s_per_gb\":%.3f,\"dmad_cpu_s_per_gb\":%.3f,"
 			"\"rx_thread_cpu_s_per_gb\":%.3f,\"sender_cpu_s_per_gb\":%.3f}",
 			i ? "," : "", r[i].size, mode_names[r[i].mode],
-			(unsigned long long)r[i].sent, (unsigned long long)r[i].packets, r[i].kpps,
-			r[i].pct, r[i].total, r[i].client, r[i].dmad, r[i].rx, r[i].sender);
+			(unsigned long long)r[i].sent, (unsigned long long)r[i].packets,
+			(unsigned long long)r[i].no_slot, r[i].kpps, r[i].pct, r[i].total,
+			r[i].client, r[i].dmad, r[i].rx, r[i].sender);
 	fprintf(f, "]}\n");
 }
 

@@ -73,14 +73,25 @@ struct rxsock_count rxsock_recvmmsg(int fd, uint32_t max, int idle_ms)
 	return c;
 }
 
-/* A ring that runs completions only when we ask for them, if the kernel has it. */
+/*
+ * A CQ with room for every buffer, so that a full CQ never ends the
+ * multishot recv; completions run only when we ask for them (DEFER_TASKRUN)
+ * where the kernel has it.
+ */
 static void ring_init(struct io_uring *ring)
 {
-	int r = io_uring_queue_init(64, ring,
-				    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER |
+			 IORING_SETUP_DEFER_TASKRUN,
+		.cq_entries = URING_BUFS,
+	};
+	int r = io_uring_queue_init_params(8, ring, &p);
 
-	if (r == -EINVAL)
-		r = io_uring_queue_init(64, ring, 0);
+	if (r == -EINVAL) {
+		p = (struct io_uring_params){.flags = IORING_SETUP_CQSIZE,
+					     .cq_entries = URING_BUFS};
+		r = io_uring_queue_init_params(8, ring, &p);
+	}
 	if (r < 0)
 		tap_bail("io_uring_queue_init: %s", strerror(-r));
 }
