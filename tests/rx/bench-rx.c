@@ -34,7 +34,6 @@
 #include "rxsock.h"
 
 #define PORT	  7401
-#define IDLE_MS	  300
 #define SLOTS	  8192
 #define SLOT_SIZE 2048
 #define RCVBUF	  (8 << 20)
@@ -127,7 +126,7 @@ static bool rx_thread(pid_t pid, char tid[32])
 	return found;
 }
 
-/* Read the flow in place until it has been quiet for IDLE_MS. */
+/* Read the flow in place until the stream is over (see rxsock.h). */
 static struct rxsock_count dmad_receive(struct dmac_rx *rx)
 {
 	struct rxsock_count c = {0};
@@ -142,7 +141,7 @@ static struct rxsock_count dmad_receive(struct dmac_rx *rx)
 		if (got == 0) {
 			struct pollfd pfd = {.fd = dmac_rx_fd(rx), .events = POLLIN};
 
-			if (poll(&pfd, 1, IDLE_MS) == 0)
+			if (poll(&pfd, 1, c.packets ? RXSOCK_IDLE_MS : RXSOCK_FIRST_MS) == 0)
 				break; /* the sender is done and the flow is quiet */
 			continue;
 		}
@@ -166,6 +165,7 @@ static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uin
 	uint32_t slot = size > SLOT_SIZE ? size : SLOT_SIZE;
 	struct sample s = {.sent = n};
 	struct dmac_rx *rx = NULL;
+	struct rxsock_uring *u = NULL;
 	struct rxsock_count got;
 	double cli0, dmad0, rx0 = 0, snd0;
 	char tid[32];
@@ -184,6 +184,8 @@ static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uin
 		have_tid = rx_thread(d->pid, tid);
 	} else {
 		fd = rxsock_open(PORT, RCVBUF);
+		if (mode == URING)
+			u = rxsock_uring_new(fd, slot);
 	}
 	cli0 = rusage_cpu(RUSAGE_SELF);
 	snd0 = rusage_cpu(RUSAGE_CHILDREN);
@@ -195,9 +197,9 @@ static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uin
 	if (rx)
 		got = dmad_receive(rx);
 	else if (mode == RECVMMSG)
-		got = rxsock_recvmmsg(fd, slot, IDLE_MS);
+		got = rxsock_recvmmsg(fd, slot);
 	else
-		got = rxsock_uring(fd, slot, IDLE_MS);
+		got = rxsock_uring_run(u);
 	s.client = rusage_cpu(RUSAGE_SELF) - cli0;
 	s.dmad = proc_cpu(d->pid, NULL) - dmad0;
 	s.rx = have_tid ? proc_cpu(d->pid, tid) - rx0 : 0;
@@ -213,8 +215,11 @@ static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uin
 		dmac_rx_stats(rx, &st);
 		s.no_slot = st.drop_no_slot;
 		dmac_rx_close(rx);
-	} else
+	} else {
+		if (u)
+			rxsock_uring_free(u);
 		close(fd);
+	}
 	return s;
 }
 

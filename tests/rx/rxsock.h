@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+struct rxsock_uring;
+
 /* What a receiver got, and when the first and last datagram came. */
 struct rxsock_count {
 	uint64_t packets, bytes;
@@ -25,17 +27,34 @@ struct rxsock_count {
 int rxsock_open(uint16_t port, int rcvbuf);
 
 /*
- * rxsock_recvmmsg() - read @fd with recvmmsg() in batches of 64 datagrams
- * of up to @max bytes each, until nothing came for @idle_ms.
+ * How long a receiver waits for the first datagram (the sender is a process
+ * forked on a loaded machine), and then for each next one before it takes
+ * the stream to be over.
  */
-struct rxsock_count rxsock_recvmmsg(int fd, uint32_t max, int idle_ms);
+#define RXSOCK_FIRST_MS 10000
+#define RXSOCK_IDLE_MS	300
 
 /*
- * rxsock_uring() - read @fd with one io_uring multishot recv (re-armed when
- * the kernel ends it) selecting buffers of @max bytes from a provided
- * buffer ring, until nothing came for @idle_ms. Bails out when io_uring
- * lacks either (before Linux 6.0).
+ * rxsock_recvmmsg() - read @fd with recvmmsg() in batches of 64 datagrams
+ * of up to @max bytes each, until the stream is over.
  */
-struct rxsock_count rxsock_uring(int fd, uint32_t max, int idle_ms);
+struct rxsock_count rxsock_recvmmsg(int fd, uint32_t max);
+
+/*
+ * rxsock_uring_new() - a ring with a provided buffer ring of 4096 buffers
+ * of @max bytes (faulted in) and one multishot recv on @fd already armed,
+ * so that set-up costs nothing once the sender runs. Bails out when
+ * io_uring lacks either (before Linux 6.0).
+ */
+struct rxsock_uring *rxsock_uring_new(int fd, uint32_t max);
+
+/*
+ * rxsock_uring_run() - read what the recv completes, giving each buffer
+ * back and re-arming the recv when the kernel ends it, until the stream is
+ * over.
+ */
+struct rxsock_count rxsock_uring_run(struct rxsock_uring *u);
+
+void rxsock_uring_free(struct rxsock_uring *u);
 
 #endif /* TESTS_RXSOCK_H */
