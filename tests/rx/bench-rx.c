@@ -407,6 +407,21 @@ static uint32_t datagrams(uint32_t size, double scale)
 	return (uint32_t)((size <= 256 ? 200000 : size <= 4096 ? 100000 : 30000) * scale);
 }
 
+/*
+ * Twice what the cases should take (about 2 s each, plus the sender's
+ * pauses, which oversleep on a loaded machine): a stuck case fails the run
+ * rather than hang it.
+ */
+static unsigned watchdog_s(const struct opts *o)
+{
+	double s = 60;
+
+	for (unsigned i = 0; i < o->nsizes; i++)
+		s += 2.0 * o->runs * NMODES *
+		     (2 + datagrams(o->sizes[i], o->scale) / 16.0 * (o->pace_us + 100) / 1e6);
+	return (unsigned)s;
+}
+
 int main(int argc, char **argv)
 {
 	static struct sample s[MAX_SIZES][NMODES][MAX_RUNS];
@@ -418,8 +433,7 @@ int main(int argc, char **argv)
 	int r;
 
 	parse_opts(argc, argv, &o);
-	/* About 2 s a case at most; a stuck one fails the run rather than hang it. */
-	harness_watchdog(60 + (unsigned)(o.runs * o.nsizes * NMODES * 4 * o.scale));
+	harness_watchdog(watchdog_s(&o));
 	rxnet_setup();
 	rxnet_set_mtu(9000); /* 8 KiB datagrams whole, in multi-buffer frames */
 	d = harness_dmad_start("--copybreak", "0", "--engines", "1", NULL);
