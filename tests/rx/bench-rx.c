@@ -33,12 +33,16 @@
 #include "rxnet.h"
 #include "rxsock.h"
 
-#define PORT	  7401
-#define SLOTS	  8192
-#define SLOT_SIZE 2048
-#define RCVBUF	  (8 << 20)
-#define MAX_SIZES 8
-#define MAX_RUNS  9
+#define PORT 7401
+/*
+ * A flow's receive area is its SO_RCVBUF: slots of the datagram's size and
+ * at most 16 MiB of them (and 65536), so that the client may fall as many
+ * datagrams behind as a socket's reader at every size, or more.
+ */
+#define AREA_BYTES (16u << 20)
+#define RCVBUF	   (8 << 20)
+#define MAX_SIZES  8
+#define MAX_RUNS   9
 
 enum mode { DMAD_DMA, DMAD_CPU, RECVMMSG, URING, NMODES };
 
@@ -162,7 +166,7 @@ static struct rxsock_count dmad_receive(struct dmac_rx *rx)
 static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uint32_t size,
 			      enum mode mode, uint32_t n, unsigned pace_us)
 {
-	uint32_t slot = size > SLOT_SIZE ? size : SLOT_SIZE;
+	uint32_t slot = (size + 63) & ~63u, slots = 65536;
 	struct sample s = {.sent = n};
 	struct dmac_rx *rx = NULL;
 	struct rxsock_uring *u = NULL;
@@ -173,8 +177,10 @@ static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uin
 	pid_t sender;
 	int fd = -1, r;
 
+	while ((uint64_t)slots * slot > AREA_BYTES)
+		slots /= 2; /* a power of two */
 	if (mode == DMAD_DMA || mode == DMAD_CPU) {
-		struct dmac_rx_spec spec = rxnet_spec(PORT, slot, SLOTS);
+		struct dmac_rx_spec spec = rxnet_spec(PORT, slot, slots);
 
 		spec.flags = DMAC_RX_SET_COPYBREAK;
 		spec.copybreak = mode == DMAD_DMA ? 0 : UINT32_MAX;
