@@ -27,10 +27,16 @@
 #include "daemon.h"
 #include "dmad_rx.h"
 
-/* UMEM geometry: every frame is in the fill ring or held, never both. */
-#define RX_FRAMES     4096u
+/*
+ * UMEM geometry: every frame is in the fill ring or held, never both. 32 MiB
+ * a queue, of the order of what a socket with an 8 MB SO_RCVBUF buffers:
+ * tens of milliseconds of a stream at any size, for when the rx thread
+ * waits for a CPU. The RX ring takes every frame: with 2048 entries, 8 KiB
+ * datagrams (3 frames each) filled it with a third of the frames free.
+ */
+#define RX_FRAMES     8192u
 #define RX_FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE
-#define RX_RING_SIZE  2048u
+#define RX_RING_SIZE  RX_FRAMES
 /* Frames one datagram may span (AF_XDP multi-buffer): 64 KiB over 3840-byte frames. */
 #define RX_MAX_FRAGS 18u
 

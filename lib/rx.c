@@ -60,7 +60,8 @@ static int area_map(struct dmac_rx *rx, int fd, uint64_t size, const struct dmac
 	if (size < sizeof(*a) || size > (1ull << 32) || fstat(fd, &st) < 0 ||
 	    (uint64_t)st.st_size < size)
 		return -EPROTO;
-	a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* Populated: the daemon allocated every page; reading them costs no faults later. */
+	a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (a == MAP_FAILED)
 		return -errno;
 	rx->area = a;
