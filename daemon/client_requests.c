@@ -23,6 +23,7 @@
 #include "region.h"
 #include "region_table.h"
 #include "rx.h"
+#include "share.h"
 #include "status.h"
 
 /* A name from the wire: NUL-terminated within its field, or refused. */
@@ -113,6 +114,7 @@ static int on_chan_get(struct client *c, const struct client_req *rq, struct cli
 		return ret;
 	ch->id = ++c->next_chan_id;
 	ch->client = c;
+	share_chan_init(c, ch);
 	ret = chan_attach(ch, device_place(req->caps));
 	if (ret < 0) {
 		chan_destroy(ch);
@@ -293,6 +295,8 @@ static const struct client_req_type requests[] = {
 	{DMAD_PROTO_DEV_ADD, "add", BODY(dmad_proto_dev_add_req), 0, true, on_dev_add},
 	{DMAD_PROTO_DEV_FAULT, "fault", BODY(dmad_proto_dev_fault_req), 0, true, on_dev_fault},
 	{DMAD_PROTO_LOG_LEVEL, "log-level", BODY(dmad_proto_log_level_req), 0, true, on_log_level},
+	{DMAD_PROTO_SHARE_SET, "share-set", BODY(dmad_proto_share_set_req), 0, true, share_on_set},
+	{DMAD_PROTO_SHARES, "shares", 0, 0, false, share_on_list},
 };
 
 const struct client_req_type *client_req_type(uint16_t type)

@@ -30,6 +30,7 @@
 #include "quota_limits.h"
 #include "reload.h"
 #include "rx.h"
+#include "share.h"
 #include "worker.h"
 
 static void usage(FILE *f)
@@ -59,6 +60,9 @@ static void usage(FILE *f)
 		"                      RLIMIT_NOFILE, a user half of it (dmad(8): LIMITS)\n"
 		"  --client-limit KIND=N[,...]  per client: regions (256), channels (64),\n"
 		"                      bytes (64G)\n"
+		"  --user-share USER:weight=N,rate=N  the share of an engine of USER's clients\n"
+		"                      (a name or uid): their weight by default (1..10000, else\n"
+		"                      100), their byte rate together (bytes/s, K, M, G, T)\n"
 		"  --version           print dmad's version and what it was built with\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
@@ -94,6 +98,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_LIMIT,
 		O_USER_LIMIT,
 		O_CLIENT_LIMIT,
+		O_USER_SHARE,
 		O_VERSION
 	};
 	static const struct option opts[] = {
@@ -110,6 +115,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"limit", required_argument, NULL, O_LIMIT},
 		{"user-limit", required_argument, NULL, O_USER_LIMIT},
 		{"client-limit", required_argument, NULL, O_CLIENT_LIMIT},
+		{"user-share", required_argument, NULL, O_USER_SHARE},
 		{"version", no_argument, NULL, O_VERSION},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -182,6 +188,10 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 			break;
 		case O_CLIENT_LIMIT:
 			if (limits_parse_client(optarg) < 0)
+				return -EINVAL;
+			break;
+		case O_USER_SHARE:
+			if (share_parse_user(optarg) < 0)
 				return -EINVAL;
 			break;
 		case O_VERSION:
