@@ -43,6 +43,13 @@ static const struct command {
 	{"flows", flows_main, "", "list receive offload flows with their counters", NULL},
 	{"log-level", loglevel_main, "[LEVEL]",
 	 "show or set what dmad logs: err, warning, notice, info or debug", NULL},
+	{"set", set_main, "CLIENT|uid=N weight N|rate BYTES",
+	 "share engines by weight (1..10000, default 100), limit a byte rate",
+	 "  CLIENT         a client id (dmactl clients); uid=N: that uid's clients, whose\n"
+	 "                 default weight it sets and whose rate it limits together\n"
+	 "  weight N       its share of an engine beside others that have work\n"
+	 "  rate BYTES     bytes per second, with K, M, G or T (binary); none: no limit.\n"
+	 "                 Copies over the rate wait in the client's ring, in order.\n"},
 	{"help", help_main, "", "show this help", NULL},
 };
 

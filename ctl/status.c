@@ -439,6 +439,7 @@ static void json_channels(struct json *j, const struct status *s)
 
 int status_main(struct dmactl *o, int argc, char **argv)
 {
+	struct shares sh;
 	struct ctl_conn *c;
 	struct status s;
 	char bytes[CELL_MAX], *dev;
@@ -459,6 +460,12 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		ctl_close(c);
 		return DMACTL_EXIT_FAILED;
 	}
+	r = shares_fetch(o, &sh);
+	if (r != DMACTL_EXIT_OK) {
+		free(s.copies);
+		ctl_close(c);
+		return r;
+	}
 
 	if (o->json) {
 		struct json j = DMACTL_JSON(o);
@@ -468,6 +475,7 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		json_clients(&j, &s);
 		json_channels(&j, &s);
 		json_quotas(&j, &s);
+		shares_json(&j, &sh);
 		json_object_begin(&j, "totals");
 		json_u64(&j, "devices", s.ndev);
 		json_u64(&j, "clients", s.nclient);
@@ -489,6 +497,7 @@ int status_main(struct dmactl *o, int argc, char **argv)
 			putchar('\n');
 			print_quotas(&s, o->no_legend);
 		}
+		shares_print(&sh, o->no_legend);
 		fmt_bytes(bytes, s.bytes);
 		if (!o->no_legend)
 			printf("\ntotal: devices %u, clients %u, channels %u, ops %" PRIu64
@@ -496,6 +505,7 @@ int status_main(struct dmactl *o, int argc, char **argv)
 			       s.ndev, s.nclient, s.nchan, s.ops, bytes);
 	}
 	warn_lists(&s);
+	shares_free(&sh);
 	free(s.copies);
 	ctl_close(c);
 	return DMACTL_EXIT_OK;
