@@ -11,6 +11,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MAGIC = 0x44414D44
 HELLO, REG, UNREG, GET, PUT, RX_OPEN, RX_CLOSE = 1, 2, 3, 4, 5, 6, 7
 STATUS, REMOVE, ADD, FAULT, LOG_LEVEL, FLOWS, EVENT = 64, 65, 66, 67, 68, 69, 128
+SHARE_SET, SHARES = 70, 71
 
 
 def write(target, name, data):
@@ -74,6 +75,10 @@ write("control", "rx",
                                                              64, 0, 0), 2)) +
       rec(hdr(FLOWS, b"", 3)) + rec(hdr(RX_CLOSE, struct.pack("<II", 1, 0), 4)))
 write("control", "log-level", hello + rec(hdr(LOG_LEVEL, struct.pack("<II", 7, 0), 2)))
+write("control", "shares",
+      hello + get + rec(hdr(SHARE_SET, struct.pack("<IIIIQ", 1, 1, 1, 0, 300), 3)) +
+      rec(hdr(SHARE_SET, struct.pack("<IIIIQ", 2, 0, 2, 0, 50 << 20), 4)) +
+      rec(hdr(SHARES, b"", 5)))
 write("control", "not-admin", hello + rec(hdr(STATUS, b"", 2), spec=0xC0))
 for kind, what in enumerate(["sealed", "sealed-4k", "unsealed", "pipe", "dir", "opath",
                              "devnull", "empty"]):
@@ -111,4 +116,6 @@ flows = struct.pack("<II", 1, 0) + name("lo", 16) + name("dma_skeleton0") + byte
     struct.pack("<IIIHBBIIII", 1, 1, 0, 9000, 17, 2, 2048, 64, 3, 0)
 write("dmactl", "flows-json", b"flows\0--json\0\0" + hello_rep + rep(flows))
 write("dmactl", "log-level", b"log-level\0debug\0\0" + hello_rep + rep(b""))
+write("dmactl", "set", b"set\0" b"1\0weight\0" b"300\0\0" + hello_rep + rep(b""))
+write("dmactl", "set-uid-rate", b"--json\0set\0uid=0\0rate\0" b"50M\0\0" + hello_rep + rep(b""))
 write("dmactl", "refused", b"status\0\0" + hello_rep + rep(b"", status=-13))
