@@ -221,6 +221,7 @@ static void dev_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 	fmt_bytes(cell[7], d->bytes);
 	fmt_u64(cell[8], d->errors);
 	fmt_bytes(cell[9], d->copybreak);
+	fmt_rate(cell[10], d->load);
 }
 
 static void client_row(const void *ctx, size_t i, char cell[][CELL_MAX])
@@ -254,6 +255,10 @@ static void chan_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 	fmt_bytes(cell[4], ch->bytes);
 	fmt_u64(cell[5], ch->errors);
 	fmt_bytes(cell[6], ch->copybreak);
+	if (ch->node < 0)
+		snprintf(cell[7], CELL_MAX, "-");
+	else
+		fmt_u64(cell[7], (uint64_t)ch->node);
 }
 
 static const char *quota_name(uint32_t kind)
@@ -301,7 +306,7 @@ static void print_devices(const struct status *s, bool no_legend)
 		{"DEVICE", ALIGN_LEFT},	    {"DRIVER", ALIGN_LEFT},  {"STATE", ALIGN_LEFT},
 		{"CAPS", ALIGN_LEFT},	    {"VCHANS", ALIGN_RIGHT}, {"CHANNELS", ALIGN_RIGHT},
 		{"OPS", ALIGN_RIGHT},	    {"BYTES", ALIGN_RIGHT},  {"ERRORS", ALIGN_RIGHT},
-		{"COPYBREAK", ALIGN_RIGHT},
+		{"COPYBREAK", ALIGN_RIGHT}, {"LOAD", ALIGN_RIGHT},
 	};
 
 	if (!s->ndev && !no_legend)
@@ -330,7 +335,7 @@ static void print_channels(const struct status *s, bool no_legend)
 	static const struct table_col cols[] = {
 		{"CLIENT", ALIGN_RIGHT},    {"CHAN", ALIGN_RIGHT},  {"DEVICE", ALIGN_LEFT},
 		{"OPS", ALIGN_RIGHT},	    {"BYTES", ALIGN_RIGHT}, {"ERRORS", ALIGN_RIGHT},
-		{"COPYBREAK", ALIGN_RIGHT},
+		{"COPYBREAK", ALIGN_RIGHT}, {"NODE", ALIGN_RIGHT},
 	};
 
 	if (!s->nchan && !no_legend)
@@ -365,6 +370,7 @@ static void json_devices(struct json *j, const struct status *s)
 		json_u64(j, "errors", d->errors);
 		json_u64(j, "copybreak", d->copybreak);
 		json_u64(j, "worker", d->worker);
+		json_u64(j, "load", d->load);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -432,6 +438,11 @@ static void json_channels(struct json *j, const struct status *s)
 		json_u64(j, "bytes", ch->bytes);
 		json_u64(j, "errors", ch->errors);
 		json_u64(j, "copybreak", ch->copybreak);
+		/* null: no NUMA node known */
+		if (ch->node < 0)
+			json_null(j, "node");
+		else
+			json_u64(j, "node", (uint64_t)ch->node);
 		json_object_end(j);
 	}
 	json_array_end(j);

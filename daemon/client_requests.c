@@ -20,6 +20,7 @@
 #include "hotplug.h"
 #include "life.h"
 #include "log.h"
+#include "place.h"
 #include "region.h"
 #include "region_table.h"
 #include "rx.h"
@@ -115,7 +116,8 @@ static int on_chan_get(struct client *c, const struct client_req *rq, struct cli
 	ch->id = ++c->next_chan_id;
 	ch->client = c;
 	share_chan_init(c, ch);
-	ret = chan_attach(ch, device_place(req->caps));
+	ch->node = place_node_of_pid(c->cred.pid);
+	ret = chan_attach(ch, place_chan(req->caps, ch->node));
 	if (ret < 0) {
 		chan_destroy(ch);
 		return ret;

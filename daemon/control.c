@@ -26,6 +26,7 @@
 #include "hotplug.h"
 #include "log.h"
 #include "notify.h"
+#include "place.h"
 #include "reload.h"
 
 #define TICK_MS	     20
@@ -180,6 +181,7 @@ static void on_tick(void)
 		arm_accept();
 	}
 	set_tick(hotplug_tick());
+	place_tick(now);
 	rcu_reclaim();
 	/* STATUS= and the service watchdog ping, from here on purpose: a stuck
 	 * control thread must stop the pings as surely as a stuck worker. */

@@ -75,6 +75,7 @@ struct chan {
 	uint64_t gone_token;	 /* chan_kill(): its grace period */
 	bool dead;		 /* chan_kill()ed: never attached again */
 	uint32_t owner_id;	 /* for the logs: the client's id */
+	int node;		 /* the owner's NUMA node when it took the channel, or -1 */
 	struct client *client;	 /* the session that owns it; NULL for rx flows */
 	struct chan *next;	 /* client's list */
 	struct chan *all_next;	 /* chan.c's list of every channel */
@@ -141,6 +142,10 @@ struct device {
 	uint32_t watchdog_ms;	      /* see dmad_config.watchdog_ms */
 	uint64_t wd_completed; /* the engine's completed count, as the watchdog last saw it */
 	uint64_t wd_moved_tsc; /* when the watchdog last saw that count move */
+	int numa_node;	       /* the engine's, or -1 (place.h) */
+	/* place.c: bytes copied as sampled every 100 ms, for the recent load. */
+	uint64_t load_ms[10], load_bytes[10];
+	unsigned load_pos;
 };
 
 struct dev_array {

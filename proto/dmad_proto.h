@@ -18,7 +18,7 @@
 #define DMAD_PROTO_VERSION_MAJOR 1u
 /* Minor 1: HELLO carries the liveness page, STATUS and FLOWS are open to
  * every client; 2: STATUS ends with its tail, then the quotas; 3: SHARE_SET
- * and SHARES. */
+ * and SHARES, a device's recent load and a channel's NUMA node in STATUS. */
 #define DMAD_PROTO_VERSION_MINOR 3u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
@@ -164,7 +164,7 @@ struct dmad_proto_dev_info {
 	uint32_t channels;
 	uint32_t copybreak;
 	uint32_t worker;
-	uint32_t rsvd[2];
+	uint64_t load; /* bytes per second over about the last second (minor 3) */
 };
 
 struct dmad_proto_client_info {
@@ -186,7 +186,7 @@ struct dmad_proto_chan_info {
 	uint32_t client_id;
 	uint32_t chan_id;
 	uint32_t copybreak;
-	uint32_t rsvd;
+	int32_t node; /* the client's NUMA node it was placed for; -1: none (minor 3) */
 };
 
 /*
