@@ -182,6 +182,7 @@ static void on_tick(void)
 	}
 	set_tick(hotplug_tick());
 	place_tick(now);
+	hotplug_balance_tick(now);
 	rcu_reclaim();
 	/* STATUS= and the service watchdog ping, from here on purpose: a stuck
 	 * control thread must stop the pings as surely as a stuck worker. */

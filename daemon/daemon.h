@@ -76,6 +76,9 @@ struct chan {
 	bool dead;		 /* chan_kill()ed: never attached again */
 	uint32_t owner_id;	 /* for the logs: the client's id */
 	int node;		 /* the owner's NUMA node when it took the channel, or -1 */
+	bool rebalancing;	 /* unpublished, draining to move to a less loaded engine */
+	uint64_t balance_bytes;	 /* hotplug_balance.c: bytes at its last look... */
+	uint64_t balance_rate;	 /* ...and per second since the one before */
 	struct client *client;	 /* the session that owns it; NULL for rx flows */
 	struct chan *next;	 /* client's list */
 	struct chan *all_next;	 /* chan.c's list of every channel */
@@ -146,6 +149,7 @@ struct device {
 	/* place.c: bytes copied as sampled every 100 ms, for the recent load. */
 	uint64_t load_ms[10], load_bytes[10];
 	unsigned load_pos;
+	uint64_t hot_ms; /* hotplug_balance.c: above twice the mean load since; 0: not */
 };
 
 struct dev_array {

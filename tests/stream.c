@@ -90,6 +90,8 @@ void *stream_run(void *arg)
 
 	s->start_ms = harness_now_ms();
 	while (lens && retired < s->copies && !s->err) {
+		if (__atomic_load_n(&s->stop, __ATOMIC_RELAXED))
+			s->copies = issued;
 		while (issued < s->copies && issued - retired < s->window) {
 			unsigned i = (unsigned)(issued % s->window);
 			size_t off = i * s->slot + COPIER_GUARD, len = copy_len(s);

@@ -25,6 +25,7 @@ struct stream {
 	unsigned window;	 /* copies kept in flight */
 	uint64_t copies;	 /* how many, in all */
 	uint32_t seed;
+	bool stop; /* set while it runs: finish what is issued, then end there */
 
 	/* Out, after stream_run(). */
 	uint64_t done;		  /* copies retired and checked; read while it runs too */
