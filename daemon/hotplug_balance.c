@@ -40,7 +40,10 @@ static void arrive(uint64_t now_ms)
 
 	mv.ch = NULL;
 	ch->rebalancing = false;
-	if (!to || (chan_attach(ch, to) < 0 && chan_attach(ch, dmad.cpu) < 0)) {
+	/* Every engine went meanwhile: dmad's CPU engine, as for a removal. */
+	if (!to)
+		to = dmad.cpu;
+	if (chan_attach(ch, to) < 0 && chan_attach(ch, dmad.cpu) < 0) {
 		log_error("cannot reattach channel %u of client %u", ch->id, ch->owner_id);
 		return;
 	}
