@@ -9,7 +9,6 @@
  */
 #include <stdio.h>
 
-
 #include "chan.h"
 #include "device.h"
 #include "events.h"
