@@ -48,6 +48,13 @@ static const struct command {
 	 "forget released devices (removed, failed, gone), or DEV's record", NULL},
 	{"monitor", monitor_main, "", "print dmad's events as they happen, until Ctrl-C", NULL},
 	{"metrics", metrics_main, "", "print every counter as OpenMetrics (Prometheus) text", NULL},
+	{"set", set_main, "CLIENT|uid=N weight N|rate BYTES",
+	 "share engines by weight (1..10000, default 100), limit a byte rate",
+	 "  CLIENT         a client id (dmactl clients); uid=N: that uid's clients, whose\n"
+	 "                 default weight it sets and whose rate it limits together\n"
+	 "  weight N       its share of an engine beside others that have work\n"
+	 "  rate BYTES     bytes per second, with K, M, G or T (binary); none: no limit.\n"
+	 "                 Copies over the rate wait in the client's ring, in order.\n"},
 	{"help", help_main, "", "show this help", NULL},
 };
 

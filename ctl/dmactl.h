@@ -122,6 +122,22 @@ const char *log_level_name(int level);
  */
 int status_log_level(struct dmactl *o, int *ret_level);
 
+/*
+ * shares.c: SHARES, for status. shares_fetch() returns DMACTL_EXIT_OK with
+ * *ret filled (empty from a dmad that does not know the request), or the
+ * exit status after saying why not; shares_free() after use.
+ */
+struct shares {
+	struct ctl_conn *conn;
+	const struct dmad_proto_share_client *client;
+	const struct dmad_proto_share_uid *uid;
+	uint32_t nclient, nuid;
+};
+int shares_fetch(struct dmactl *o, struct shares *ret);
+void shares_print(const struct shares *s, bool no_legend);
+void shares_json(struct json *j, const struct shares *s);
+void shares_free(struct shares *s);
+
 /* Commands: argv[0] is the command's name. Each returns an exit status. */
 int status_main(struct dmactl *o, int argc, char **argv);
 int clients_main(struct dmactl *o, int argc, char **argv);
@@ -133,5 +149,6 @@ int loglevel_main(struct dmactl *o, int argc, char **argv);
 int reset_failed_main(struct dmactl *o, int argc, char **argv);
 int monitor_main(struct dmactl *o, int argc, char **argv);
 int metrics_main(struct dmactl *o, int argc, char **argv);
+int set_main(struct dmactl *o, int argc, char **argv);
 
 #endif /* CTL_DMACTL_H */

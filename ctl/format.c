@@ -65,6 +65,12 @@ void fmt_bytes(char cell[CELL_MAX], uint64_t v)
 	snprintf(cell, CELL_MAX, "%.1f %s", d, unit[u]);
 }
 
+void fmt_rate(char cell[CELL_MAX], uint64_t bytes_per_s)
+{
+	fmt_bytes(cell, bytes_per_s);
+	strncat(cell, "/s", CELL_MAX - strlen(cell) - 1);
+}
+
 void fmt_duration(char cell[CELL_MAX], uint64_t us)
 {
 	if (us < 1000)

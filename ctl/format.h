@@ -34,6 +34,8 @@ void table_print(FILE *f, const struct table_col *cols, unsigned ncol, size_t nr
 void fmt_u64(char cell[CELL_MAX], uint64_t v);
 /* 512 B, 4.0 KiB, 1.2 GiB. */
 void fmt_bytes(char cell[CELL_MAX], uint64_t v);
+/* A byte rate: 50.0 MiB/s. */
+void fmt_rate(char cell[CELL_MAX], uint64_t bytes_per_s);
 /* 850 us, 12.3 ms, 4.21 s. */
 void fmt_duration(char cell[CELL_MAX], uint64_t us);
 /*

@@ -230,6 +230,7 @@ static void dev_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 	fmt_bytes(cell[7], d->bytes);
 	fmt_u64(cell[8], d->errors);
 	fmt_bytes(cell[9], d->copybreak);
+	fmt_rate(cell[10], d->load);
 }
 
 static void fmt_when(char cell[CELL_MAX], uint64_t when_us)
@@ -286,6 +287,10 @@ static void chan_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 	fmt_bytes(cell[4], ch->bytes);
 	fmt_u64(cell[5], ch->errors);
 	fmt_bytes(cell[6], ch->copybreak);
+	if (ch->node < 0)
+		snprintf(cell[7], CELL_MAX, "-");
+	else
+		fmt_u64(cell[7], (uint64_t)ch->node);
 }
 
 static const char *quota_name(uint32_t kind)
@@ -333,7 +338,7 @@ static void print_devices(const struct status *s, bool no_legend)
 		{"DEVICE", ALIGN_LEFT},	    {"DRIVER", ALIGN_LEFT},  {"STATE", ALIGN_LEFT},
 		{"CAPS", ALIGN_LEFT},	    {"VCHANS", ALIGN_RIGHT}, {"CHANNELS", ALIGN_RIGHT},
 		{"OPS", ALIGN_RIGHT},	    {"BYTES", ALIGN_RIGHT},  {"ERRORS", ALIGN_RIGHT},
-		{"COPYBREAK", ALIGN_RIGHT},
+		{"COPYBREAK", ALIGN_RIGHT}, {"LOAD", ALIGN_RIGHT},
 	};
 
 	if (!s->ndev && !no_legend)
@@ -378,7 +383,7 @@ static void print_channels(const struct status *s, bool no_legend)
 	static const struct table_col cols[] = {
 		{"CLIENT", ALIGN_RIGHT},    {"CHAN", ALIGN_RIGHT},  {"DEVICE", ALIGN_LEFT},
 		{"OPS", ALIGN_RIGHT},	    {"BYTES", ALIGN_RIGHT}, {"ERRORS", ALIGN_RIGHT},
-		{"COPYBREAK", ALIGN_RIGHT},
+		{"COPYBREAK", ALIGN_RIGHT}, {"NODE", ALIGN_RIGHT},
 	};
 
 	if (!s->nchan && !no_legend)
@@ -413,6 +418,7 @@ static void json_devices(struct json *j, const struct status *s)
 		json_u64(j, "errors", d->errors);
 		json_u64(j, "copybreak", d->copybreak);
 		json_u64(j, "worker", d->worker);
+		json_u64(j, "load", d->load);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -501,6 +507,11 @@ static void json_channels(struct json *j, const struct status *s)
 		json_u64(j, "bytes", ch->bytes);
 		json_u64(j, "errors", ch->errors);
 		json_u64(j, "copybreak", ch->copybreak);
+		/* null: no NUMA node known */
+		if (ch->node < 0)
+			json_null(j, "node");
+		else
+			json_u64(j, "node", (uint64_t)ch->node);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -521,6 +532,7 @@ static void print_total(const struct status *s, const struct dmad_proto_totals *
 
 int status_main(struct dmactl *o, int argc, char **argv)
 {
+	struct shares sh;
 	struct ctl_conn *c;
 	struct status s;
 	char bytes[CELL_MAX], *dev;
@@ -541,6 +553,12 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		ctl_close(c);
 		return DMACTL_EXIT_FAILED;
 	}
+	r = shares_fetch(o, &sh);
+	if (r != DMACTL_EXIT_OK) {
+		free(s.copies);
+		ctl_close(c);
+		return r;
+	}
 
 	if (o->json) {
 		struct json j = DMACTL_JSON(o);
@@ -551,6 +569,7 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		json_clients(&j, &s);
 		json_channels(&j, &s);
 		json_quotas(&j, &s);
+		shares_json(&j, &sh);
 		json_object_begin(&j, "totals");
 		json_u64(&j, "devices", s.ndev);
 		json_u64(&j, "clients", s.nclient);
@@ -580,11 +599,13 @@ int status_main(struct dmactl *o, int argc, char **argv)
 			putchar('\n');
 			print_quotas(&s, o->no_legend);
 		}
+		shares_print(&sh, o->no_legend);
 		fmt_bytes(bytes, s.bytes);
 		if (!o->no_legend)
 			print_total(&s, n ? NULL : &s.totals, bytes);
 	}
 	warn_lists(&s);
+	shares_free(&sh);
 	free(s.copies);
 	ctl_close(c);
 	return DMACTL_EXIT_OK;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "fair.h"
 #include "log.h"
 #include "worker.h"
 
@@ -55,6 +56,8 @@ int chan_create(const struct chan_owner *o, uint32_t caps, struct chan **ret_cha
 	ch->regions = o->regions;
 	ch->owner_id = o->id;
 	ch->caps = caps;
+	ch->weight = FAIR_WEIGHT_DEFAULT;
+	ch->node = -1;
 	ch->ring_size = size;
 	ch->sq_mask = DMAD_PROTO_SQ_ENTRIES - 1;
 

@@ -18,6 +18,7 @@
 #include "region.h"
 #include "region_table.h"
 #include "rx.h"
+#include "share.h"
 
 uint64_t client_now_ms(void)
 {
@@ -64,6 +65,7 @@ struct client *client_new(int fd)
 		break;
 	}
 	snprintf(c->name, sizeof(c->name), "pid%d", (int)c->cred.pid);
+	share_client_init(c);
 	c->next = dmad.clients;
 	dmad.clients = c;
 	return c;

@@ -52,6 +52,9 @@ struct client {
 	uint64_t monitor_lost;	 /* monitor events that did not fit, not yet reported */
 
 	struct quota_acct *acct; /* what it maps and holds, for its user and in all */
+	uint32_t weight;	 /* its share of an engine (share.c) */
+	bool weight_own;	 /* set for it, not its uid's default */
+	struct rate rate;	 /* its byte-rate limit; workers read it */
 	uint64_t refused_ms;	 /* CLOCK_MONOTONIC, when refused */
 
 	struct region_table *regions; /* RCU-published, read by workers */

@@ -22,10 +22,12 @@
 #include "life.h"
 #include "log.h"
 #include "monitor.h"
+#include "place.h"
 #include "region.h"
 #include "region_table.h"
 #include "retired.h"
 #include "rx.h"
+#include "share.h"
 #include "status.h"
 
 /* A name from the wire: NUL-terminated within its field, or refused. */
@@ -117,7 +119,9 @@ static int on_chan_get(struct client *c, const struct client_req *rq, struct cli
 		return ret;
 	ch->id = ++c->next_chan_id;
 	ch->client = c;
-	ret = chan_attach(ch, device_place(req->caps));
+	share_chan_init(c, ch);
+	ch->node = place_node_of_pid(c->cred.pid);
+	ret = chan_attach(ch, place_chan(req->caps, ch->node));
 	if (ret < 0) {
 		chan_destroy(ch);
 		return ret;
@@ -326,6 +330,8 @@ static const struct client_req_type requests[] = {
 	{DMAD_PROTO_LOG_LEVEL, "log-level", BODY(dmad_proto_log_level_req), 0, true, on_log_level},
 	{DMAD_PROTO_RESET_FAILED, "reset-failed", BODY(dmad_proto_reset_failed_req), 0, true,
 	 on_reset_failed},
+	{DMAD_PROTO_SHARE_SET, "share-set", BODY(dmad_proto_share_set_req), 0, true, share_on_set},
+	{DMAD_PROTO_SHARES, "shares", 0, 0, false, share_on_list},
 };
 
 const struct client_req_type *client_req_type(uint16_t type)

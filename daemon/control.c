@@ -28,6 +28,7 @@
 #include "metrics_http.h"
 #include "monitor.h"
 #include "notify.h"
+#include "place.h"
 #include "reload.h"
 #include "telemetry.h"
 
@@ -191,6 +192,8 @@ static void on_tick(void)
 		arm_accept();
 	}
 	set_tick(hotplug_tick());
+	place_tick(now);
+	hotplug_balance_tick(now);
 	rcu_reclaim();
 	/* STATUS= and the service watchdog ping, from here on purpose: a stuck
 	 * control thread must stop the pings as surely as a stuck worker. */

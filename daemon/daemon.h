@@ -19,6 +19,7 @@
 #include "dmad_proto.h"
 #include "dmad_ring.h"
 #include "quota.h"
+#include "rate.h"
 #include "validate.h"
 
 #define MAX_WORKERS 16
@@ -53,6 +54,13 @@ struct chan {
 	uint64_t retired;   /* of those, completed (ok or not), ever */
 	uint64_t ops, bytes, errors;
 	struct region_table *const *regions; /* the owner's, RCU-published */
+	/* Sharing the engine (fair.c): set by the control thread, read by the worker. */
+	uint32_t weight; /* FAIR_WEIGHT_MIN..MAX; its share: weight / the sum of those with work */
+	struct rate *rate[2]; /* the owner's byte-rate limits (client, uid); NULL: none */
+	/* ...and the worker's own bookkeeping for it. */
+	int64_t deficit;	 /* deficit round robin: bytes it may take on its turn */
+	uint64_t inflight_bytes; /* bytes of the descriptors in flight */
+	uint64_t active_tsc;	 /* it last had work queued or in flight */
 
 	/* Control side. */
 	uint32_t id;
@@ -67,6 +75,10 @@ struct chan {
 	uint64_t gone_token;	 /* chan_kill(): its grace period */
 	bool dead;		 /* chan_kill()ed: never attached again */
 	uint32_t owner_id;	 /* for the logs: the client's id */
+	int node;		 /* the owner's NUMA node when it took the channel, or -1 */
+	bool rebalancing;	 /* unpublished, draining to move to a less loaded engine */
+	uint64_t balance_bytes;	 /* hotplug_balance.c: bytes at its last look... */
+	uint64_t balance_rate;	 /* ...and per second since the one before */
 	struct client *client;	 /* the session that owns it; NULL for rx flows */
 	struct chan *next;	 /* client's list */
 	struct chan *all_next;	 /* chan.c's list of every channel */
@@ -117,6 +129,7 @@ struct device {
 	uint32_t on_dev;       /* fifo entries the engine still has to complete */
 	uint64_t progress_tsc; /* last completion, or when the fifo last filled from empty */
 	uint64_t poll_tsc;     /* the worker's last look: a starved worker is not a dead engine */
+	uint32_t rr;	       /* fair.c: where the next round of its channels starts */
 	uint64_t ops, bytes, errors;
 
 	/* Control side. */
@@ -134,6 +147,11 @@ struct device {
 	uint64_t wd_moved_tsc; /* when the watchdog last saw that count move */
 	uint32_t end_state;    /* hotplug: REMOVED, FAILED or GONE once it is going; 0 before */
 	char reason[DMAD_PROTO_REASON_MAX]; /* why it is going, for its record (retired.h) */
+	int numa_node;	       /* the engine's, or -1 (place.h) */
+	/* place.c: bytes copied as sampled every 100 ms, for the recent load. */
+	uint64_t load_ms[10], load_bytes[10];
+	unsigned load_pos;
+	uint64_t hot_ms; /* hotplug_balance.c: above twice the mean load since; 0: not */
 };
 
 struct dev_array {
@@ -150,13 +168,14 @@ struct worker {
 	bool stop;		/* control -> worker, __atomic */
 	unsigned quiet;		/* worker-private: sleeps that ended with nothing to do */
 	/* Worker-private: when to spin, yield or sleep (worker_idle.c). In TSC ticks. */
-	uint64_t work_tsc;  /* the loop last found work */
-	uint64_t spin_tsc;  /* after work, poll this long before sleeping */
-	uint64_t probe_tsc; /* next look at whether another task wants this CPU */
-	uint64_t yield_tsc; /* the cheapest sched_yield() seen: one with nobody to run */
-	uint64_t cpu_tsc;   /* what the last look found holds until then */
-	uint8_t cpu;	    /* enum worker_cpu: what the last look found */
-	bool slept;	    /* slept since work_tsc */
+	uint64_t work_tsc;   /* the loop last found work */
+	uint64_t spin_tsc;   /* after work, poll this long before sleeping */
+	uint64_t probe_tsc;  /* next look at whether another task wants this CPU */
+	uint64_t yield_tsc;  /* the cheapest sched_yield() seen: one with nobody to run */
+	uint64_t cpu_tsc;    /* what the last look found holds until then */
+	uint64_t resume_tsc; /* a rate-limited channel may go again then; 0: none waits */
+	uint8_t cpu;	     /* enum worker_cpu: what the last look found */
+	bool slept;	     /* slept since work_tsc */
 	/* Loops gone round, for the service watchdog (notify.c). Written every
 	 * loop by this worker alone: its own cache line, so that the writes do
 	 * not bounce the line other workers read their fields from. */

@@ -24,8 +24,10 @@ struct device *device_new(const struct engine_ops *ops)
 {
 	struct device *d = calloc(1, sizeof(*d));
 
-	if (d)
+	if (d) {
 		d->engine = ops;
+		d->numa_node = -1;
+	}
 	return d;
 }
 
@@ -117,29 +119,6 @@ void device_release(struct device *d)
 	d->engine->release(d);
 	d->state = DMAD_PROTO_DEV_RELEASED;
 	device_free(d);
-}
-
-struct device *device_pick(uint32_t caps)
-{
-	struct device *best = NULL;
-
-	(void)caps; /* fill is emulated on engines without it: every device qualifies */
-	for (unsigned i = 0; i < dmad.ndev; i++) {
-		struct device *d = dmad.devs[i];
-
-		if (d->state != DMAD_PROTO_DEV_ONLINE || d->failed)
-			continue;
-		if (!best || d->nchans < best->nchans)
-			best = d;
-	}
-	return best;
-}
-
-struct device *device_place(uint32_t caps)
-{
-	struct device *d = device_pick(caps);
-
-	return d ? d : dmad.cfg.cpu_engine ? dmad.cpu : NULL;
 }
 
 bool device_any_needs_dma_map(void)

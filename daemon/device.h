@@ -29,15 +29,6 @@ void device_unpublish(struct device *d);
 /* device_release() - let the engine go, then free @d. Control thread. */
 void device_release(struct device *d);
 
-/* The ONLINE device with @caps carrying the fewest channels, or NULL. */
-struct device *device_pick(uint32_t caps);
-
-/*
- * Where a new client channel goes: device_pick(), else, with --engines cpu,
- * dmad's CPU engine (its worker copies), else NULL (the library copies).
- */
-struct device *device_place(uint32_t caps);
-
 /* Does any device need regions registered for DMA (no SVA)? */
 bool device_any_needs_dma_map(void);
 int device_dma_map_all(void *va, uint64_t iova, size_t len);

@@ -271,6 +271,7 @@ static int configure(struct device *d)
 	if (!(info.dev_capa & RTE_DMA_CAPA_MEM_TO_MEM) || !(info.dev_capa & RTE_DMA_CAPA_OPS_COPY))
 		return -ENOTSUP;
 	d->capa = info.dev_capa;
+	d->numa_node = info.numa_node;
 	/* Only ever read through d->priv. */
 	q = d->priv = (void *)quirk_of(d->driver);
 	d->parks = q->parks;

@@ -27,6 +27,7 @@
 #include "hotplug.h"
 #include "log.h"
 #include "retired.h"
+#include "place.h"
 #include "worker.h"
 
 struct removal {
@@ -151,7 +152,7 @@ int hotplug_remove(const char *name, uint32_t timeout_ms, hotplug_done_fn done, 
 /* Where a channel leaving @from goes: the least loaded other engine, else the CPU. */
 static struct device *destination(void)
 {
-	struct device *d = device_pick(DMAD_PROTO_CAP_COPY);
+	struct device *d = place_pick(DMAD_PROTO_CAP_COPY, PLACE_NODE_ANY);
 
 	return d ? d : dmad.cpu;
 }

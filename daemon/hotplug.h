@@ -62,6 +62,13 @@ void hotplug_surprise(const char *name);
 /* hotplug_fault() - inject @fault into @name. -ENODEV, -EINVAL. */
 int hotplug_fault(const char *name, uint32_t fault);
 
+/*
+ * hotplug_balance_tick() - from the control tick (@now_ms monotonic): move
+ * a channel off an engine that has long carried more than twice the mean
+ * load, and finish a move once the channel drained (hotplug_balance.c).
+ */
+void hotplug_balance_tick(uint64_t now_ms);
+
 /* hotplug_tick() - watchdog and drain progress. Returns true while a drain runs. */
 bool hotplug_tick(void);
 

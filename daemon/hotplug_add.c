@@ -22,7 +22,7 @@
 /* Is @ch copying with a CPU (the library's or dmad's) and free to move? */
 static bool on_cpu(const struct chan *ch)
 {
-	return !ch->dead && !ch->moving && (!ch->dev || ch->dev == dmad.cpu);
+	return !ch->dead && !ch->moving && !ch->rebalancing && (!ch->dev || ch->dev == dmad.cpu);
 }
 
 /* Returns whether @ch moved: it must have nothing in flight where it was. */

@@ -33,6 +33,7 @@
 #include "reload.h"
 #include "rx.h"
 #include "telemetry.h"
+#include "share.h"
 #include "worker.h"
 
 static void usage(FILE *f)
@@ -64,6 +65,9 @@ static void usage(FILE *f)
 		"                      bytes (64G)\n"
 		"  --metrics-listen unix:PATH|127.0.0.1:PORT|[::1]:PORT\n"
 		"                      serve every counter as OpenMetrics at GET /metrics\n"
+		"  --user-share USER:weight=N,rate=N  the share of an engine of USER's clients\n"
+		"                      (a name or uid): their weight by default (1..10000, else\n"
+		"                      100), their byte rate together (bytes/s, K, M, G, T)\n"
 		"  --version           print dmad's version and what it was built with\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
@@ -101,6 +105,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_USER_LIMIT,
 		O_CLIENT_LIMIT,
 		O_METRICS,
+		O_USER_SHARE,
 		O_VERSION
 	};
 	static const struct option opts[] = {
@@ -118,6 +123,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"user-limit", required_argument, NULL, O_USER_LIMIT},
 		{"client-limit", required_argument, NULL, O_CLIENT_LIMIT},
 		{"metrics-listen", required_argument, NULL, O_METRICS},
+		{"user-share", required_argument, NULL, O_USER_SHARE},
 		{"version", no_argument, NULL, O_VERSION},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -194,6 +200,10 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 			break;
 		case O_METRICS:
 			metrics_spec = optarg;
+			break;
+		case O_USER_SHARE:
+			if (share_parse_user(optarg) < 0)
+				return -EINVAL;
 			break;
 		case O_VERSION:
 			version();

@@ -22,6 +22,7 @@
 #include "chan.h"
 #include "device.h"
 #include "log.h"
+#include "place.h"
 #include "region.h"
 #include "rx_priv.h"
 
@@ -97,7 +98,7 @@ static int chan_setup(struct rx_flow *f)
 	if (ret < 0)
 		return ret;
 	f->ch->id = f->id;
-	return chan_attach(f->ch, device_pick(DMAD_PROTO_CAP_COPY));
+	return chan_attach(f->ch, place_pick(DMAD_PROTO_CAP_COPY, PLACE_NODE_ANY));
 }
 
 /* Take @f apart. Its thread no longer sees it, and its channel has drained. */

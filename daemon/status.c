@@ -10,6 +10,7 @@
 #include "client.h"
 #include "log.h"
 #include "retired.h"
+#include "place.h"
 #include "status.h"
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -143,6 +144,7 @@ uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 		di->state = d->state;
 		di->vchans = 1;
 		di->channels = d->nchans;
+		di->load = place_load(d);
 		di->copybreak = d->copybreak;
 		di->worker = d->worker;
 		st->ndev++;
@@ -192,6 +194,7 @@ uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 			hi->errors = LOAD(ch->errors);
 			hi->client_id = c->id;
 			hi->chan_id = ch->id;
+			hi->node = ch->node;
 			/* The library's, as its client set it (it may lie: display only). */
 			hi->copybreak = LOAD(ch->ring->client_copybreak);
 			st->nchan++;

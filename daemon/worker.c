@@ -16,6 +16,7 @@
 #include <rte_cycles.h>
 
 #include "engine.h"
+#include "fair.h"
 #include "worker.h"
 
 #define BURST 32
@@ -53,6 +54,7 @@ static void retire(struct device *d, struct inflight *e)
 		STAT_ADD(d->bytes, e->len);
 	}
 	dmad_ring_complete(ch->ring, e->cookie);
+	ch->inflight_bytes -= e->len;
 	__atomic_store_n(&ch->retired, ch->retired + 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&ch->inflight, ch->inflight - 1, __ATOMIC_RELEASE);
 }
@@ -166,10 +168,11 @@ static int execute(struct device *d, const struct xfer *x)
 	return d->engine->enqueue(d, x);
 }
 
-static unsigned poll_chan(struct device *d, struct chan *ch, bool stopping)
+unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, struct worker_take *lim)
 {
 	const struct region_table *t;
 	uint32_t avail, room, i;
+	uint64_t bytes = 0;
 
 	if (ch->faulted)
 		return 0;
@@ -185,7 +188,7 @@ static unsigned poll_chan(struct device *d, struct chan *ch, bool stopping)
 	/* The watchdog counts from the oldest outstanding descriptor. */
 	if (d->fifo_tail == d->fifo_head)
 		__atomic_store_n(&d->progress_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
-	avail = RTE_MIN(RTE_MIN(avail, room), (uint32_t)BURST);
+	avail = RTE_MIN(RTE_MIN(avail, room), lim ? lim->descs : (uint32_t)BURST);
 	t = rcu_deref(*ch->regions);
 
 	for (i = 0; i < avail; i++) {
@@ -193,8 +196,14 @@ static unsigned poll_chan(struct device *d, struct chan *ch, bool stopping)
 		struct dmad_proto_desc desc = ch->sq[ch->head & ch->sq_mask];
 		struct inflight *e = &d->fifo[d->fifo_tail & d->fifo_mask];
 		struct xfer x = {0}; /* a refused descriptor still gets a fifo entry */
-		int ret = validate_desc(&desc, t, &x);
+		int ret;
 
+		if (lim && (bytes >= lim->tokens || desc.len > lim->deficit)) {
+			if (bytes < lim->tokens)
+				lim->need = desc.len;
+			break;
+		}
+		ret = validate_desc(&desc, t, &x);
 		if (!ret)
 			ret = execute(d, &x);
 		if (ret == -ENOSPC || ret == -EBUSY)
@@ -212,7 +221,13 @@ static unsigned poll_chan(struct device *d, struct chan *ch, bool stopping)
 		d->unsubmitted += ret == 1;
 		__atomic_store_n(&d->fifo_tail, d->fifo_tail + 1, __ATOMIC_RELEASE);
 		ch->head++;
+		bytes += desc.len;
+		if (lim)
+			lim->deficit -= desc.len;
 	}
+	ch->inflight_bytes += bytes;
+	if (lim)
+		lim->bytes = bytes;
 	/* The control thread reads these to know when a channel has drained. */
 	__atomic_store_n(&ch->inflight, ch->inflight + i, __ATOMIC_RELEASE);
 	__atomic_store_n(&ch->consumed, ch->consumed + i, __ATOMIC_RELEASE);
@@ -254,6 +269,8 @@ int worker_main(void *arg)
 		bool stop = __atomic_load_n(&w->stop, __ATOMIC_ACQUIRE), shares_cpu = false;
 		uint64_t now = rte_rdtsc();
 
+		w->resume_tsc = 0;
+
 		if (unlikely(stop && !stopped)) {
 			snapshot_tails(devs);
 			stopped = true;
@@ -269,11 +286,17 @@ int worker_main(void *arg)
 				work += recover(d);
 				continue;
 			}
+			/* Shared, or limited: fair.c decides who goes. */
+			if (likely(!stop) && a && a->n) {
+				if (fair_needed(a))
+					work += fair_serve(d, a, now, &w->resume_tsc);
+				else
+					work += worker_poll_chan(d, a->c[0], false, NULL);
+			}
 			/* Stopping: serve what was issued before, finish what engines hold. */
-			for (uint32_t j = 0; a && j < a->n; j++) {
-				work += poll_chan(d, a->c[j], stop);
-				busy += stop && !a->c[j]->faulted &&
-					a->c[j]->head != a->c[j]->stop_tail;
+			for (uint32_t j = 0; stop && a && j < a->n; j++) {
+				work += worker_poll_chan(d, a->c[j], true, NULL);
+				busy += !a->c[j]->faulted && a->c[j]->head != a->c[j]->stop_tail;
 			}
 			/* An injected hang: the engine never sees or finishes anything. */
 			if (unlikely(d->fault_hang))

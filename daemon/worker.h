@@ -8,6 +8,28 @@
 /* worker_main() - the lcore loop; @arg is the struct worker. */
 int worker_main(void *arg);
 
+/*
+ * How much one visit may take from a channel (fair.c): descriptors while
+ * the next one fits in @deficit bytes, at most @descs of them, and while
+ * fewer than @tokens bytes have gone. Updated as the visit takes; @need is
+ * the length of the descriptor that did not fit the deficit, else 0.
+ */
+struct worker_take {
+	int64_t deficit;
+	uint32_t descs;
+	uint64_t tokens;
+	uint64_t bytes; /* out: taken */
+	uint32_t need;	/* out */
+};
+
+/*
+ * worker_poll_chan() - take what @ch has queued, within @lim (NULL: at most
+ * a burst, as room allows), onto @d. Returns the descriptors taken. The
+ * owning worker only.
+ */
+unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping,
+			  struct worker_take *lim);
+
 /* worker_kick() - make a sleeping worker look at its lists again. Any thread. */
 void worker_kick(struct worker *w);
 

@@ -33,7 +33,9 @@
  *   HOG_HOLD it sleeps as soon as it has nothing in flight: the client's
  *   doorbell then wakes it, and a woken task preempts a spinning one.
  *
- * - Sleep: NEED_WAKEUP in every ring it serves, then epoll, as before.
+ * - Sleep: NEED_WAKEUP in every ring it serves, then epoll, as before;
+ *   copies held back by a rate limit do not keep it awake, and the sleep
+ *   ends when the first of them may go.
  */
 #include <sched.h>
 #include <sys/epoll.h>
@@ -43,6 +45,7 @@
 #include <rte_pause.h>
 
 #include "engine.h"
+#include "fair.h"
 #include "worker.h"
 
 #define SLEEP_MS    100	     /* upper bound, so a stop request is seen promptly */
@@ -185,7 +188,9 @@ static bool any_pending(struct worker *w)
 		for (uint32_t j = 0; a && j < a->n; j++) {
 			struct chan *ch = a->c[j];
 
-			if (!ch->faulted && dmad_ring_cons_avail(ch->ring, ch->head))
+			/* Queued behind a rate limit: the sleep ends in time for it. */
+			if (!ch->faulted && dmad_ring_cons_avail(ch->ring, ch->head) &&
+			    !fair_held(ch, rte_rdtsc()))
 				return true;
 		}
 	}
@@ -211,6 +216,19 @@ static void park_engines(struct worker *w)
 	}
 }
 
+/* How long to sleep: SLEEP_MS, or until a rate-limited channel may go. */
+static int sleep_ms(const struct worker *w)
+{
+	uint64_t now = rte_rdtsc(), ms;
+
+	if (!w->resume_tsc)
+		return SLEEP_MS;
+	if ((int64_t)(w->resume_tsc - now) <= 0)
+		return 0;
+	ms = (w->resume_tsc - now) * MS_PER_S / rte_get_tsc_hz() + 1;
+	return ms < SLEEP_MS ? (int)ms : SLEEP_MS;
+}
+
 void worker_sleep(struct worker *w)
 {
 	struct epoll_event ev[8];
@@ -227,7 +245,9 @@ void worker_sleep(struct worker *w)
 		rte_rcu_qsbr_thread_offline(dmad.qs, w->idx);
 		/* Edge-triggered eventfds: nothing to read back, so no fd number
 		 * is ever used after the control thread may have closed it. */
-		w->quiet = epoll_wait(w->epfd, ev, 8, SLEEP_MS) == 0 ? w->quiet + 1 : 0;
+		w->quiet = epoll_wait(w->epfd, ev, 8, sleep_ms(w)) == 0 && !w->resume_tsc
+				   ? w->quiet + 1
+				   : 0;
 		rte_rcu_qsbr_thread_online(dmad.qs, w->idx);
 	}
 	/* Channels may have come and gone while we slept: clear on the current set. */

@@ -9,6 +9,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "fair.h"
 #include "log.h"
 #include "worker.h"
 
@@ -21,6 +22,7 @@ int workers_init(void)
 	dmad.qs = rte_zmalloc("dmad-rcu", sz, RTE_CACHE_LINE_SIZE);
 	if (!dmad.qs || rte_rcu_qsbr_init(dmad.qs, dmad.cfg.workers) < 0 || rcu_init() < 0)
 		return log_error_errno(-ENOMEM, "cannot set up RCU");
+	fair_init();
 
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{

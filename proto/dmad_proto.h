@@ -19,8 +19,9 @@
 /* Minor 1: HELLO carries the liveness page, STATUS and FLOWS are open to
  * every client; 2: STATUS ends with its tail, then the quotas; 3: then the
  * daemon's totals and its released devices, RESET_FAILED, and refusals
- * that carry a reason (dmad_proto_error); 4: MONITOR. */
-#define DMAD_PROTO_VERSION_MINOR 4u
+ * that carry a reason (dmad_proto_error); 4: MONITOR; 5: SHARE_SET and
+ * SHARES, a device's recent load and a channel's NUMA node in STATUS. */
+#define DMAD_PROTO_VERSION_MINOR 5u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -46,6 +47,8 @@ enum dmad_proto_type {
 	DMAD_PROTO_FLOWS = 69,	    /* any client; other clients' flows to admins only; dmad_rx.h */
 	DMAD_PROTO_RESET_FAILED = 70, /* admin; forget released devices */
 	DMAD_PROTO_MONITOR = 71,      /* any client; then MONITOR_EVENTs until it closes (below) */
+	DMAD_PROTO_SHARE_SET = 72,    /* admin: a client's or a uid's weight or rate limit */
+	DMAD_PROTO_SHARES = 73,	      /* any client; other clients' shares to admins only */
 	DMAD_PROTO_EVENT = 128,	      /* daemon -> client, unsolicited */
 	DMAD_PROTO_MONITOR_EVENT = 129, /* daemon -> monitor, unsolicited */
 };
@@ -181,7 +184,7 @@ struct dmad_proto_dev_info {
 	uint32_t channels;
 	uint32_t copybreak;
 	uint32_t worker;
-	uint32_t rsvd[2];
+	uint64_t load; /* bytes per second over about the last second (minor 3) */
 };
 
 struct dmad_proto_client_info {
@@ -203,7 +206,7 @@ struct dmad_proto_chan_info {
 	uint32_t client_id;
 	uint32_t chan_id;
 	uint32_t copybreak;
-	uint32_t rsvd;
+	int32_t node; /* the client's NUMA node it was placed for; -1: none (minor 3) */
 };
 
 /*
@@ -332,6 +335,55 @@ struct dmad_proto_log_level_req {
 	uint32_t rsvd;
 };
 
+/* SHARE_SET: whose share, and what of it. */
+enum dmad_proto_share_scope {
+	DMAD_PROTO_SHARE_CLIENT = 1, /* id: a client id */
+	DMAD_PROTO_SHARE_UID = 2, /* id: a uid; its clients' default weight, their rate together */
+};
+
+enum dmad_proto_share_what {
+	DMAD_PROTO_SHARE_WEIGHT = 1, /* value: 1..10000; an engine is shared by weight */
+	DMAD_PROTO_SHARE_RATE = 2,   /* value: bytes per second; 0: no limit */
+};
+
+#define DMAD_PROTO_SHARE_WEIGHT_MIN 1u
+#define DMAD_PROTO_SHARE_WEIGHT_MAX 10000u
+#define DMAD_PROTO_SHARE_WEIGHT_DEF 100u
+
+struct dmad_proto_share_set_req {
+	uint32_t scope; /* enum dmad_proto_share_scope */
+	uint32_t id;
+	uint32_t what; /* enum dmad_proto_share_what */
+	uint32_t rsvd;
+	uint64_t value;
+};
+
+/*
+ * SHARES reply body: this header, then nclient client records, then nuid
+ * uid records (those with a setting of their own). Every client for an
+ * admin, the asker's own only for anyone else (flag OWN_ONLY, as STATUS).
+ */
+struct dmad_proto_shares {
+	uint32_t nclient;
+	uint32_t nuid;
+	uint32_t flags; /* DMAD_PROTO_LIST_* */
+	uint32_t rsvd;
+};
+
+struct dmad_proto_share_client {
+	uint32_t client_id;
+	uint32_t uid;
+	uint32_t weight;
+	uint32_t rsvd;
+	uint64_t rate; /* bytes per second; 0: no limit of its own */
+};
+
+struct dmad_proto_share_uid {
+	uint32_t uid;
+	uint32_t weight; /* default for its new clients; 0: the daemon's */
+	uint64_t rate;	 /* its clients together; 0: no limit */
+};
+
 enum dmad_proto_event_type {
 	DMAD_PROTO_EV_CHAN_MOVED = 1,
 	DMAD_PROTO_EV_CHAN_CPU = 2,
@@ -419,5 +471,9 @@ _Static_assert(sizeof(struct dmad_proto_dev_add_req) == 128, "add req");
 _Static_assert(sizeof(struct dmad_proto_dev_add_rep) == 40, "add rep");
 _Static_assert(sizeof(struct dmad_proto_dev_fault_req) == 40, "fault req");
 _Static_assert(sizeof(struct dmad_proto_log_level_req) == 8, "log level req");
+_Static_assert(sizeof(struct dmad_proto_share_set_req) == 24, "share set req");
+_Static_assert(sizeof(struct dmad_proto_shares) == 16, "shares");
+_Static_assert(sizeof(struct dmad_proto_share_client) == 24, "share client");
+_Static_assert(sizeof(struct dmad_proto_share_uid) == 16, "share uid");
 
 #endif /* DMAD_PROTO_H */

@@ -37,7 +37,7 @@ static char sock_dir[] = "/tmp/fuzz-dmactl.XXXXXX", sock_path[64];
 static int listen_fd = -1, server_fd = -1;
 static const uint8_t *replies;
 static size_t replies_len;
-static uint16_t request_type;
+static uint16_t request_type, next_type;
 
 static int count_fds(void)
 {
@@ -119,7 +119,9 @@ static void send_replies(int fd)
 	}
 }
 
-/* dmactl's connection: to our socket, whatever path it was given. */
+/* dmactl's connection: to our socket, whatever path it was given. A
+ * command that makes more than one (status: STATUS, then SHARES) gets the
+ * same replies on each, fixed up for the request it sends there. */
 int __wrap_ctl_connect(const char *path, struct ctl_conn **ret_conn)
 {
 	int r;
@@ -128,6 +130,10 @@ int __wrap_ctl_connect(const char *path, struct ctl_conn **ret_conn)
 	r = __real_ctl_connect(sock_path, ret_conn);
 	if (r < 0)
 		abort();
+	if (server_fd >= 0) {
+		close(server_fd);
+		request_type = next_type;
+	}
 	server_fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (server_fd < 0)
 		abort();
@@ -147,6 +153,7 @@ static uint16_t type_of(const char *command)
 		{"remove", DMAD_PROTO_DEV_REMOVE},   {"add", DMAD_PROTO_DEV_ADD},
 		{"fault", DMAD_PROTO_DEV_FAULT},     {"flows", DMAD_PROTO_FLOWS},
 		{"log-level", DMAD_PROTO_LOG_LEVEL}, {"reset-failed", DMAD_PROTO_RESET_FAILED},
+		{"set", DMAD_PROTO_SHARE_SET},
 	};
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -166,12 +173,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Arguments first: NUL-terminated strings up to an empty one. */
 	memcpy(buf, data, n);
 	buf[n] = '\0';
-	request_type = 0;
+	request_type = next_type = 0;
 	while (i < n && buf[i] && argc <= MAX_ARGS) {
 		argv[argc] = buf + i;
-		if (!request_type)
+		if (!request_type) {
 			request_type = type_of(argv[argc]);
-		else if (argv[argc][0] != '-')
+			/* status asks SHARES on a second connection; clients does not. */
+			next_type = strcmp(argv[argc], "status") ? 0 : DMAD_PROTO_SHARES;
+		} else if (argv[argc][0] != '-')
 			operands++;
 		argc++;
 		i += strlen(buf + i) + 1;

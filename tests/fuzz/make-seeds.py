@@ -11,6 +11,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MAGIC = 0x44414D44
 HELLO, REG, UNREG, GET, PUT, RX_OPEN, RX_CLOSE = 1, 2, 3, 4, 5, 6, 7
 STATUS, REMOVE, ADD, FAULT, LOG_LEVEL, FLOWS, RESET, MONITOR, EVENT = 64, 65, 66, 67, 68, 69, 70, 71, 128
+SHARE_SET, SHARES = 72, 73
 
 
 def write(target, name, data):
@@ -76,6 +77,10 @@ write("control", "rx",
 write("control", "log-level", hello + rec(hdr(LOG_LEVEL, struct.pack("<II", 7, 0), 2)))
 write("control", "reset-failed", hello + rec(hdr(RESET, name("dma_skeleton0"), 2)) +
       rec(hdr(RESET, name(""), 3)))
+write("control", "shares",
+      hello + get + rec(hdr(SHARE_SET, struct.pack("<IIIIQ", 1, 1, 1, 0, 300), 3)) +
+      rec(hdr(SHARE_SET, struct.pack("<IIIIQ", 2, 0, 2, 0, 50 << 20), 4)) +
+      rec(hdr(SHARES, b"", 5)))
 write("control", "not-admin", hello + rec(hdr(STATUS, b"", 2), spec=0xC0))
 write("control", "monitor", hello + rec(hdr(MONITOR, b"", 2)) + rec(hdr(STATUS, b"", 3)))
 for kind, what in enumerate(["sealed", "sealed-4k", "unsealed", "pipe", "dir", "opath",
@@ -114,6 +119,8 @@ flows = struct.pack("<II", 1, 0) + name("lo", 16) + name("dma_skeleton0") + byte
     struct.pack("<IIIHBBIIII", 1, 1, 0, 9000, 17, 2, 2048, 64, 3, 0)
 write("dmactl", "flows-json", b"flows\0--json\0\0" + hello_rep + rep(flows))
 write("dmactl", "log-level", b"log-level\0debug\0\0" + hello_rep + rep(b""))
+write("dmactl", "set", b"set\0" b"1\0weight\0" b"300\0\0" + hello_rep + rep(b""))
+write("dmactl", "set-uid-rate", b"--json\0set\0uid=0\0rate\0" b"50M\0\0" + hello_rep + rep(b""))
 write("dmactl", "refused", b"status\0\0" + hello_rep + rep(b"", status=-13))
 # Protocol 1.3: the status tail, no quota rows, the totals, one released device.
 released = name("dma_skeleton1") + name("dma_skeleton") + name("stopped completing", 96) + \

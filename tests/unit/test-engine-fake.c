@@ -25,6 +25,7 @@
 #include "engine.h"
 #include "engine_fake.h"
 #include "hotplug.h"
+#include "place.h"
 #include "region.h"
 #include "region_table.h"
 #include "tap.h"
@@ -85,7 +86,7 @@ static void client_setup(void)
 			&ch) < 0)
 		tap_bail("chan_create");
 	ch->id = ++cl->next_chan_id;
-	if (chan_attach(ch, device_pick(DMAD_PROTO_CAP_COPY)) < 0)
+	if (chan_attach(ch, place_pick(DMAD_PROTO_CAP_COPY, PLACE_NODE_ANY)) < 0)
 		tap_bail("chan_attach");
 	ch->next = cl->chans;
 	cl->chans = ch;

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Who gets how much of an engine: each client's weight and byte-rate
+ * limit, and each uid's default weight for its clients and the rate limit
+ * of its clients together. Set by admins (SHARE_SET, dmactl set) and by
+ * --user-share; fair.c applies them in the workers through each channel's
+ * weight and rate pointers, which this module keeps up to date. Control
+ * thread only.
+ */
+#ifndef DMAD_SHARE_H
+#define DMAD_SHARE_H
+
+#include "client.h"
+
+/*
+ * share_parse_user() - --user-share "USER:weight=N,rate=N" (either or both;
+ * USER a name or a uid; a rate in bytes per second with an optional K, M,
+ * G or T binary suffix, 0 for none). Returns 0, or -EINVAL after logging
+ * what is wrong, or -ENOSPC when too many uids have settings.
+ */
+int share_parse_user(const char *arg);
+
+/* share_client_init() - @c's weight from its uid's default, at connect. */
+void share_client_init(struct client *c);
+
+/* share_chan_init() - @ch of @c gets its owner's weight and limits. */
+void share_chan_init(struct client *c, struct chan *ch);
+
+/* Request handlers (client_requests.c's table): SHARE_SET, admins only; SHARES. */
+int share_on_set(struct client *c, const struct client_req *rq, struct client_rep *rep);
+int share_on_list(struct client *c, const struct client_req *rq, struct client_rep *rep);
+
+#endif /* DMAD_SHARE_H */
