@@ -112,3 +112,36 @@ flows = struct.pack("<II", 1, 0) + name("lo", 16) + name("dma_skeleton0") + byte
 write("dmactl", "flows-json", b"flows\0--json\0\0" + hello_rep + rep(flows))
 write("dmactl", "log-level", b"log-level\0debug\0\0" + hello_rep + rep(b""))
 write("dmactl", "refused", b"status\0\0" + hello_rep + rep(b"", status=-13))
+
+
+# handover: the state itself; fds FD_BASE + kind are real ones in the target.
+FD_BASE = 100
+LISTEN, CLIENT, REGION, RING, DOORBELL = 1, 2, 3, 4, 5
+
+
+def state(clients, regions, chans, fds, listen=0, version=1, cut=0):
+    body = b"".join(clients + regions + chans + fds)
+    n = 64 + len(body)
+    h = struct.pack("<IHHIIHHHHIIIIIIQQ", 0x4F484D44, version, 64, n, 0, 48, 24, 96, 8,
+                    len(clients), len(regions), len(chans), len(fds), listen, 0,
+                    1000, 1)
+    out = h + body
+    return out[:len(out) - cut]
+
+
+def fd(kind, num=None):
+    return struct.pack("<Ii", kind, FD_BASE + kind if num is None else num)
+
+
+ho_client = struct.pack("<IIII", 7, 1, 1, 1) + name("copier")
+ho_region = struct.pack("<IIQII", 0, 0, 4096, 2, 0)
+ho_chan = struct.pack("<IIIIIIIIIIQQQ", 0, 1, 1, 65536, 3, 4, 5, 0, 1, 0, 5, 100, 0) + \
+    name("dma_skeleton0")
+ho_fds = [fd(LISTEN), fd(CLIENT), fd(REGION), fd(RING), fd(DOORBELL)]
+write("handover", "empty", state([], [], [], [fd(LISTEN)]))
+write("handover", "session", state([ho_client], [ho_region], [ho_chan], ho_fds))
+write("handover", "truncated", state([ho_client], [ho_region], [ho_chan], ho_fds, cut=9))
+write("handover", "version-2", state([ho_client], [ho_region], [ho_chan], ho_fds, version=2))
+write("handover", "wrong-kind",
+      state([ho_client], [ho_region], [ho_chan],
+            ho_fds[:3] + [fd(RING, FD_BASE + DOORBELL), fd(DOORBELL, FD_BASE + RING)]))
