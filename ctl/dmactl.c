@@ -43,6 +43,8 @@ static const struct command {
 	{"flows", flows_main, "", "list receive offload flows with their counters", NULL},
 	{"log-level", loglevel_main, "[LEVEL]",
 	 "show or set what dmad logs: err, warning, notice, info or debug", NULL},
+	{"restart", restart_main, "",
+	 "restart dmad in place (its binary as now installed), keeping every session", NULL},
 	{"help", help_main, "", "show this help", NULL},
 };
 

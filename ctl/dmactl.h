@@ -122,5 +122,6 @@ int add_main(struct dmactl *o, int argc, char **argv);
 int fault_main(struct dmactl *o, int argc, char **argv);
 int flows_main(struct dmactl *o, int argc, char **argv);
 int loglevel_main(struct dmactl *o, int argc, char **argv);
+int restart_main(struct dmactl *o, int argc, char **argv);
 
 #endif /* CTL_DMACTL_H */

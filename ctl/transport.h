@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dmad_proto.h"
+
 struct ctl_conn;
 
 struct ctl_reply {
@@ -38,5 +40,13 @@ void ctl_close(struct ctl_conn *c);
  */
 int ctl_call(struct ctl_conn *c, uint16_t type, const void *req, uint32_t req_len, int timeout_ms,
 	     struct ctl_reply *ret_reply);
+
+/*
+ * ctl_wait_event() - wait up to @timeout_ms for an event of @type (enum
+ * dmad_proto_event_type), skipping others. Returns 0 with *@ret_event
+ * set, or ctl_call()'s errors.
+ */
+int ctl_wait_event(struct ctl_conn *c, uint32_t type, int timeout_ms,
+		   struct dmad_proto_event *ret_event);
 
 #endif /* CTL_TRANSPORT_H */

@@ -18,6 +18,12 @@ int control_listen(const char *path, int *ret_owned);
 int control_run(int lfd, void (*ready)(void));
 
 /*
+ * control_quiesce() - after control_run() returned for a restart: end every
+ * operation in flight, serving what had already arrived.
+ */
+void control_quiesce(void);
+
+/*
  * control_shutdown() - mark every ring dead, tell every client the daemon is
  * going, free them all. After the workers have stopped and drained.
  */

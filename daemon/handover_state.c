@@ -101,10 +101,12 @@ static bool name_ok(const char *s)
 
 static bool header_ok(const struct handover_hdr *h, size_t len, const char **ret_why)
 {
-	if (h->hdr_size != sizeof(*h) || h->client_size != sizeof(struct handover_client) ||
-	    h->region_size != sizeof(struct handover_region) ||
-	    h->chan_size != sizeof(struct handover_chan) ||
-	    h->fd_size != sizeof(struct handover_fd))
+	if (h->flags & ~HANDOVER_F_SOCKET_OWNED)
+		*ret_why = "header flags this version does not know";
+	else if (h->hdr_size != sizeof(*h) || h->client_size != sizeof(struct handover_client) ||
+		 h->region_size != sizeof(struct handover_region) ||
+		 h->chan_size != sizeof(struct handover_chan) ||
+		 h->fd_size != sizeof(struct handover_fd))
 		*ret_why = "record sizes differ from this version's";
 	else if (h->len != len)
 		*ret_why = "its length field disagrees with its size (truncated?)";

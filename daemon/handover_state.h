@@ -39,12 +39,15 @@ enum handover_fd_kind {
 	HANDOVER_FD_DOORBELL = 5, /* a channel's doorbell eventfd */
 };
 
+#define HANDOVER_F_SOCKET_OWNED (1u << 0) /* dmad bound the control socket: unlink it at the end \
+					   */
+
 struct handover_hdr {
 	uint32_t magic;
 	uint16_t version;
 	uint16_t hdr_size; /* sizeof(struct handover_hdr) */
 	uint32_t len;	   /* the whole state, this header included */
-	uint32_t rsvd;
+	uint32_t flags;	   /* HANDOVER_F_* */
 	uint16_t client_size, region_size, chan_size, fd_size;
 	uint32_t nclients, nregions, nchans, nfds;
 	uint32_t listen_fd; /* index in the fd table */

@@ -24,6 +24,8 @@
 #include "device.h"
 #include "eal.h"
 #include "engine.h"
+#include "handover.h"
+#include "handover_sessions.h"
 #include "life.h"
 #include "log.h"
 #include "notify.h"
@@ -59,6 +61,8 @@ static void usage(FILE *f)
 		"                      RLIMIT_NOFILE, a user half of it (dmad(8): LIMITS)\n"
 		"  --client-limit KIND=N[,...]  per client: regions (256), channels (64),\n"
 		"                      bytes (64G)\n"
+		"  --takeover-fd=FD    resume the sessions a dmad before a restart handed over\n"
+		"                      (dmactl restart passes it; FD is the state memfd)\n"
 		"  --version           print dmad's version and what it was built with\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
@@ -76,6 +80,7 @@ static void version(void)
  * win over the config file. */
 static const char *config_path;
 static unsigned pinned;
+static int takeover_fd = -1;
 
 /* Returns the index of the first EAL option in argv, or a negative errno. */
 static int parse_args(int argc, char **argv, int *ret_copybreak)
@@ -94,6 +99,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_LIMIT,
 		O_USER_LIMIT,
 		O_CLIENT_LIMIT,
+		O_TAKEOVER,
 		O_VERSION
 	};
 	static const struct option opts[] = {
@@ -110,6 +116,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"limit", required_argument, NULL, O_LIMIT},
 		{"user-limit", required_argument, NULL, O_USER_LIMIT},
 		{"client-limit", required_argument, NULL, O_CLIENT_LIMIT},
+		{"takeover-fd", required_argument, NULL, O_TAKEOVER},
 		{"version", no_argument, NULL, O_VERSION},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -184,6 +191,11 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 			if (limits_parse_client(optarg) < 0)
 				return -EINVAL;
 			break;
+		case O_TAKEOVER:
+			if (config_parse_u32(optarg, 3, INT32_MAX, &v) < 0)
+				return log_error_errno(-EINVAL, "--takeover-fd takes an fd number");
+			takeover_fd = (int)v;
+			break;
 		case O_VERSION:
 			version();
 			exit(EXIT_SUCCESS);
@@ -220,13 +232,53 @@ static void ready(void)
 		 dmad.ndev, dmad.nworkers, dmad.copybreak);
 }
 
+/*
+ * After a restart's exec: the sessions handed over, read and checked
+ * before anything else opens an fd. Returns the control socket it brought
+ * (or -1: bind one), and sets *ret_loaded when the state was accepted.
+ */
+static int takeover(struct handover_loaded **ret_loaded, int *ret_owned)
+{
+	bool owned = false;
+	int lfd = -1;
+
+	*ret_loaded = NULL;
+	if (takeover_fd < 0)
+		return -1;
+	handover_read(takeover_fd, ret_loaded, &lfd, &owned);
+	*ret_owned = owned;
+	return lfd;
+}
+
+/* A restart was asked: hand every session to the dmad this one execs. */
+static void hand_over(int lfd, int owned)
+{
+	int fd = handover_save(lfd, owned);
+
+	if (fd < 0)
+		return; /* logged; shut down as without a restart */
+	for (unsigned i = 0; i < dmad.ndev; i++)
+		device_release(dmad.devs[i]);
+	device_release(dmad.cpu);
+	rte_free(dmad.qs);
+	rte_eal_cleanup();
+	life_mark_handover();
+	handover_exec(fd);
+	/* The devices are gone: this dmad cannot go on. Its clients see the
+	 * socket close, and so the daemon gone. */
+	_exit(EXIT_FAILURE);
+}
+
 int main(int argc, char **argv)
 {
+	struct handover_loaded *loaded;
 	int eal_at, lfd, owned = 0, copybreak = -1, ret;
 	sigset_t mask;
 
 	log_init();
 	config_defaults();
+	if (handover_init(argc, argv) < 0)
+		return EXIT_FAILURE;
 	eal_at = parse_args(argc, argv, &copybreak);
 	if (eal_at < 0 || reload_init(config_path, pinned) < 0)
 		return EXIT_FAILURE;
@@ -242,7 +294,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Bind first: a second dmad on the same socket must fail before touching devices. */
-	lfd = control_listen(dmad.cfg.socket_path, &owned);
+	lfd = takeover(&loaded, &owned);
+	if (lfd < 0)
+		lfd = control_listen(dmad.cfg.socket_path, &owned);
 	if (lfd < 0)
 		return EXIT_FAILURE;
 	name_listener(lfd);
@@ -270,11 +324,18 @@ int main(int argc, char **argv)
 		goto fail_workers;
 	/* XDP programs a dmad that died left attached steer traffic nowhere. */
 	rx_sweep();
+	if (loaded)
+		handover_restore(loaded);
 	ret = control_run(lfd, ready);
-	notify_stopping();
+	if (dmad.restart)
+		control_quiesce();
+	else
+		notify_stopping();
 	/* Flows first: their last copies need the workers. */
 	rx_shutdown();
 	workers_stop();
+	if (dmad.restart)
+		hand_over(lfd, owned);
 	control_shutdown();
 	for (unsigned i = 0; i < dmad.ndev; i++)
 		device_release(dmad.devs[i]);

@@ -17,8 +17,9 @@
 #define DMAD_PROTO_MAGIC	 0x44414d44u /* "DMAD" */
 #define DMAD_PROTO_VERSION_MAJOR 1u
 /* Minor 1: HELLO carries the liveness page, STATUS and FLOWS are open to
- * every client; 2: STATUS ends with its tail, then the quotas. */
-#define DMAD_PROTO_VERSION_MINOR 2u
+ * every client; 2: STATUS ends with its tail, then the quotas; 3: RESTART,
+ * the RESTARTED event and the liveness page's handover word. */
+#define DMAD_PROTO_VERSION_MINOR 3u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -42,6 +43,7 @@ enum dmad_proto_type {
 	DMAD_PROTO_DEV_FAULT = 67,  /* admin; only with dmad --fault-injection */
 	DMAD_PROTO_LOG_LEVEL = 68,  /* admin */
 	DMAD_PROTO_FLOWS = 69,	    /* any client; other clients' flows to admins only; dmad_rx.h */
+	DMAD_PROTO_RESTART = 70,    /* admin; replied, then dmad execs itself keeping sessions */
 	DMAD_PROTO_EVENT = 128,	    /* daemon -> client, unsolicited */
 };
 
@@ -62,6 +64,15 @@ static inline int dmad_proto_life_gone(uint32_t word)
 {
 	return !(word & DMAD_PROTO_LIFE_TID_MASK);
 }
+
+/*
+ * The page's handover word, a 32-bit word at this offset: dmad sets it to
+ * 1 just before it execs itself to hand its sessions to the next dmad
+ * (RESTART). A client that finds the mutex word gone and this word set is
+ * in a restart, not bereaved: the next dmad sends it a RESTARTED event
+ * carrying a new liveness page. Gone with the word clear: dmad died.
+ */
+#define DMAD_PROTO_LIFE_HANDOVER_OFF 64u
 
 struct dmad_proto_hdr {
 	uint32_t magic;
@@ -282,6 +293,9 @@ enum dmad_proto_event_type {
 	DMAD_PROTO_EV_CHAN_CPU = 2,
 	DMAD_PROTO_EV_DEV_ADDED = 3,
 	DMAD_PROTO_EV_SHUTDOWN = 4,
+	/* dmad restarted with this client's session: + 1 fd, the new liveness
+	 * page; stall_us: from the restart's start to this session's resume. */
+	DMAD_PROTO_EV_RESTARTED = 5,
 };
 
 struct dmad_proto_event {
