@@ -196,6 +196,9 @@ struct dmad {
 	bool restart;
 	uint64_t restart_ns; /* CLOCK_MONOTONIC when it was asked */
 	uint64_t generation; /* restarts with handover behind this dmad */
+	/* CLOCK_MONOTONIC as this dmad's start passed main(), EAL and the
+	 * engines: where a restart's stall went (handover_restore()). */
+	uint64_t main_ns, eal_ns, engines_ns;
 };
 
 extern struct dmad dmad;

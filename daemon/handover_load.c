@@ -126,6 +126,8 @@ int handover_read(int fd, struct handover_loaded **ret_loaded, int *ret_lfd, boo
 	}
 	for (uint32_t i = 0; i < l->v.h->nfds; i++)
 		fcntl(l->v.fds[i].fd, F_SETFD, FD_CLOEXEC);
+	for (uint32_t i = 0; i < l->v.h->ndevices; i++)
+		device_calibration_carry(l->v.devices[i].name, l->v.devices[i].copybreak);
 	dmad.generation = l->v.h->generation;
 	*ret_lfd = l->v.fds[l->v.h->listen_fd].fd;
 	*ret_owned = l->v.h->flags & HANDOVER_F_SOCKET_OWNED;
@@ -191,6 +193,12 @@ static int restore_chan(struct client *c, const struct handover_chan *hc, int ri
 	c->chans = ch;
 	c->nchans++;
 	return 0;
+}
+
+/* Microseconds from @t0 to @t1 (CLOCK_MONOTONIC ns); 0 if @t0 is later. */
+static unsigned long long since(uint64_t t1, uint64_t t0)
+{
+	return t1 > t0 ? (t1 - t0) / 1000 : 0;
 }
 
 static void tell(struct client *c, uint64_t stall_us)
@@ -273,12 +281,14 @@ void handover_restore(struct handover_loaded *l)
 			continue;
 		restored++;
 		if (cs[i]->hello)
-			tell(cs[i], now > v->h->started_ns ? (now - v->h->started_ns) / 1000 : 0);
+			tell(cs[i], since(now, v->h->started_ns));
 	}
-	log_info(
-		"restart %llu: %u of %u client(s) restored, %llu us after it began",
-		(unsigned long long)v->h->generation, restored, v->h->nclients,
-		(unsigned long long)(now > v->h->started_ns ? (now - v->h->started_ns) / 1000 : 0));
+	log_info("restart %llu: %u of %u client(s) restored, %llu us after it began (drain and "
+		 "exec %llu us, EAL %llu, engines %llu, sessions %llu)",
+		 (unsigned long long)v->h->generation, restored, v->h->nclients,
+		 since(now, v->h->started_ns), since(dmad.main_ns, v->h->started_ns),
+		 since(dmad.eal_ns, dmad.main_ns), since(dmad.engines_ns, dmad.eal_ns),
+		 since(now, dmad.engines_ns));
 	free(cs);
 	free(l->buf);
 	free(l);

@@ -1,22 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Every live session into the handover state, after the workers stopped.
- * Only what the next dmad cannot learn again goes in: ids, names, lengths,
- * where each ring stands. Credentials and the admin tier are asked of the
- * kernel again from each socket; quotas are charged again as it maps.
+ * Only what the next dmad cannot learn again, or not quickly, goes in: ids,
+ * names, lengths, where each ring stands, each device's calibration.
+ * Credentials and the admin tier are asked of the kernel again from each
+ * socket; quotas are charged again as it maps.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <rte_common.h>
+
 #include "client.h"
+#include "device.h"
 #include "handover_sessions.h"
 #include "handover_state.h"
 #include "log.h"
 #include "region_table.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* A session worth handing on: one that a restart would otherwise end. */
 static bool live(const struct client *c)
@@ -32,7 +46,7 @@ static bool live(const struct client *c)
 
 struct writer {
 	struct handover_view v;
-	uint32_t nclients, nregions, nchans, nfds;
+	uint32_t nclients, nregions, nchans, ndevices, nfds;
 };
 
 static uint32_t add_fd(struct writer *w, uint32_t kind, int fd)
@@ -90,6 +104,16 @@ static void add_client(struct writer *w, struct client *c)
 	}
 }
 
+/* Its calibration: the next dmad's start takes it rather than measure
+ * again while every client waits. */
+static void add_device(struct writer *w, const struct device *d)
+{
+	struct handover_device *hd = (struct handover_device *)&w->v.devices[w->ndevices++];
+
+	snprintf(hd->name, sizeof(hd->name), "%s", d->name);
+	hd->copybreak = RTE_MIN(RTE_MAX(d->copybreak, 1u), HANDOVER_MAX_COPYBREAK);
+}
+
 static int write_memfd(const void *buf, size_t len)
 {
 	int fd = memfd_create("dmad-handover", MFD_ALLOW_SEALING); /* no CLOEXEC: for the exec */
@@ -117,9 +141,8 @@ static int write_memfd(const void *buf, size_t len)
 
 int handover_save(int lfd, bool owned)
 {
-	uint32_t nclients = 0, nregions = 0, nchans = 0;
+	uint32_t nclients = 0, nregions = 0, nchans = 0, nfds;
 	struct writer w = {0};
-	struct timespec ts;
 	size_t len;
 	void *buf;
 	int fd;
@@ -131,24 +154,23 @@ int handover_save(int lfd, bool owned)
 		nregions += c->nregions;
 		nchans += c->nchans;
 	}
-	len = handover_state_size(nclients, nregions, nchans, 1 + nclients + nregions + 2 * nchans);
+	nfds = 1 + nclients + nregions + 2 * nchans;
+	len = handover_state_size(nclients, nregions, nchans, dmad.ndev, nfds);
 	if (len > HANDOVER_MAX_LEN)
 		return log_error_errno(-E2BIG, "too many sessions to hand over (%zu bytes)", len);
 	buf = calloc(1, len);
 	if (!buf)
 		return log_error_errno(-ENOMEM, "cannot hand over: out of memory");
-	handover_state_init(buf, nclients, nregions, nchans, 1 + nclients + nregions + 2 * nchans,
-			    &w.v);
+	handover_state_init(buf, nclients, nregions, nchans, dmad.ndev, nfds, &w.v);
 	((struct handover_hdr *)w.v.h)->listen_fd = add_fd(&w, HANDOVER_FD_LISTEN, lfd);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	((struct handover_hdr *)w.v.h)->started_ns =
-		dmad.restart_ns ? dmad.restart_ns
-				: (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	((struct handover_hdr *)w.v.h)->started_ns = dmad.restart_ns ? dmad.restart_ns : now_ns();
 	((struct handover_hdr *)w.v.h)->generation = dmad.generation + 1;
 	((struct handover_hdr *)w.v.h)->flags = owned ? HANDOVER_F_SOCKET_OWNED : 0;
 	for (struct client *c = dmad.clients; c; c = c->next)
 		if (live(c))
 			add_client(&w, c);
+	for (unsigned i = 0; i < dmad.ndev; i++)
+		add_device(&w, dmad.devs[i]);
 
 	fd = write_memfd(buf, len);
 	if (fd < 0) {
@@ -158,8 +180,10 @@ int handover_save(int lfd, bool owned)
 	/* From here the exec keeps them. */
 	for (uint32_t i = 0; i < w.nfds; i++)
 		fcntl(w.v.fds[i].fd, F_SETFD, 0);
-	log_info("handing over %u client(s), %u region(s), %u channel(s), %u fds", nclients,
-		 nregions, nchans, w.nfds);
+	log_info("handing over %u client(s), %u region(s), %u channel(s), %u fds, %llu us after "
+		 "the restart was asked",
+		 nclients, nregions, nchans, w.nfds,
+		 (unsigned long long)(now_ns() - w.v.h->started_ns) / 1000);
 	free(buf);
 	return fd;
 }

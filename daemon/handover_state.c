@@ -18,11 +18,13 @@
 #include "dmad_ring.h"
 #include "handover_state.h"
 
-size_t handover_state_size(uint32_t nclients, uint32_t nregions, uint32_t nchans, uint32_t nfds)
+size_t handover_state_size(uint32_t nclients, uint32_t nregions, uint32_t nchans, uint32_t ndevices,
+			   uint32_t nfds)
 {
 	return sizeof(struct handover_hdr) + (size_t)nclients * sizeof(struct handover_client) +
 	       (size_t)nregions * sizeof(struct handover_region) +
 	       (size_t)nchans * sizeof(struct handover_chan) +
+	       (size_t)ndevices * sizeof(struct handover_device) +
 	       (size_t)nfds * sizeof(struct handover_fd);
 }
 
@@ -37,11 +39,13 @@ static void view(const void *buf, const struct handover_hdr *h, struct handover_
 	p += (size_t)h->nregions * sizeof(struct handover_region);
 	v->chans = (const void *)p;
 	p += (size_t)h->nchans * sizeof(struct handover_chan);
+	v->devices = (const void *)p;
+	p += (size_t)h->ndevices * sizeof(struct handover_device);
 	v->fds = (const void *)p;
 }
 
 void handover_state_init(void *buf, uint32_t nclients, uint32_t nregions, uint32_t nchans,
-			 uint32_t nfds, struct handover_view *ret_view)
+			 uint32_t ndevices, uint32_t nfds, struct handover_view *ret_view)
 {
 	struct handover_hdr *h = buf;
 
@@ -49,7 +53,7 @@ void handover_state_init(void *buf, uint32_t nclients, uint32_t nregions, uint32
 		.magic = HANDOVER_MAGIC,
 		.version = HANDOVER_VERSION,
 		.hdr_size = sizeof(*h),
-		.len = (uint32_t)handover_state_size(nclients, nregions, nchans, nfds),
+		.len = (uint32_t)handover_state_size(nclients, nregions, nchans, ndevices, nfds),
 		.client_size = sizeof(struct handover_client),
 		.region_size = sizeof(struct handover_region),
 		.chan_size = sizeof(struct handover_chan),
@@ -58,6 +62,8 @@ void handover_state_init(void *buf, uint32_t nclients, uint32_t nregions, uint32
 		.nregions = nregions,
 		.nchans = nchans,
 		.nfds = nfds,
+		.device_size = sizeof(struct handover_device),
+		.ndevices = ndevices,
 	};
 	view(buf, h, ret_view);
 }
@@ -106,11 +112,13 @@ static bool header_ok(const struct handover_hdr *h, size_t len, const char **ret
 	else if (h->hdr_size != sizeof(*h) || h->client_size != sizeof(struct handover_client) ||
 		 h->region_size != sizeof(struct handover_region) ||
 		 h->chan_size != sizeof(struct handover_chan) ||
+		 h->device_size != sizeof(struct handover_device) ||
 		 h->fd_size != sizeof(struct handover_fd))
 		*ret_why = "record sizes differ from this version's";
 	else if (h->len != len)
 		*ret_why = "its length field disagrees with its size (truncated?)";
-	else if (handover_state_size(h->nclients, h->nregions, h->nchans, h->nfds) != len)
+	else if (handover_state_size(h->nclients, h->nregions, h->nchans, h->ndevices, h->nfds) !=
+		 len)
 		*ret_why = "its record counts do not add up to its size";
 	else if (h->listen_fd >= h->nfds)
 		*ret_why = "no control socket in its fd table";
@@ -128,7 +136,9 @@ int handover_state_parse(const void *buf, size_t len, struct handover_view *ret_
 	uint8_t *used = NULL;
 	uint32_t i;
 
-	if ((uintptr_t)buf % 8 || len < sizeof(*h) || len > HANDOVER_MAX_LEN)
+	/* Magic and version first: each version's header may have its own size. */
+	if ((uintptr_t)buf % 8 || len < offsetof(struct handover_hdr, hdr_size) ||
+	    len > HANDOVER_MAX_LEN)
 		REFUSE("shorter than its header, or too long");
 	if (h->magic != HANDOVER_MAGIC)
 		REFUSE("not a dmad handover state (bad magic)");
@@ -136,6 +146,8 @@ int handover_state_parse(const void *buf, size_t len, struct handover_view *ret_
 		*ret_why = "of another version than this dmad reads";
 		return -EPROTONOSUPPORT;
 	}
+	if (len < sizeof(*h))
+		REFUSE("shorter than its header");
 	if (!header_ok(h, len, ret_why))
 		goto refuse;
 	view(buf, h, &v);
@@ -196,6 +208,14 @@ int handover_state_parse(const void *buf, size_t len, struct handover_view *ret_
 	}
 	if (!unique(keys, h->nchans))
 		REFUSE("two channels of a client with the same id");
+
+	for (i = 0; i < h->ndevices; i++) {
+		const struct handover_device *d = &v.devices[i];
+
+		if (!d->name[0] || !name_ok(d->name) || !d->copybreak ||
+		    d->copybreak > HANDOVER_MAX_COPYBREAK || d->rsvd)
+			REFUSE("a device record with a bad name or copybreak");
+	}
 	/* An fd no record names would be inherited and never closed. */
 	for (i = 0; i < h->nfds; i++)
 		if (!used[i])

@@ -12,7 +12,8 @@
  * handover_state_check_fds()), and dmad starts clean.
  *
  * Layout: the header, then nclients client records, nregions region
- * records, nchans channel records and nfds fd records, back to back. The
+ * records, nchans channel records, ndevices device records and nfds fd
+ * records, back to back. The
  * header gives each record's size, so a reader tells a layout it does not
  * know from a damaged one; this version reads only its own sizes.
  */
@@ -25,11 +26,13 @@
 #include "dmad_proto.h"
 
 #define HANDOVER_MAGIC	 0x4f484d44u /* "DMHO" */
-#define HANDOVER_VERSION 1u
+#define HANDOVER_VERSION 2u	     /* 2: device records */
 /* Far above what the largest session count makes, far below trouble. */
 #define HANDOVER_MAX_LEN (256u << 20)
 /* Descriptors carry 16-bit region ids. */
 #define HANDOVER_MAX_REGION_ID UINT16_MAX
+/* device.h's DEVICE_COPYBREAK_MAX: what calibration can find at most. */
+#define HANDOVER_MAX_COPYBREAK 65536u
 
 enum handover_fd_kind {
 	HANDOVER_FD_LISTEN = 1,	  /* the control socket, listening */
@@ -39,8 +42,9 @@ enum handover_fd_kind {
 	HANDOVER_FD_DOORBELL = 5, /* a channel's doorbell eventfd */
 };
 
-#define HANDOVER_F_SOCKET_OWNED (1u << 0) /* dmad bound the control socket: unlink it at the end \
-					   */
+#define HANDOVER_F_SOCKET_OWNED                                          \
+	(1u << 0) /* dmad bound the control socket: unlink it at the end \
+		   */
 
 struct handover_hdr {
 	uint32_t magic;
@@ -54,6 +58,9 @@ struct handover_hdr {
 	uint32_t rsvd2;
 	uint64_t started_ns; /* CLOCK_MONOTONIC: the old dmad began handing over */
 	uint64_t generation; /* restarts with handover so far, this one included */
+	uint16_t device_size;
+	uint16_t rsvd3;
+	uint32_t ndevices;
 };
 
 #define HANDOVER_CLIENT_HELLO (1u << 0) /* said hello: its name is set */
@@ -91,17 +98,27 @@ struct handover_chan {
 	char device[DMAD_PROTO_NAME_MAX]; /* where it was: placed there again if it exists */
 };
 
+/* What the old dmad measured of a device at its start, so that the next
+ * need not measure again while clients wait (calib.c). */
+struct handover_device {
+	char name[DMAD_PROTO_NAME_MAX]; /* terminated */
+	uint32_t copybreak;		/* calibrated, <= HANDOVER_MAX_COPYBREAK */
+	uint32_t rsvd;
+};
+
 struct handover_fd {
 	uint32_t kind; /* enum handover_fd_kind */
 	int32_t fd;    /* its number, inherited across exec; > 2, unique */
 };
 
-_Static_assert(sizeof(struct handover_hdr) == 64, "handover header");
+_Static_assert(sizeof(struct handover_hdr) == 72, "handover header");
+_Static_assert(offsetof(struct handover_hdr, ndevices) == 68, "handover device count");
 _Static_assert(offsetof(struct handover_hdr, nclients) == 24, "handover counts");
 _Static_assert(offsetof(struct handover_hdr, started_ns) == 48, "handover times");
 _Static_assert(sizeof(struct handover_client) == 48, "handover client");
 _Static_assert(sizeof(struct handover_region) == 24, "handover region");
 _Static_assert(sizeof(struct handover_chan) == 96, "handover channel");
+_Static_assert(sizeof(struct handover_device) == 40, "handover device");
 _Static_assert(sizeof(struct handover_fd) == 8, "handover fd");
 
 /* A checked state: pointers into the buffer handover_state_parse() read. */
@@ -110,11 +127,13 @@ struct handover_view {
 	const struct handover_client *clients;
 	const struct handover_region *regions;
 	const struct handover_chan *chans;
+	const struct handover_device *devices;
 	const struct handover_fd *fds;
 };
 
 /* Bytes a state with these counts takes. */
-size_t handover_state_size(uint32_t nclients, uint32_t nregions, uint32_t nchans, uint32_t nfds);
+size_t handover_state_size(uint32_t nclients, uint32_t nregions, uint32_t nchans, uint32_t ndevices,
+			   uint32_t nfds);
 
 /*
  * handover_state_init() - write a header for these counts at @buf (of
@@ -122,7 +141,7 @@ size_t handover_state_size(uint32_t nclients, uint32_t nregions, uint32_t nchans
  * records into it, for the writer to fill in.
  */
 void handover_state_init(void *buf, uint32_t nclients, uint32_t nregions, uint32_t nchans,
-			 uint32_t nfds, struct handover_view *ret_view);
+			 uint32_t ndevices, uint32_t nfds, struct handover_view *ret_view);
 
 /*
  * handover_state_parse() - check @len bytes at @buf (8-aligned) as a state:

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -33,6 +34,14 @@
 #include "reload.h"
 #include "rx.h"
 #include "worker.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void usage(FILE *f)
 {
@@ -275,6 +284,7 @@ int main(int argc, char **argv)
 	int eal_at, lfd, owned = 0, copybreak = -1, ret;
 	sigset_t mask;
 
+	dmad.main_ns = now_ns();
 	log_init();
 	config_defaults();
 	if (handover_init(argc, argv) < 0)
@@ -304,6 +314,7 @@ int main(int argc, char **argv)
 		goto fail_socket;
 	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, argv + eal_at) < 0)
 		goto fail_socket;
+	dmad.eal_ns = now_ns();
 	if (workers_init() < 0 || engine_cpu_create(&dmad.cpu) < 0)
 		goto fail_workers;
 	if (!engine_dmadev_setup_all())
@@ -322,6 +333,7 @@ int main(int argc, char **argv)
 
 	if (workers_launch() < 0)
 		goto fail_workers;
+	dmad.engines_ns = now_ns();
 	/* XDP programs a dmad that died left attached steer traffic nowhere. */
 	rx_sweep();
 	if (loaded)

@@ -74,6 +74,10 @@ static void recheck(const struct handover_view *v)
 		if (v->chans[i].client >= h->nclients || v->chans[i].ring >= h->nfds ||
 		    v->chans[i].doorbell >= h->nfds || v->chans[i].ring == v->chans[i].doorbell)
 			abort();
+	for (uint32_t i = 0; i < h->ndevices; i++)
+		if (!memchr(v->devices[i].name, '\0', sizeof(v->devices[i].name)) ||
+		    v->devices[i].copybreak > HANDOVER_MAX_COPYBREAK)
+			abort();
 	for (uint32_t i = 0; i < h->nfds; i++)
 		if (v->fds[i].fd <= 2)
 			abort();

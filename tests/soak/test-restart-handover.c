@@ -9,7 +9,9 @@
  * the longest round since the restart before.
  *
  *   RESTART_CLIENTS=4 RESTART_COUNT=20 meson test -C build test-restart-handover -v
- * is the benchmark (stall p99 over every client and restart).
+ * is the benchmark (stall p99 over every client and restart;
+ * tests/bench/restart-stall.sh), with where each restart's time went, from
+ * dmad's log.
  */
 #include <errno.h>
 #include <poll.h>
@@ -137,6 +139,19 @@ static bool step(int fd, char want)
 	return poll(&p, 1, STEP_MS) == 1 && read(fd, &b, 1) == 1 && b == want;
 }
 
+/* Each restart's own account of where its time went, from dmad's log. */
+static void show_phases(const struct harness_dmad *d)
+{
+	FILE *f = fopen(d->log, "re");
+	char line[512];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, " after it began ("))
+			tap_diag("%.*s", (int)strcspn(line, "\n"), line);
+	if (f)
+		fclose(f);
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -187,6 +202,7 @@ int main(void)
 	       "%u restarts in a row, each answered, every client through each", done);
 	tap_ok(harness_dmad_alive(d) && d->pid == pid, "dmad kept its PID %d (exec in place)",
 	       (int)pid);
+	show_phases(d);
 
 	bool no_errors = true, all_seen = true;
 	uint64_t copies = 0;

@@ -57,14 +57,17 @@ static void open_fds(struct fds *f)
 	f->doorbell = eventfd(0, EFD_CLOEXEC);
 }
 
-/* One client with a region and a channel: fds 0 listen, 1 client, 2 region, 3 ring, 4 doorbell. */
+/*
+ * One client with a region and a channel, one device: fds 0 listen,
+ * 1 client, 2 region, 3 ring, 4 doorbell.
+ */
 static void *good_state(const struct fds *f, size_t *ret_len)
 {
-	size_t len = handover_state_size(1, 1, 1, 5);
+	size_t len = handover_state_size(1, 1, 1, 1, 5);
 	struct handover_view v;
 	void *buf = calloc(1, len);
 
-	handover_state_init(buf, 1, 1, 1, 5, &v);
+	handover_state_init(buf, 1, 1, 1, 1, 5, &v);
 	((struct handover_hdr *)v.h)->listen_fd = 0;
 	*(struct handover_client *)v.clients =
 		(struct handover_client){.id = 7, .sock = 1, .next_chan_id = 1, .name = "copier"};
@@ -72,6 +75,8 @@ static void *good_state(const struct fds *f, size_t *ret_len)
 		(struct handover_region){.client = 0, .id = 0, .len = 8192, .fd = 2};
 	*(struct handover_chan *)v.chans = (struct handover_chan){
 		.client = 0, .id = 1, .caps = DMAD_PROTO_CAP_COPY, .ring = 3, .doorbell = 4};
+	*(struct handover_device *)v.devices =
+		(struct handover_device){.name = "dma_skeleton0", .copybreak = 4096};
 	struct handover_fd *t = (struct handover_fd *)v.fds;
 	t[0] = (struct handover_fd){HANDOVER_FD_LISTEN, f->listen};
 	t[1] = (struct handover_fd){HANDOVER_FD_CLIENT, f->client};
@@ -120,8 +125,10 @@ static bool fds_refused(void *buf, size_t len, uint32_t want_index)
 			struct handover_client *cl = (void *)v_.clients; \
 			struct handover_region *rg = (void *)v_.regions; \
 			struct handover_chan *ch = (void *)v_.chans;     \
+			struct handover_device *dv = (void *)v_.devices; \
 			struct handover_fd *fd = (void *)v_.fds;         \
-			(void)h, (void)cl, (void)rg, (void)ch, (void)fd; \
+			(void)h, (void)cl, (void)rg, (void)ch, (void)dv; \
+			(void)fd;                                        \
 			edit;                                            \
 		}                                                        \
 		int r_ = parse(b_, len_, &why_);                         \
@@ -141,7 +148,7 @@ int main(void)
 	uint32_t at;
 	int pipefd[2], other;
 
-	tap_plan(22);
+	tap_plan(25);
 	open_fds(&f);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		tap_bail("pipe: %s", strerror(errno));
@@ -183,6 +190,10 @@ int main(void)
 	       "a ring's entry of the region kind: refused");
 	tap_ok(PARSE_REFUSED(&f, fd[4].fd = fd[3].fd), "the same fd number twice: refused");
 	tap_ok(PARSE_REFUSED(&f, fd[1].fd = 1), "stdout as a client's socket: refused");
+	tap_ok(PARSE_REFUSED(&f, dv->copybreak = HANDOVER_MAX_COPYBREAK + 1),
+	       "a device copybreak past what calibration finds: refused");
+	tap_ok(PARSE_REFUSED(&f, dv->name[0] = '\0'), "a device without a name: refused");
+	tap_ok(PARSE_REFUSED(&f, h->device_size = 48), "a device record of another size: refused");
 
 	/* Well-formed records, fds that are not what the table says. */
 	buf = good_state(&f, &len);
