@@ -39,12 +39,15 @@ static bool listening_socket(int fd)
 }
 
 /*
- * After a refused state: whatever the last dmad meant to hand on is an fd
- * inherited without FD_CLOEXEC (dmad's own all have it). Close them, so
- * that their clients see the daemon gone, except a listening socket: the
- * control socket, kept with whoever waits on it. Returns that, or -1.
+ * Whatever the last dmad meant to hand on is an fd inherited without
+ * FD_CLOEXEC (dmad's own all have it); so is what a library left behind
+ * (EAL's interrupt and alarm fds: a set more at every restart). Close
+ * every such fd: after an accepted state, once its own fds have
+ * FD_CLOEXEC again; after a refused one (@keep_listener), so that their
+ * clients see the daemon gone, all but a listening socket: the control
+ * socket, kept with whoever waits on it. Returns that, or -1.
  */
-static int close_inherited(void)
+static int close_inherited(bool keep_listener)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
@@ -60,7 +63,7 @@ static int close_inherited(void)
 		fl = fcntl(fd, F_GETFD);
 		if (fl < 0 || (fl & FD_CLOEXEC))
 			continue;
-		if (lfd < 0 && listening_socket(fd)) {
+		if (keep_listener && lfd < 0 && listening_socket(fd)) {
 			lfd = fd;
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 			continue;
@@ -115,7 +118,7 @@ int handover_read(int fd, struct handover_loaded **ret_loaded, int *ret_lfd, boo
 	else if ((ret = handover_state_check_fds(&l->v, &why, &at)) < 0)
 		log_error("handover state: fd %d (entry %u) refused", l->v.fds[at].fd, at);
 	if (ret < 0) {
-		*ret_lfd = close_inherited();
+		*ret_lfd = close_inherited(true);
 		if (l)
 			free(l->buf);
 		free(l);
@@ -126,6 +129,7 @@ int handover_read(int fd, struct handover_loaded **ret_loaded, int *ret_lfd, boo
 	}
 	for (uint32_t i = 0; i < l->v.h->nfds; i++)
 		fcntl(l->v.fds[i].fd, F_SETFD, FD_CLOEXEC);
+	close_inherited(false);
 	for (uint32_t i = 0; i < l->v.h->ndevices; i++)
 		device_calibration_carry(l->v.devices[i].name, l->v.devices[i].copybreak);
 	dmad.generation = l->v.h->generation;
