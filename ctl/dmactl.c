@@ -55,6 +55,8 @@ static const struct command {
 	 "  weight N       its share of an engine beside others that have work\n"
 	 "  rate BYTES     bytes per second, with K, M, G or T (binary); none: no limit.\n"
 	 "                 Copies over the rate wait in the client's ring, in order.\n"},
+	{"restart", restart_main, "",
+	 "restart dmad in place (its binary as now installed), keeping every session", NULL},
 	{"help", help_main, "", "show this help", NULL},
 };
 

@@ -150,5 +150,6 @@ int reset_failed_main(struct dmactl *o, int argc, char **argv);
 int monitor_main(struct dmactl *o, int argc, char **argv);
 int metrics_main(struct dmactl *o, int argc, char **argv);
 int set_main(struct dmactl *o, int argc, char **argv);
+int restart_main(struct dmactl *o, int argc, char **argv);
 
 #endif /* CTL_DMACTL_H */

@@ -185,3 +185,29 @@ int ctl_recv(struct ctl_conn *c, int timeout_ms, uint16_t *ret_type, struct ctl_
 	ret_msg->body = h + 1;
 	return 0;
 }
+
+int ctl_wait_event(struct ctl_conn *c, uint32_t type, int timeout_ms,
+		   struct dmad_proto_event *ret_event)
+{
+	const struct dmad_proto_hdr *h = (const void *)c->buf;
+	int64_t deadline = now_ms() + timeout_ms;
+	struct dmad_proto_event ev;
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		n = recv_one(c, deadline);
+		if (n < 0)
+			return (int)n;
+		r = check_hdr(h, (size_t)n);
+		if (r < 0)
+			return r;
+		if (!is_event(h) || h->len < sizeof(ev))
+			continue;
+		memcpy(&ev, h + 1, sizeof(ev));
+		if (ev.type == type) {
+			*ret_event = ev;
+			return 0;
+		}
+	}
+}

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dmad_proto.h"
+
 struct ctl_conn;
 
 struct ctl_reply {
@@ -49,5 +51,13 @@ int ctl_fd(const struct ctl_conn *c);
  * call), or the errors of ctl_call().
  */
 int ctl_recv(struct ctl_conn *c, int timeout_ms, uint16_t *ret_type, struct ctl_reply *ret_msg);
+
+/*
+ * ctl_wait_event() - wait up to @timeout_ms for an event of @type (enum
+ * dmad_proto_event_type), skipping others. Returns 0 with *@ret_event
+ * set, or ctl_call()'s errors.
+ */
+int ctl_wait_event(struct ctl_conn *c, uint32_t type, int timeout_ms,
+		   struct dmad_proto_event *ret_event);
 
 #endif /* CTL_TRANSPORT_H */

@@ -5,6 +5,7 @@
  * copies on the engine costs no more per copy than memcpy on this CPU. Below
  * it, handing a copy to the engine only adds latency, so the library copies.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -74,11 +75,48 @@ static uint64_t dev_ns(struct device *d, uint8_t *dst, uint8_t *src, uint32_t le
 	return (now_ns() - t0) / CALIB_BATCH;
 }
 
+/* What the dmad before a restart measured, by device name. */
+static struct {
+	char name[DMAD_PROTO_NAME_MAX];
+	uint32_t copybreak; /* 0: none, or taken */
+} carried[MAX_DEVICES];
+
+void device_calibration_carry(const char *name, uint32_t copybreak)
+{
+	for (unsigned i = 0; i < MAX_DEVICES; i++)
+		if (!carried[i].copybreak) {
+			snprintf(carried[i].name, sizeof(carried[i].name), "%s", name);
+			carried[i].copybreak = RTE_MIN(copybreak, CALIB_MAX);
+			return;
+		}
+}
+
+static uint32_t take_carried(const char *name)
+{
+	for (unsigned i = 0; i < MAX_DEVICES; i++)
+		if (carried[i].copybreak && !strcmp(carried[i].name, name)) {
+			uint32_t v = carried[i].copybreak;
+
+			carried[i].copybreak = 0;
+			return v;
+		}
+	return 0;
+}
+
 uint32_t device_calibrate(struct device *d)
 {
-	uint32_t copybreak = CALIB_MAX;
+	uint32_t copybreak = take_carried(d->name);
 	uint8_t *src, *dst;
 	bool ok = false;
+
+	/* A restart: clients wait on this start, and the engine and CPU are
+	 * the ones measured a moment ago. */
+	if (copybreak) {
+		log_debug("calibrate %s: %u bytes, as measured before the restart", d->name,
+			  copybreak);
+		return copybreak;
+	}
+	copybreak = CALIB_MAX;
 
 	src = rte_malloc("calib", CALIB_MAX, 64);
 	dst = rte_malloc("calib", (size_t)CALIB_MAX * CALIB_BATCH, 64);

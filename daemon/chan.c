@@ -37,11 +37,22 @@ struct chan *chan_next(struct chan *prev)
 	return prev ? prev->all_next : all;
 }
 
-int chan_create(const struct chan_owner *o, uint32_t caps, struct chan **ret_chan)
+static void list_add(struct chan *ch)
+{
+	ch->sq = (struct dmad_proto_desc *)((uint8_t *)ch->ring + sizeof(*ch->ring));
+	ch->err = (struct dmad_proto_err *)(ch->sq + DMAD_PROTO_SQ_ENTRIES);
+	ch->all_next = all;
+	if (all)
+		all->all_pprev = &ch->all_next;
+	ch->all_pprev = &all;
+	all = ch;
+}
+
+/* A channel charged to @o, with no ring yet. Returns 0, -EDQUOT, -ENOMEM. */
+static int chan_new(const struct chan_owner *o, uint32_t caps, struct chan **ret_chan)
 {
 	uint32_t size = dmad_proto_ring_size(DMAD_PROTO_SQ_ENTRIES, DMAD_PROTO_ERR_ENTRIES);
 	struct chan *ch;
-	int ret;
 
 	/* A ring is a mapping and two fds in dmad, for as long as the channel lives. */
 	if (quota_charge(o->acct, quota_chan(size)) < 0)
@@ -60,12 +71,54 @@ int chan_create(const struct chan_owner *o, uint32_t caps, struct chan **ret_cha
 	ch->node = -1;
 	ch->ring_size = size;
 	ch->sq_mask = DMAD_PROTO_SQ_ENTRIES - 1;
+	*ret_chan = ch;
+	return 0;
+}
 
+int chan_adopt(const struct chan_owner *o, uint32_t caps, int ring_fd, int doorbell_fd,
+	       uint32_t head, uint32_t err_tail, struct chan **ret_chan)
+{
+	struct chan *ch;
+	int ret = chan_new(o, caps, &ch);
+
+	if (ret < 0) {
+		close(ring_fd);
+		close(doorbell_fd);
+		return ret;
+	}
+	ch->ring_fd = ring_fd;
+	ch->doorbell_fd = doorbell_fd;
+	ch->ring = mmap(NULL, ch->ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, ring_fd, 0);
+	if (ch->ring == MAP_FAILED) {
+		ch->ring = NULL;
+		ret = -errno;
+		chan_destroy(ch);
+		return ret;
+	}
+	/* The worker's side from the state, never from the ring, which the
+	 * client can write: consumed counts as if the ring had started here. */
+	ch->head = head;
+	ch->consumed = ch->retired = head;
+	ch->err_tail = err_tail;
+	__atomic_store_n(&ch->ring->err_tail, err_tail, __ATOMIC_RELEASE);
+	dmad_ring_cons_release(ch->ring, head);
+	list_add(ch);
+	*ret_chan = ch;
+	return 0;
+}
+
+int chan_create(const struct chan_owner *o, uint32_t caps, struct chan **ret_chan)
+{
+	struct chan *ch;
+	int ret = chan_new(o, caps, &ch);
+
+	if (ret < 0)
+		return ret;
 	ch->ring_fd = memfd_create("dmad-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (ch->ring_fd < 0 || ftruncate(ch->ring_fd, size) < 0 ||
+	if (ch->ring_fd < 0 || ftruncate(ch->ring_fd, ch->ring_size) < 0 ||
 	    fcntl(ch->ring_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		goto fail_errno;
-	ch->ring = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ch->ring_fd, 0);
+	ch->ring = mmap(NULL, ch->ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, ch->ring_fd, 0);
 	if (ch->ring == MAP_FAILED) {
 		ch->ring = NULL;
 		goto fail_errno;
@@ -75,14 +128,8 @@ int chan_create(const struct chan_owner *o, uint32_t caps, struct chan **ret_cha
 	if (ch->doorbell_fd < 0)
 		goto fail_errno;
 	ch->copybreak = dmad.copybreak;
-	ring_init(ch->ring, size, ch->copybreak);
-	ch->sq = (struct dmad_proto_desc *)((uint8_t *)ch->ring + sizeof(*ch->ring));
-	ch->err = (struct dmad_proto_err *)(ch->sq + DMAD_PROTO_SQ_ENTRIES);
-	ch->all_next = all;
-	if (all)
-		all->all_pprev = &ch->all_next;
-	ch->all_pprev = &all;
-	all = ch;
+	ring_init(ch->ring, ch->ring_size, ch->copybreak);
+	list_add(ch);
 	*ret_chan = ch;
 	return 0;
 

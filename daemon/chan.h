@@ -25,6 +25,16 @@ struct chan_owner {
  */
 int chan_create(const struct chan_owner *o, uint32_t caps, struct chan **ret_chan);
 
+/*
+ * chan_adopt() - chan_create() over a ring and doorbell a dmad before a
+ * restart made (@ring_fd, @doorbell_fd: taken, closed on failure),
+ * resuming at consumer index @head with @err_tail error records behind.
+ * The ring's memfd must be one of a ring's size (handover_state.c checked
+ * it). Returns 0, -EDQUOT, -ENOMEM, or a negative errno from mmap.
+ */
+int chan_adopt(const struct chan_owner *o, uint32_t caps, int ring_fd, int doorbell_fd,
+	       uint32_t head, uint32_t err_tail, struct chan **ret_chan);
+
 /* Every channel not yet destroyed, in no particular order: chan_next(NULL) first. */
 struct chan *chan_next(struct chan *prev);
 

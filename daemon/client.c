@@ -28,7 +28,8 @@ uint64_t client_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-struct client *client_new(int fd)
+/* Credentials and the admin tier come from the kernel, whoever asks. */
+static struct client *client_make(int fd, uint32_t id)
 {
 	socklen_t len = sizeof(struct ucred);
 	struct client *c;
@@ -37,7 +38,7 @@ struct client *client_new(int fd)
 	if (!c)
 		return NULL;
 	c->fd = fd;
-	c->id = ++dmad.next_client_id;
+	c->id = id;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
 		free(c);
 		return NULL;
@@ -68,6 +69,20 @@ struct client *client_new(int fd)
 	share_client_init(c);
 	c->next = dmad.clients;
 	dmad.clients = c;
+	return c;
+}
+
+struct client *client_new(int fd)
+{
+	return client_make(fd, ++dmad.next_client_id);
+}
+
+struct client *client_adopt(int fd, uint32_t id)
+{
+	struct client *c = client_make(fd, id);
+
+	if (c && id > dmad.next_client_id)
+		dmad.next_client_id = id;
 	return c;
 }
 

@@ -131,6 +131,9 @@ int client_init(void);
 /* client_new() - a client for the connection @fd, admitted or refused
  * (quota.h); NULL when out of memory. */
 struct client *client_new(int fd);
+/* client_adopt() - client_new() for a connection a dmad before a restart
+ * had accepted, keeping its @id. */
+struct client *client_adopt(int fd, uint32_t id);
 /* The channel @id on @list (a client's chans or dead_chans), or NULL. */
 struct chan *client_find_chan(struct chan *list, uint32_t id);
 /* client_chan_retire() - @c puts @ch: killed, kept on dead_chans until gone. */
@@ -150,6 +153,9 @@ void client_event(struct client *c, const struct dmad_proto_event *ev);
 /* client_send_event() - one unsolicited message, never waiting: 0, or
  * -EAGAIN when the client's socket buffer is full, or another -errno. */
 int client_send_event(struct client *c, uint16_t type, const void *body, uint32_t len);
+/* client_event_fd() - an event that carries @fd; never dropped for a full
+ * queue, as client_event() drops advice. Returns 0 or -errno. */
+int client_event_fd(struct client *c, const struct dmad_proto_event *ev, int fd);
 void client_free(struct client *c);
 
 #endif /* DMAD_CLIENT_H */

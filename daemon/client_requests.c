@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_common.h>
 
@@ -18,6 +19,7 @@
 #include "device.h"
 #include "dmad_rx.h"
 #include "events.h"
+#include "handover.h"
 #include "hotplug.h"
 #include "life.h"
 #include "log.h"
@@ -308,6 +310,28 @@ static int on_reset_failed(struct client *c, const struct client_req *rq, struct
 	return 0;
 }
 
+/*
+ * Answered first, then the control loop stops and every session is handed
+ * to the dmad this one execs (handover.h). Not while a removal drains: its
+ * channels are off every device, and its asker waits for an answer.
+ */
+static int on_restart(struct client *c, const struct client_req *rq, struct client_rep *rep)
+{
+	struct timespec ts;
+
+	(void)rq, (void)rep;
+	for (unsigned i = 0; i < dmad.ndev; i++)
+		if (dmad.devs[i]->removal)
+			return -EBUSY;
+	if (!handover_possible())
+		return -ENOEXEC;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	dmad.restart_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	dmad.restart = true;
+	log_notice("restart asked by client %u (pid %d)", c->id, (int)c->cred.pid);
+	return 0;
+}
+
 #define BODY(type) sizeof(struct type)
 
 /* What each request must be; client_wire.c checks it before the handler runs. */
@@ -332,6 +356,7 @@ static const struct client_req_type requests[] = {
 	 on_reset_failed},
 	{DMAD_PROTO_SHARE_SET, "share-set", BODY(dmad_proto_share_set_req), 0, true, share_on_set},
 	{DMAD_PROTO_SHARES, "shares", 0, 0, false, share_on_list},
+	{DMAD_PROTO_RESTART, "restart", 0, 0, true, on_restart},
 };
 
 const struct client_req_type *client_req_type(uint16_t type)

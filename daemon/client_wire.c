@@ -85,6 +85,11 @@ void client_event(struct client *c, const struct dmad_proto_event *ev)
 	send_msg(c, DMAD_PROTO_EVENT, 0, 0, 0, ev, sizeof(*ev), NULL, 0);
 }
 
+int client_event_fd(struct client *c, const struct dmad_proto_event *ev, int fd)
+{
+	return send_msg(c, DMAD_PROTO_EVENT, 0, 0, 0, ev, sizeof(*ev), &fd, 1);
+}
+
 /*
  * Check a request against its type, then let its handler answer. The order
  * of the checks is part of the protocol: each failure has its errno.

@@ -53,6 +53,7 @@ static struct {
 	struct signalfd_siginfo si;
 	uint64_t expirations;
 	bool stop;
+	unsigned armed; /* operations in flight on the ring, for control_quiesce() */
 } ctl = {.lfd = -1, .sfd = -1, .tfd = -1, .mfd = -1};
 
 static struct io_uring_sqe *sqe_get(void)
@@ -63,6 +64,7 @@ static struct io_uring_sqe *sqe_get(void)
 		io_uring_submit(&ctl.ring);
 		sqe = io_uring_get_sqe(&ctl.ring);
 	}
+	ctl.armed++;
 	return sqe; /* non-NULL: we never have more in flight than the ring holds */
 }
 
@@ -161,6 +163,9 @@ static void on_recv(struct client *c, int res)
 	}
 	client_handle(c, res);
 	arm_recv(c);
+	/* RESTART was answered: serve no more, hand every session over. */
+	if (dmad.restart)
+		ctl.stop = true;
 	/* A request may have started a drain: finish it now if the device held
 	 * nothing, else tick fast until it has drained. */
 	set_tick(hotplug_tick());
@@ -252,6 +257,10 @@ int control_run(int lfd, void (*ready)(void))
 	if (ret < 0)
 		return log_error_errno(ret, "io_uring_queue_init: %m");
 	ctl.ring_up = true;
+	/* Sessions a dmad before a restart handed over (handover_restore()). */
+	for (struct client *c = dmad.clients; c; c = c->next)
+		if (!c->closing)
+			arm_recv(c);
 	arm_accept();
 	arm_signal();
 	arm_tick();
@@ -279,6 +288,7 @@ int control_run(int lfd, void (*ready)(void))
 			uint64_t u = io_uring_cqe_get_data64(cqe);
 
 			n++;
+			ctl.armed--;
 			switch (TAG_OP(u)) {
 			case OP_ACCEPT:
 				on_accept(cqe->res);
@@ -308,6 +318,51 @@ int control_run(int lfd, void (*ready)(void))
 		io_uring_cq_advance(&ctl.ring, n);
 	}
 	return 0;
+}
+
+/*
+ * Before a handover, nothing may be left half-received: cancel every
+ * operation in flight and serve what completed meanwhile (a request
+ * received is answered, a connection accepted becomes a client), arming
+ * nothing new. What arrives later waits in the sockets for the next dmad.
+ */
+void control_quiesce(void)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!ctl.ring_up)
+		return;
+	sqe = io_uring_get_sqe(&ctl.ring);
+	if (!sqe) {
+		io_uring_submit(&ctl.ring);
+		sqe = io_uring_get_sqe(&ctl.ring);
+	}
+	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
+	io_uring_sqe_set_data64(sqe, 0);
+	ctl.armed++;
+	while (ctl.armed) {
+		struct io_uring_cqe *cqe;
+		uint64_t u;
+
+		if (io_uring_submit_and_wait(&ctl.ring, 1) < 0 && errno != EINTR)
+			break;
+		if (io_uring_peek_cqe(&ctl.ring, &cqe) < 0)
+			continue;
+		u = io_uring_cqe_get_data64(cqe);
+		ctl.armed--;
+		if (u && TAG_OP(u) == OP_ACCEPT && cqe->res >= 0 && !client_new(cqe->res))
+			close(cqe->res);
+		if (u && TAG_OP(u) == OP_RECV) {
+			struct client *c = TAG_PTR(u);
+
+			c->recv_pending = false;
+			if (cqe->res > 0)
+				client_handle(c, cqe->res);
+			else if (cqe->res != -ECANCELED)
+				client_close(c);
+		}
+		io_uring_cqe_seen(&ctl.ring, cqe);
+	}
 }
 
 void control_shutdown(void)

@@ -30,6 +30,12 @@ struct control_watch {
 void control_watch(int fd, unsigned events, struct control_watch *w);
 
 /*
+ * control_quiesce() - after control_run() returned for a restart: end every
+ * operation in flight, serving what had already arrived.
+ */
+void control_quiesce(void);
+
+/*
  * control_shutdown() - mark every ring dead, tell every client the daemon is
  * going, free them all. After the workers have stopped and drained.
  */

@@ -34,6 +34,7 @@ struct removal;
 struct region {
 	struct region_view view;
 	uint32_t id;
+	int fd;			 /* the client's memfd, kept for the next dmad (handover) */
 	int dma_mapped;		 /* registered with DPDK for non-SVA devices */
 	bool retired;		 /* unregistered; its slot and id are kept for a while */
 	struct quota_acct *acct; /* charged while mapped; NULL: dmad's own */
@@ -212,6 +213,13 @@ struct dmad {
 	uint32_t copybreak; /* smallest calibrated value over devices */
 	struct client *clients;
 	uint32_t next_client_id;
+	/* dmactl restart: hand every session to a new dmad (handover.h). */
+	bool restart;
+	uint64_t restart_ns; /* CLOCK_MONOTONIC when it was asked */
+	uint64_t generation; /* restarts with handover behind this dmad */
+	/* CLOCK_MONOTONIC as this dmad's start passed main(), EAL and the
+	 * engines: where a restart's stall went (handover_restore()). */
+	uint64_t main_ns, eal_ns, engines_ns;
 };
 
 extern struct dmad dmad;

@@ -46,4 +46,12 @@ uint32_t device_watchdog_ms(const struct device *d);
 #define DEVICE_COPYBREAK_MAX 65536u
 uint32_t device_calibrate(struct device *d);
 
+/*
+ * device_calibration_carry() - the dmad before a restart measured
+ * @copybreak for the device named @name: the next device_calibrate() of a
+ * device by that name takes it instead of measuring (once: a device added
+ * later under that name is measured). At most MAX_DEVICES are kept.
+ */
+void device_calibration_carry(const char *name, uint32_t copybreak);
+
 #endif /* DMAD_DEVICE_H */

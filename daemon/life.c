@@ -20,9 +20,10 @@
 
 /* Clients read the futex word at offset 0 of the page. */
 _Static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0, "mutex word first");
-_Static_assert(sizeof(pthread_mutex_t) <= DMAD_PROTO_LIFE_SIZE, "mutex fits the page");
+_Static_assert(sizeof(pthread_mutex_t) <= DMAD_PROTO_LIFE_HANDOVER_OFF, "mutex before the word");
 
 static int life_fd_ = -1;
+static void *life_page;
 
 int life_init(void)
 {
@@ -53,6 +54,7 @@ int life_init(void)
 		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0)
 		goto fail_errno;
 	life_fd_ = fd;
+	life_page = m;
 	return 0;
 
 fail_errno:
@@ -65,4 +67,13 @@ fail_errno:
 int life_fd(void)
 {
 	return life_fd_;
+}
+
+void life_mark_handover(void)
+{
+	/* Before the exec that ends this process: clients that see the mutex
+	 * word gone read this next (release: the word is set before then). */
+	if (life_page)
+		__atomic_store_n((uint32_t *)((uint8_t *)life_page + DMAD_PROTO_LIFE_HANDOVER_OFF),
+				 1, __ATOMIC_RELEASE);
 }

@@ -13,4 +13,8 @@ int life_init(void);
 /* The page's memfd, for HELLO replies; -1 before life_init(). */
 int life_fd(void);
 
+/* life_mark_handover() - set the page's handover word: this dmad's end,
+ * which the kernel marks in the mutex word, is a restart (dmad_proto.h). */
+void life_mark_handover(void);
+
 #endif /* DMAD_LIFE_H */

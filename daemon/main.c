@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -24,6 +25,8 @@
 #include "device.h"
 #include "eal.h"
 #include "engine.h"
+#include "handover.h"
+#include "handover_sessions.h"
 #include "life.h"
 #include "log.h"
 #include "metrics_http.h"
@@ -35,6 +38,14 @@
 #include "telemetry.h"
 #include "share.h"
 #include "worker.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void usage(FILE *f)
 {
@@ -68,6 +79,8 @@ static void usage(FILE *f)
 		"  --user-share USER:weight=N,rate=N  the share of an engine of USER's clients\n"
 		"                      (a name or uid): their weight by default (1..10000, else\n"
 		"                      100), their byte rate together (bytes/s, K, M, G, T)\n"
+		"  --takeover-fd=FD    resume the sessions a dmad before a restart handed over\n"
+		"                      (dmactl restart passes it; FD is the state memfd)\n"
 		"  --version           print dmad's version and what it was built with\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
@@ -86,6 +99,7 @@ static void version(void)
 static const char *config_path;
 static unsigned pinned;
 static const char *metrics_spec; /* --metrics-listen */
+static int takeover_fd = -1;
 
 /* Returns the index of the first EAL option in argv, or a negative errno. */
 static int parse_args(int argc, char **argv, int *ret_copybreak)
@@ -106,6 +120,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_CLIENT_LIMIT,
 		O_METRICS,
 		O_USER_SHARE,
+		O_TAKEOVER,
 		O_VERSION
 	};
 	static const struct option opts[] = {
@@ -124,6 +139,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"client-limit", required_argument, NULL, O_CLIENT_LIMIT},
 		{"metrics-listen", required_argument, NULL, O_METRICS},
 		{"user-share", required_argument, NULL, O_USER_SHARE},
+		{"takeover-fd", required_argument, NULL, O_TAKEOVER},
 		{"version", no_argument, NULL, O_VERSION},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -205,6 +221,11 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 			if (share_parse_user(optarg) < 0)
 				return -EINVAL;
 			break;
+		case O_TAKEOVER:
+			if (config_parse_u32(optarg, 3, INT32_MAX, &v) < 0)
+				return log_error_errno(-EINVAL, "--takeover-fd takes an fd number");
+			takeover_fd = (int)v;
+			break;
 		case O_VERSION:
 			version();
 			exit(EXIT_SUCCESS);
@@ -252,13 +273,54 @@ static void ready(void)
 		 dmad.ndev, dmad.nworkers, dmad.copybreak);
 }
 
+/*
+ * After a restart's exec: the sessions handed over, read and checked
+ * before anything else opens an fd. Returns the control socket it brought
+ * (or -1: bind one), and sets *ret_loaded when the state was accepted.
+ */
+static int takeover(struct handover_loaded **ret_loaded, int *ret_owned)
+{
+	bool owned = false;
+	int lfd = -1;
+
+	*ret_loaded = NULL;
+	if (takeover_fd < 0)
+		return -1;
+	handover_read(takeover_fd, ret_loaded, &lfd, &owned);
+	*ret_owned = owned;
+	return lfd;
+}
+
+/* A restart was asked: hand every session to the dmad this one execs. */
+static void hand_over(int lfd, int owned)
+{
+	int fd = handover_save(lfd, owned);
+
+	if (fd < 0)
+		return; /* logged; shut down as without a restart */
+	for (unsigned i = 0; i < dmad.ndev; i++)
+		device_release(dmad.devs[i]);
+	device_release(dmad.cpu);
+	rte_free(dmad.qs);
+	rte_eal_cleanup();
+	life_mark_handover();
+	handover_exec(fd);
+	/* The devices are gone: this dmad cannot go on. Its clients see the
+	 * socket close, and so the daemon gone. */
+	_exit(EXIT_FAILURE);
+}
+
 int main(int argc, char **argv)
 {
+	struct handover_loaded *loaded;
 	int eal_at, lfd, owned = 0, copybreak = -1, ret;
 	sigset_t mask;
 
+	dmad.main_ns = now_ns();
 	log_init();
 	config_defaults();
+	if (handover_init(argc, argv) < 0)
+		return EXIT_FAILURE;
 	eal_at = parse_args(argc, argv, &copybreak);
 	if (eal_at < 0 || reload_init(config_path, pinned) < 0)
 		return EXIT_FAILURE;
@@ -278,7 +340,9 @@ int main(int argc, char **argv)
 	 * the endpoint is there too. */
 	if (metrics_spec && metrics_listen(metrics_spec) < 0)
 		return EXIT_FAILURE;
-	lfd = control_listen(dmad.cfg.socket_path, &owned);
+	lfd = takeover(&loaded, &owned);
+	if (lfd < 0)
+		lfd = control_listen(dmad.cfg.socket_path, &owned);
 	if (lfd < 0) {
 		metrics_shutdown();
 		return EXIT_FAILURE;
@@ -289,6 +353,7 @@ int main(int argc, char **argv)
 	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, runtime_dir, argv + eal_at) < 0)
 		goto fail_socket;
 	telemetry_init();
+	dmad.eal_ns = now_ns();
 	if (workers_init() < 0 || engine_cpu_create(&dmad.cpu) < 0)
 		goto fail_workers;
 	if (!engine_dmadev_setup_all())
@@ -307,13 +372,21 @@ int main(int argc, char **argv)
 
 	if (workers_launch() < 0)
 		goto fail_workers;
+	dmad.engines_ns = now_ns();
 	/* XDP programs a dmad that died left attached steer traffic nowhere. */
 	rx_sweep();
+	if (loaded)
+		handover_restore(loaded);
 	ret = control_run(lfd, ready);
-	notify_stopping();
+	if (dmad.restart)
+		control_quiesce();
+	else
+		notify_stopping();
 	/* Flows first: their last copies need the workers. */
 	rx_shutdown();
 	workers_stop();
+	if (dmad.restart)
+		hand_over(lfd, owned);
 	control_shutdown();
 	metrics_shutdown();
 	for (unsigned i = 0; i < dmad.ndev; i++)

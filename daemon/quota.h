@@ -49,7 +49,7 @@ struct quota_cost {
 static inline struct quota_cost quota_region(uint64_t len)
 {
 	return (struct quota_cost){
-		.n = {[QUOTA_REGIONS] = 1, [QUOTA_MAPS] = 1, [QUOTA_BYTES] = len}};
+		.n = {[QUOTA_REGIONS] = 1, [QUOTA_MAPS] = 1, [QUOTA_BYTES] = len, [QUOTA_FDS] = 1}};
 }
 
 static inline struct quota_cost quota_chan(uint64_t ring_len)

@@ -71,11 +71,20 @@ int region_map(int fd, uint64_t len, struct quota_acct *acct, struct region **re
 		quota_release(acct, quota_region(len));
 		return -ENOMEM;
 	}
+	/* Kept so that a restart can hand it on: a mapping cannot give it back. */
+	r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (r->fd < 0) {
+		munmap(va, len);
+		free(r);
+		quota_release(acct, quota_region(len));
+		return -ENOMEM;
+	}
 	r->view.va = va;
 	r->view.len = len;
 	r->view.iova = (uint64_t)(uintptr_t)va;
 	r->acct = acct;
 	if (dma_map(r) < 0) {
+		close(r->fd);
 		munmap(va, len);
 		free(r);
 		quota_release(acct, quota_region(len));
@@ -96,6 +105,7 @@ void region_unmap(struct region *r)
 		rte_extmem_unregister(r->view.va, RTE_ALIGN_CEIL(r->view.len, pg));
 	}
 	munmap(r->view.va, r->view.len);
+	close(r->fd);
 	quota_release(r->acct, quota_region(r->view.len));
 	free(r);
 }

@@ -89,6 +89,19 @@ int region_table_add(struct client *c, struct region *r)
 	return ret < 0 ? ret : (int)id;
 }
 
+int region_table_put(struct client *c, struct region *r, uint32_t id)
+{
+	int ret;
+
+	if (id > MAX_REGION_ID)
+		return -EDQUOT;
+	if (slot(c, id))
+		return -EEXIST;
+	r->id = id;
+	ret = publish(c, id, r);
+	return ret < 0 ? ret : (int)id;
+}
+
 /*
  * Descriptor count at which @ch's worker will have taken everything its
  * client has published so far. A channel no worker reads (the library

@@ -19,6 +19,12 @@ struct region *region_table_get(struct client *c, uint32_t id);
 int region_table_add(struct client *c, struct region *r);
 
 /*
+ * region_table_put() - publish @r under @id, the id it had in the dmad
+ * before a restart. Returns @id, -EEXIST (taken), -EDQUOT, -ENOMEM.
+ */
+int region_table_put(struct client *c, struct region *r, uint32_t id);
+
+/*
  * region_retire() - unregister @r: it keeps its id, and descriptors the
  * client published before now still resolve to it, until every channel has
  * taken them; it is unmapped once the copies taken until then retired.

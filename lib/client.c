@@ -21,6 +21,7 @@ _Static_assert((int)DMAC_EVENT_CHAN_MOVED == (int)DMAD_PROTO_EV_CHAN_MOVED, "eve
 _Static_assert((int)DMAC_EVENT_CHAN_CPU == (int)DMAD_PROTO_EV_CHAN_CPU, "event types map 1:1");
 _Static_assert((int)DMAC_EVENT_DEVICE_ADDED == (int)DMAD_PROTO_EV_DEV_ADDED, "event types map 1:1");
 _Static_assert((int)DMAC_EVENT_SHUTDOWN == (int)DMAD_PROTO_EV_SHUTDOWN, "event types map 1:1");
+_Static_assert((int)DMAC_EVENT_RESTARTED == (int)DMAD_PROTO_EV_RESTARTED, "event types map 1:1");
 _Static_assert(sizeof(((struct dmac_event *)0)->to) == DMAD_PROTO_NAME_MAX, "name sizes");
 
 /* What c->life reads before the daemon's page is mapped: alive. */
@@ -36,6 +37,7 @@ static void client_free(struct dmac_client *c)
 		close(c->evfd);
 	if (c->sock >= 0)
 		close(c->sock);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
@@ -93,6 +95,8 @@ DMAC_EXPORT int dmac_connect(const char *path, const char *name, struct dmac_cli
 	c->sock = c->evfd = c->epfd = -1;
 	c->region_gen = 1;
 	c->life = &life_unknown;
+	c->restart_timeout_ns = DMAC_RESTART_TIMEOUT_NS;
+	pthread_mutex_init(&c->lock, NULL);
 
 	r = client_open(c, path);
 	if (r < 0)
@@ -134,6 +138,15 @@ DMAC_EXPORT void dmac_disconnect(struct dmac_client *c)
 	client_free(c);
 }
 
+DMAC_EXPORT int dmac_set_restart_timeout(struct dmac_client *c, int timeout_ms)
+{
+	if (timeout_ms < 0)
+		return -EINVAL;
+	__atomic_store_n(&c->restart_timeout_ns, (uint64_t)timeout_ms * 1000000ull,
+			 __ATOMIC_RELAXED);
+	return 0;
+}
+
 DMAC_EXPORT int dmac_fd(struct dmac_client *c)
 {
 	return c->epfd;
@@ -148,9 +161,19 @@ DMAC_EXPORT void dmac_set_event_cb(struct dmac_client *c,
 
 static void evq_deliver_one(struct dmac_client *c)
 {
-	const struct dmad_proto_event *pe = &c->evq[c->evq_head];
-	struct dmac_event ev = {.type = (enum dmac_event_type)pe->type, .stall_us = pe->stall_us};
+	struct dmad_proto_event copy, *pe = &copy;
+	struct dmac_event ev;
 	struct dmac_chan *ch = NULL;
+
+	/* Off the queue before the callback, which may make requests that
+	 * queue more; under the lock, as a channel thread in a restart may
+	 * be queueing the RESTARTED event right now. */
+	pthread_mutex_lock(&c->lock);
+	copy = c->evq[c->evq_head];
+	c->evq_head = (c->evq_head + 1) % DMAC_EVQ_LEN;
+	c->evq_len--;
+	pthread_mutex_unlock(&c->lock);
+	ev = (struct dmac_event){.type = (enum dmac_event_type)pe->type, .stall_us = pe->stall_us};
 
 	memcpy(ev.from, pe->from, sizeof(ev.from) - 1);
 	memcpy(ev.to, pe->to, sizeof(ev.to) - 1);
@@ -161,9 +184,6 @@ static void evq_deliver_one(struct dmac_client *c)
 			memcpy(ch->device, ev.to, sizeof(ch->device));
 	}
 	ev.chan = ch;
-	/* Off the queue before the callback, which may make requests that queue more. */
-	c->evq_head = (c->evq_head + 1) % DMAC_EVQ_LEN;
-	c->evq_len--;
 	if (c->event_cb)
 		c->event_cb(&ev, c->event_arg);
 }
@@ -177,8 +197,8 @@ DMAC_EXPORT int dmac_dispatch(struct dmac_client *c)
 
 	/* Reset before delivering: events queued from a callback raise it again. */
 	(void)!read(c->evfd, &v, sizeof(v));
-	n = c->evq_len;
-	for (i = 0; i < n && c->evq_len > 0; i++)
+	n = __atomic_load_n(&c->evq_len, __ATOMIC_RELAXED);
+	for (i = 0; i < n && __atomic_load_n(&c->evq_len, __ATOMIC_RELAXED) > 0; i++)
 		evq_deliver_one(c);
 
 	if (i == 0 && __dmac_client_dead(c))

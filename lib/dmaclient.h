@@ -20,6 +20,14 @@
  *               copies all go by the CPU: see dmac_memcpy())
  *   -EINVAL     memory not inside a registered region, or a bad argument
  *   -ENODEV     the daemon is gone (never "busy"): reconnect to go on
+ *
+ * Restarts: while dmad restarts in place (dmactl restart), every call
+ * behaves as while a device drains: submissions queue in the ring (or get
+ * -EAGAIN when it is full), dmac_wait() waits, requests wait for the new
+ * dmad's answer. The session then goes on as it was, and a
+ * DMAC_EVENT_RESTARTED is queued. Only a restart that takes longer than
+ * the client's bound (dmac_set_restart_timeout(), 10 s by default), or one
+ * the new dmad cannot resume (its connection closes), reads as -ENODEV.
  *   -ETIMEDOUT  dmac_wait() ran out of time
  *   -EDQUOT     one of dmad's per-client limits is reached
  * Functions returning a pointer return NULL and set errno.
@@ -84,6 +92,9 @@ enum dmac_event_type {
 	DMAC_EVENT_CHAN_CPU = 2,     /* channel moved to dmad's CPU engine, "cpu" */
 	DMAC_EVENT_DEVICE_ADDED = 3, /* a device came online: @to */
 	DMAC_EVENT_SHUTDOWN = 4,     /* the daemon is going away */
+	/* dmad restarted (dmactl restart) and resumed this session: regions,
+	 * channels and cookies as they were; @stall_us: how long it was away. */
+	DMAC_EVENT_RESTARTED = 5,
 };
 
 struct dmac_event {
@@ -151,6 +162,15 @@ int dmac_dispatch(struct dmac_client *c);
  */
 void dmac_set_event_cb(struct dmac_client *c, void (*cb)(const struct dmac_event *, void *),
 		       void *arg);
+
+/*
+ * dmac_set_restart_timeout() - how long a restart of dmad (see Restarts,
+ * above) may keep this client waiting before its calls say -ENODEV; 10000
+ * ms until set. Never blocks, no system call, no allocation; any thread,
+ * serialised with the client's other calls. Returns 0, or -EINVAL for a
+ * negative @timeout_ms (0: a restart ends the session at once, as a crash).
+ */
+int dmac_set_restart_timeout(struct dmac_client *c, int timeout_ms);
 
 /*
  * dmac_region_alloc() - allocate @len bytes of memory the daemon can copy

@@ -8,6 +8,7 @@
 #ifndef DMAC_INTERNAL_H
 #define DMAC_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,9 @@
 #include "dmad_ring.h"
 
 #define DMAC_EXPORT __attribute__((visibility("default")))
+
+/* How long a restart of dmad may last before calls say -ENODEV. */
+#define DMAC_RESTART_TIMEOUT_NS 10000000000ull
 
 /* Events read but not yet dispatched; the oldest is dropped on overflow. */
 #define DMAC_EVQ_LEN 64
@@ -59,6 +63,16 @@ struct dmac_client {
 	 * read-only: one load tells a client that polls that dmad is gone.
 	 */
 	const uint32_t *life;
+	/*
+	 * While dmad restarts (restart.c): since when a call has seen it away
+	 * (0: it is not), and how long it may be. The socket and the event
+	 * queue are read under @lock: a channel thread that finds dmad away
+	 * looks for the RESTARTED event itself, unless another thread is
+	 * reading already.
+	 */
+	uint64_t gap_since_ns;
+	uint64_t restart_timeout_ns;
+	pthread_mutex_t lock;
 	uint32_t seq;
 	uint32_t client_id;
 	uint32_t copybreak;
@@ -115,10 +129,16 @@ struct dmac_chan {
 	struct dmac_chan **pprev;
 };
 
+/* restart.c: dmad's liveness word says gone: is this a restart, still in its bound? */
+bool __dmac_client_gone_slow(struct dmac_client *c);
+
 static inline bool __dmac_client_dead(const struct dmac_client *c)
 {
-	return __atomic_load_n(&c->dead, __ATOMIC_RELAXED) ||
-	       dmad_proto_life_gone(__atomic_load_n(c->life, __ATOMIC_RELAXED));
+	if (__atomic_load_n(&c->dead, __ATOMIC_RELAXED))
+		return true;
+	if (__builtin_expect(!dmad_proto_life_gone(__atomic_load_n(c->life, __ATOMIC_RELAXED)), 1))
+		return false;
+	return __dmac_client_gone_slow((struct dmac_client *)c);
 }
 
 /* Will nothing more complete on @ch? The daemon stopped, or is gone. */
@@ -131,8 +151,10 @@ static inline bool __dmac_chan_gone(const struct dmac_chan *ch)
 void __dmac_client_mark_dead(struct dmac_client *c);
 enum dmac_status __dmac_chan_status(struct dmac_chan *ch, dmac_cookie_t cookie);
 int __dmac_client_check_alive(struct dmac_client *c);
-/* transport.c: read pending messages without waiting; events are queued. */
+/* transport.c: read pending messages without waiting; events are queued.
+ * The _locked one with c->lock held. */
 void __dmac_events_read(struct dmac_client *c);
+void __dmac_events_read_locked(struct dmac_client *c);
 int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
 		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds);
 

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "internal.h"
@@ -136,7 +137,7 @@ static void evq_push(struct dmac_client *c, const struct dmad_proto_event *ev)
 {
 	static const uint64_t one = 1;
 
-	if (ev->type < DMAD_PROTO_EV_CHAN_MOVED || ev->type > DMAD_PROTO_EV_SHUTDOWN)
+	if (ev->type < DMAD_PROTO_EV_CHAN_MOVED || ev->type > DMAD_PROTO_EV_RESTARTED)
 		return;
 	if (c->evq_len == DMAC_EVQ_LEN) {
 		c->evq_head = (c->evq_head + 1) % DMAC_EVQ_LEN;
@@ -148,12 +149,32 @@ static void evq_push(struct dmac_client *c, const struct dmad_proto_event *ev)
 	(void)!write(c->evfd, &one, sizeof(one));
 }
 
+/*
+ * The restarted dmad's liveness page, mapped over the old one: a thread
+ * reading the old word at that moment reads the new one next, never an
+ * unmapped address. A page that cannot be mapped leaves the old one,
+ * which ends the session at the restart bound.
+ */
+static void life_replace(struct dmac_client *c, int fd)
+{
+	void *p;
+
+	if (!dmad_proto_life_gone(__atomic_load_n(c->life, __ATOMIC_RELAXED)))
+		return; /* not from a restart this client saw: keep what works */
+	p = mmap((void *)c->life, DMAD_PROTO_LIFE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
+	if (p != MAP_FAILED)
+		__atomic_store_n(&c->gap_since_ns, 0, __ATOMIC_RELAXED);
+}
+
 /* A message that is not the reply being waited for: queue events, drop the rest. */
 static void msg_route(struct dmac_client *c, struct msg *m)
 {
 	if (m->hdr.type == DMAD_PROTO_EVENT && !(m->hdr.flags & DMAD_PROTO_F_REPLY) &&
-	    m->body_len >= sizeof(m->body.event))
+	    m->body_len >= sizeof(m->body.event)) {
+		if (m->body.event.type == DMAD_PROTO_EV_RESTARTED && m->nfds == 1)
+			life_replace(c, m->fds[0]);
 		evq_push(c, &m->body.event);
+	}
 	msg_close_fds(m);
 }
 
@@ -195,7 +216,7 @@ static int msg_send(struct dmac_client *c, const struct dmad_proto_hdr *hdr, con
  * Returns 0, the daemon's -errno, -ENODEV, or -EPROTO for a reply that does
  * not fit the request. On failure no fd is left open.
  */
-int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
+static int request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
 		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds)
 {
 	struct dmad_proto_hdr hdr = {
@@ -244,8 +265,19 @@ int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_
 	return 0;
 }
 
+int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
+		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds)
+{
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = request(c, type, body, len, fd, rep, rep_len, ret_fds, nfds);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
 /* Read what the socket holds without waiting: events go to the queue. */
-void __dmac_events_read(struct dmac_client *c)
+void __dmac_events_read_locked(struct dmac_client *c)
 {
 	struct msg m;
 	int r;
@@ -255,4 +287,11 @@ void __dmac_events_read(struct dmac_client *c)
 		if (r == 0)
 			msg_route(c, &m);
 	} while (r == 0 || r == -EPROTO);
+}
+
+void __dmac_events_read(struct dmac_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	__dmac_events_read_locked(c);
+	pthread_mutex_unlock(&c->lock);
 }

@@ -20,8 +20,9 @@
  * every client; 2: STATUS ends with its tail, then the quotas; 3: then the
  * daemon's totals and its released devices, RESET_FAILED, and refusals
  * that carry a reason (dmad_proto_error); 4: MONITOR; 5: SHARE_SET and
- * SHARES, a device's recent load and a channel's NUMA node in STATUS. */
-#define DMAD_PROTO_VERSION_MINOR 5u
+ * SHARES, a device's recent load and a channel's NUMA node in STATUS;
+ * 6: RESTART, the RESTARTED event and the liveness page's handover word. */
+#define DMAD_PROTO_VERSION_MINOR 6u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -49,6 +50,7 @@ enum dmad_proto_type {
 	DMAD_PROTO_MONITOR = 71,      /* any client; then MONITOR_EVENTs until it closes (below) */
 	DMAD_PROTO_SHARE_SET = 72,    /* admin: a client's or a uid's weight or rate limit */
 	DMAD_PROTO_SHARES = 73,	      /* any client; other clients' shares to admins only */
+	DMAD_PROTO_RESTART = 74,      /* admin; replied, then dmad execs itself keeping sessions */
 	DMAD_PROTO_EVENT = 128,	      /* daemon -> client, unsolicited */
 	DMAD_PROTO_MONITOR_EVENT = 129, /* daemon -> monitor, unsolicited */
 };
@@ -70,6 +72,15 @@ static inline int dmad_proto_life_gone(uint32_t word)
 {
 	return !(word & DMAD_PROTO_LIFE_TID_MASK);
 }
+
+/*
+ * The page's handover word, a 32-bit word at this offset: dmad sets it to
+ * 1 just before it execs itself to hand its sessions to the next dmad
+ * (RESTART). A client that finds the mutex word gone and this word set is
+ * in a restart, not bereaved: the next dmad sends it a RESTARTED event
+ * carrying a new liveness page. Gone with the word clear: dmad died.
+ */
+#define DMAD_PROTO_LIFE_HANDOVER_OFF 64u
 
 struct dmad_proto_hdr {
 	uint32_t magic;
@@ -389,6 +400,9 @@ enum dmad_proto_event_type {
 	DMAD_PROTO_EV_CHAN_CPU = 2,
 	DMAD_PROTO_EV_DEV_ADDED = 3,
 	DMAD_PROTO_EV_SHUTDOWN = 4,
+	/* dmad restarted with this client's session: + 1 fd, the new liveness
+	 * page; stall_us: from the restart's start to this session's resume. */
+	DMAD_PROTO_EV_RESTARTED = 5,
 };
 
 struct dmad_proto_event {

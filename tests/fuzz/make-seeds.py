@@ -149,3 +149,39 @@ def mon_event(t, count, device="", to="", who="", detail=""):
 write("dmactl", "monitor-json", b"monitor\0--json\0\0" + hello_rep + rep(b"") +
       mon_event(7, 0, who="bystander") + mon_event(6, 20, "dma_skeleton0", "cpu") +
       mon_event(4, 0, "dma_skeleton0", detail="stopped completing") + mon_event(1, 5))
+
+
+# handover: the state itself; fds FD_BASE + kind are real ones in the target.
+FD_BASE = 100
+LISTEN, CLIENT, REGION, RING, DOORBELL = 1, 2, 3, 4, 5
+
+
+def state(clients, regions, chans, fds, devices=(), listen=0, version=2, cut=0):
+    body = b"".join(list(clients) + list(regions) + list(chans) + list(devices) + list(fds))
+    n = 72 + len(body)
+    h = struct.pack("<IHHIIHHHHIIIIIIQQHHI", 0x4F484D44, version, 72, n, 0, 48, 24, 96, 8,
+                    len(clients), len(regions), len(chans), len(fds), listen, 0,
+                    1000, 1, 40, 0, len(devices))
+    out = h + body
+    return out[:len(out) - cut]
+
+
+def fd(kind, num=None):
+    return struct.pack("<Ii", kind, FD_BASE + kind if num is None else num)
+
+
+ho_client = struct.pack("<IIII", 7, 1, 1, 1) + name("copier")
+ho_region = struct.pack("<IIQII", 0, 0, 4096, 2, 0)
+ho_chan = struct.pack("<IIIIIIIIIIQQQ", 0, 1, 1, 65536, 3, 4, 5, 0, 1, 0, 5, 100, 0) + \
+    name("dma_skeleton0")
+ho_dev = name("dma_skeleton0") + struct.pack("<II", 4096, 0)
+ho_fds = [fd(LISTEN), fd(CLIENT), fd(REGION), fd(RING), fd(DOORBELL)]
+write("handover", "empty", state([], [], [], [fd(LISTEN)]))
+write("handover", "session", state([ho_client], [ho_region], [ho_chan], ho_fds, [ho_dev]))
+write("handover", "truncated",
+      state([ho_client], [ho_region], [ho_chan], ho_fds, [ho_dev], cut=9))
+write("handover", "version-1",
+      state([ho_client], [ho_region], [ho_chan], ho_fds, [ho_dev], version=1))
+write("handover", "wrong-kind",
+      state([ho_client], [ho_region], [ho_chan],
+            ho_fds[:3] + [fd(RING, FD_BASE + DOORBELL), fd(DOORBELL, FD_BASE + RING)]))

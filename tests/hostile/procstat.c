@@ -37,7 +37,8 @@ static int count_lines(const char *path)
 	return n;
 }
 
-static long rss_kib(pid_t pid)
+/* The line of /proc/PID/status that @fmt ("VmRSS: %ld kB") reads, in KiB. */
+static long status_kib(pid_t pid, const char *fmt)
 {
 	char path[64], line[256];
 	long kib = -ENOENT;
@@ -48,7 +49,7 @@ static long rss_kib(pid_t pid)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+		if (sscanf(line, fmt, &kib) == 1)
 			break;
 	fclose(f);
 	return kib;
@@ -61,10 +62,13 @@ int procstat_read(pid_t pid, struct procstat *ret)
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	ret->fds = count_fds(pid);
 	ret->maps = count_lines(path);
-	ret->rss_kib = rss_kib(pid);
+	ret->rss_kib = status_kib(pid, "VmRSS: %ld kB");
+	ret->anon_kib = status_kib(pid, "RssAnon: %ld kB");
 	if (ret->fds < 0)
 		return ret->fds;
 	if (ret->maps < 0)
 		return ret->maps;
+	if (ret->anon_kib < 0)
+		return (int)ret->anon_kib;
 	return ret->rss_kib < 0 ? (int)ret->rss_kib : 0;
 }

@@ -9,9 +9,10 @@
 #include <sys/types.h>
 
 struct procstat {
-	int fds;      /* entries in /proc/PID/fd */
-	int maps;     /* lines in /proc/PID/maps */
-	long rss_kib; /* VmRSS */
+	int fds;       /* entries in /proc/PID/fd */
+	int maps;      /* lines in /proc/PID/maps */
+	long rss_kib;  /* VmRSS */
+	long anon_kib; /* RssAnon: VmRSS less files and shared memory (regions, rings) */
 };
 
 /* 0, or -errno when the process is gone or /proc cannot be read. */

@@ -34,7 +34,7 @@
 #define CLIENTS_USER	8
 #define REGIONS_CLIENT	128 /* --client-limit regions: not what stops anyone here */
 #define BYSTANDER_MAPS	3   /* its source and destination regions, its channel */
-#define BYSTANDER_FDS	2   /* its channel's ring memfd and doorbell (its socket: a client) */
+#define BYSTANDER_FDS	4   /* its regions' memfds, its ring memfd and doorbell (its socket: a client) */
 #define HOLD_MAX	32
 #define MAPS_SLACK	64 /* dmad's own mappings may move a little meanwhile */
 #define RETURN_MS	3000
