@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `dmactl reset-failed [DEV]`: dmad forgets the devices it released
- * (removed, failed, gone), or DEV's record alone, as `systemctl
- * reset-failed` does for units. The totals keep their counters.
+ * (removed, failed, gone) and the clients that disconnected, or DEV's
+ * record alone, as `systemctl reset-failed` does for units. The totals keep their counters.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -63,6 +63,12 @@ struct status {
 	struct dmad_proto_totals totals;
 	const struct dmad_proto_released *released;
 	uint32_t nreleased;
+	/* From protocol 1.7: each client's totals (the whole reply's, found by
+	 * id), and the gone clients (NULL, 0 before). */
+	const struct dmad_proto_client_sum *client_sum;
+	uint32_t nclient_sum;
+	const struct dmad_proto_gone_client *gone;
+	uint32_t ngone;
 };
 
 static const char *state_name(uint32_t state)
@@ -105,6 +111,12 @@ static int fetch(struct dmactl *o, struct ctl_conn **ret_conn, struct status *re
 		.released = sr.released,
 		.nreleased = sr.nreleased,
 	};
+	if (sr.has_client_totals) {
+		ret->client_sum = sr.client_sum;
+		ret->nclient_sum = sr.sum->nclient;
+		ret->gone = sr.gone;
+		ret->ngone = sr.ngone;
+	}
 	*ret_conn = c;
 	return DMACTL_EXIT_OK;
 }
@@ -182,6 +194,8 @@ static int only_device(struct status *s, const char *name)
 		.bytes = d->bytes,
 		.log_level = s->log_level,
 		.copies = dev,
+		.client_sum = s->client_sum,
+		.nclient_sum = s->nclient_sum,
 	};
 	return 0;
 }
@@ -256,9 +270,20 @@ static void released_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 	fmt_name(cell[7], r->reason, sizeof(r->reason));
 }
 
+/* The totals of client @id, or NULL from a dmad before protocol 1.7. */
+static const struct dmad_proto_client_sum *client_sum(const struct status *s, uint32_t id)
+{
+	for (uint32_t i = 0; i < s->nclient_sum; i++)
+		if (s->client_sum[i].client_id == id)
+			return &s->client_sum[i];
+	return NULL;
+}
+
 static void client_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 {
-	const struct dmad_proto_client_info *c = (const struct dmad_proto_client_info *)ctx + i;
+	const struct status *s = ctx;
+	const struct dmad_proto_client_info *c = &s->client[i];
+	const struct dmad_proto_client_sum *t = client_sum(s, c->client_id);
 
 	fmt_u64(cell[0], c->client_id);
 	snprintf(cell[1], CELL_MAX, "%" PRId32, c->pid);
@@ -267,6 +292,28 @@ static void client_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 	fmt_u64(cell[4], c->channels);
 	fmt_u64(cell[5], c->regions);
 	fmt_bytes(cell[6], c->bytes_mapped);
+	if (t) {
+		fmt_u64(cell[7], t->ops);
+		fmt_bytes(cell[8], t->bytes);
+		fmt_u64(cell[9], t->errors);
+	} else {
+		for (int k = 7; k < 10; k++)
+			snprintf(cell[k], CELL_MAX, "-");
+	}
+}
+
+static void gone_row(const void *ctx, size_t i, char cell[][CELL_MAX])
+{
+	const struct dmad_proto_gone_client *g = (const struct dmad_proto_gone_client *)ctx + i;
+
+	fmt_u64(cell[0], g->client_id);
+	snprintf(cell[1], CELL_MAX, "%" PRId32, g->pid);
+	fmt_u64(cell[2], g->uid);
+	fmt_name(cell[3], g->name, sizeof(g->name));
+	fmt_when(cell[4], g->when_us);
+	fmt_u64(cell[5], g->ops);
+	fmt_bytes(cell[6], g->bytes);
+	fmt_u64(cell[7], g->errors);
 }
 
 static void chan_row(const void *ctx, size_t i, char cell[][CELL_MAX])
@@ -368,14 +415,29 @@ static void print_clients(const struct status *s, bool no_legend)
 	static const struct table_col cols[] = {
 		{"CLIENT", ALIGN_RIGHT}, {"PID", ALIGN_RIGHT},	    {"UID", ALIGN_RIGHT},
 		{"NAME", ALIGN_LEFT},	 {"CHANNELS", ALIGN_RIGHT}, {"REGIONS", ALIGN_RIGHT},
-		{"MAPPED", ALIGN_RIGHT},
+		{"MAPPED", ALIGN_RIGHT}, {"OPS", ALIGN_RIGHT},	    {"BYTES", ALIGN_RIGHT},
+		{"ERRORS", ALIGN_RIGHT},
 	};
 
 	if (!s->nclient && !no_legend)
 		printf("no clients\n");
 	else
-		table_print(stdout, cols, ARRAY_SIZE(cols), s->nclient, client_row, s->client,
-			    !no_legend);
+		table_print(stdout, cols, ARRAY_SIZE(cols), s->nclient, client_row, s, !no_legend);
+}
+
+/* After the live clients, those gone, until dmactl reset-failed. */
+static void print_gone(const struct status *s, bool no_legend)
+{
+	static const struct table_col cols[] = {
+		{"GONE CLIENTS", ALIGN_RIGHT}, {"PID", ALIGN_RIGHT},	{"UID", ALIGN_RIGHT},
+		{"NAME", ALIGN_LEFT},	       {"SINCE", ALIGN_LEFT},	{"OPS", ALIGN_RIGHT},
+		{"BYTES", ALIGN_RIGHT},	       {"ERRORS", ALIGN_RIGHT},
+	};
+
+	if (!s->ngone)
+		return;
+	putchar('\n');
+	table_print(stdout, cols, ARRAY_SIZE(cols), s->ngone, gone_row, s->gone, !no_legend);
 }
 
 static void print_channels(const struct status *s, bool no_legend)
@@ -447,6 +509,7 @@ static void json_released(struct json *j, const struct status *s)
 
 static void json_clients(struct json *j, const struct status *s)
 {
+	const struct dmad_proto_client_sum *t;
 	const struct dmad_proto_client_info *c;
 
 	json_array_begin(j, "clients");
@@ -459,6 +522,34 @@ static void json_clients(struct json *j, const struct status *s)
 		json_u64(j, "channels", c->channels);
 		json_u64(j, "regions", c->regions);
 		json_u64(j, "bytes_mapped", c->bytes_mapped);
+		/* Absent from a dmad before protocol 1.7. */
+		t = client_sum(s, c->client_id);
+		if (t) {
+			json_u64(j, "ops", t->ops);
+			json_u64(j, "bytes", t->bytes);
+			json_u64(j, "errors", t->errors);
+		}
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void json_gone(struct json *j, const struct status *s)
+{
+	json_array_begin(j, "gone_clients");
+	/* By index: a dmad before protocol 1.7 sends none, and gone is NULL then. */
+	for (uint32_t i = 0; i < s->ngone; i++) {
+		const struct dmad_proto_gone_client *g = &s->gone[i];
+
+		json_object_begin(j, NULL);
+		json_u64(j, "id", g->client_id);
+		json_i64(j, "pid", g->pid);
+		json_u64(j, "uid", g->uid);
+		json_stringn(j, "name", g->name, sizeof(g->name));
+		json_u64(j, "since_us", g->when_us);
+		json_u64(j, "ops", g->ops);
+		json_u64(j, "bytes", g->bytes);
+		json_u64(j, "errors", g->errors);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -567,6 +658,7 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		json_devices(&j, &s);
 		json_released(&j, &s);
 		json_clients(&j, &s);
+		json_gone(&j, &s);
 		json_channels(&j, &s);
 		json_quotas(&j, &s);
 		shares_json(&j, &sh);
@@ -593,6 +685,7 @@ int status_main(struct dmactl *o, int argc, char **argv)
 		print_released(&s, o->no_legend);
 		putchar('\n');
 		print_clients(&s, o->no_legend);
+		print_gone(&s, o->no_legend);
 		putchar('\n');
 		print_channels(&s, o->no_legend);
 		if (s.nquota) {

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "region.h"
 #include "region_table.h"
+#include "retired.h"
 #include "rx.h"
 #include "share.h"
 
@@ -140,11 +141,33 @@ void client_chan_retire(struct client *c, struct chan *ch)
 	c->dead_chans = ch;
 }
 
+static void add_chans(struct client_sum *s, const struct chan *ch)
+{
+	for (; ch; ch = ch->next) {
+		s->ops += __atomic_load_n(&ch->ops, __ATOMIC_RELAXED);
+		s->bytes += __atomic_load_n(&ch->bytes, __ATOMIC_RELAXED);
+		s->errors += __atomic_load_n(&ch->errors, __ATOMIC_RELAXED);
+	}
+}
+
+struct client_sum client_totals(const struct client *c)
+{
+	struct client_sum s = {c->put_ops, c->put_bytes, c->put_errors};
+
+	add_chans(&s, c->chans);
+	add_chans(&s, c->dead_chans);
+	return s;
+}
+
 void client_close(struct client *c)
 {
+	struct timespec ts;
+
 	if (c->closing)
 		return;
 	c->closing = true;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c->gone_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	if (c->hello)
 		events_emit(&(struct event){.type = EVENT_CLIENT_GONE, .client = c});
 	rx_client_close(c);
@@ -172,7 +195,11 @@ bool client_reap(struct client *c)
 		struct chan *ch = *pp;
 
 		if (chan_gone(ch)) {
+			/* No worker holds it and it drained: its counters are final. */
 			*pp = ch->next;
+			c->put_ops += __atomic_load_n(&ch->ops, __ATOMIC_RELAXED);
+			c->put_bytes += __atomic_load_n(&ch->bytes, __ATOMIC_RELAXED);
+			c->put_errors += __atomic_load_n(&ch->errors, __ATOMIC_RELAXED);
 			chan_destroy(ch);
 		} else {
 			pp = &ch->next;
@@ -189,6 +216,23 @@ void client_free(struct client *c)
 	while (*pp != c)
 		pp = &(*pp)->next;
 	*pp = c->next;
+	/* Its totals outlive it, for the operator (retired.h); not those of
+	 * one that never took a channel, as dmactl: they would crowd them out. */
+	if (c->hello && !c->refused && c->next_chan_id) {
+		struct client_sum t = client_totals(c);
+		struct dmad_proto_gone_client rec = {
+			.when_us = c->gone_us,
+			.ops = t.ops,
+			.bytes = t.bytes,
+			.errors = t.errors,
+			.client_id = c->id,
+			.pid = c->cred.pid,
+			.uid = c->cred.uid,
+		};
+
+		memcpy(rec.name, c->name, sizeof(rec.name));
+		retired_client(&rec);
+	}
 	close(c->fd);
 	quota_acct_free(c->acct);
 	free(c->regions);

@@ -65,6 +65,9 @@ struct client {
 	uint32_t nchans;
 	uint64_t bytes_mapped;
 	uint32_t next_chan_id;
+	/* What its destroyed channels did: client_totals() adds the rest. */
+	uint64_t put_ops, put_bytes, put_errors;
+	uint64_t gone_us; /* CLOCK_REALTIME, when client_close() saw it go */
 
 	/* Receive buffers for the request in flight on io_uring. */
 	struct msghdr msg;
@@ -138,6 +141,12 @@ struct client *client_adopt(int fd, uint32_t id);
 struct chan *client_find_chan(struct chan *list, uint32_t id);
 /* client_chan_retire() - @c puts @ch: killed, kept on dead_chans until gone. */
 void client_chan_retire(struct client *c, struct chan *ch);
+/* What @c's channels did, live, put and destroyed ones together: never
+ * decreases while @c lives. */
+struct client_sum {
+	uint64_t ops, bytes, errors;
+};
+struct client_sum client_totals(const struct client *c);
 /* client_now_ms() - CLOCK_MONOTONIC in ms, as refused_ms counts it. */
 uint64_t client_now_ms(void);
 /* client_recv_prepare() - point c->msg at the client's receive buffers, for

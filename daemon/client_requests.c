@@ -305,6 +305,11 @@ static int on_reset_failed(struct client *c, const struct client_req *rq, struct
 	n = retired_reset(req->name[0] ? req->name : NULL);
 	if (n < 0)
 		return n;
+	/* Every record, with no name: the gone clients' too. */
+	if (!req->name[0])
+		log_about_printf(LOG_NOTICE, 0, &about,
+				 "%d gone client record(s) cleared by client %u",
+				 retired_clients_reset(), c->id);
 	log_about_printf(LOG_NOTICE, 0, &about, "%d released device record(s) cleared by client %u",
 			 n, c->id);
 	return 0;

@@ -9,6 +9,8 @@
 static struct dmad_proto_released records[DMAD_PROTO_RELEASED_MAX];
 static unsigned nrecords;
 static struct retired_sum sum;
+static struct dmad_proto_gone_client gone[DMAD_PROTO_GONE_MAX];
+static unsigned ngone;
 
 static uint64_t realtime_us(void)
 {
@@ -93,4 +95,31 @@ unsigned retired_records(const struct dmad_proto_released **ret_records)
 const struct retired_sum *retired_sum(void)
 {
 	return &sum;
+}
+
+void retired_client(const struct dmad_proto_gone_client *rec)
+{
+	if (ngone == DMAD_PROTO_GONE_MAX) {
+		memmove(&gone[0], &gone[1], (ngone - 1) * sizeof(gone[0]));
+		ngone--;
+	}
+	gone[ngone] = *rec;
+	if (!gone[ngone].when_us)
+		gone[ngone].when_us = realtime_us();
+	gone[ngone].name[sizeof(gone[ngone].name) - 1] = '\0';
+	ngone++;
+}
+
+int retired_clients_reset(void)
+{
+	int n = (int)ngone;
+
+	ngone = 0;
+	return n;
+}
+
+unsigned retired_clients(const struct dmad_proto_gone_client **ret_records)
+{
+	*ret_records = gone;
+	return ngone;
 }

@@ -3,7 +3,8 @@
  * What released devices leave behind: a record each, which the operator
  * reads in the status until it is cleared (as systemctl --failed lists
  * failed units), and their counters, folded into totals that never
- * decrease however many devices come and go. Control thread.
+ * decrease however many devices come and go; and a record of each client
+ * that disconnected, with its totals. Control thread.
  */
 #ifndef DMAD_RETIRED_H
 #define DMAD_RETIRED_H
@@ -38,5 +39,18 @@ int retired_reset(const char *name);
 unsigned retired_records(const struct dmad_proto_released **ret_records);
 
 const struct retired_sum *retired_sum(void);
+
+/*
+ * retired_client() - a client is being freed: keep @rec, its record with
+ * its final totals (when_us 0: now). The oldest goes when
+ * DMAD_PROTO_GONE_MAX are kept.
+ */
+void retired_client(const struct dmad_proto_gone_client *rec);
+
+/* retired_clients_reset() - forget every gone client; returns how many went. */
+int retired_clients_reset(void);
+
+/* The gone clients' records, oldest first; returns how many. */
+unsigned retired_clients(const struct dmad_proto_gone_client **ret_records);
 
 #endif /* DMAD_RETIRED_H */

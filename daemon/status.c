@@ -107,6 +107,53 @@ static size_t totals_size(void)
 	return sizeof(struct dmad_proto_totals) + retired_records(&rec) * sizeof(*rec);
 }
 
+/* Gone clients the viewer sees: others' are for admins only. */
+static unsigned ngone(const struct client *viewer)
+{
+	const struct dmad_proto_gone_client *rec;
+	unsigned n = retired_clients(&rec);
+
+	return viewer->admin ? n : 0;
+}
+
+/* Bytes the client totals take, with @nclient client records. */
+static size_t client_totals_size(const struct client *viewer, unsigned nclient)
+{
+	return sizeof(struct dmad_proto_client_totals) +
+	       nclient * sizeof(struct dmad_proto_client_sum) +
+	       ngone(viewer) * sizeof(struct dmad_proto_gone_client);
+}
+
+/*
+ * The totals of the client records' @nclient clients, in their order, then
+ * the gone clients the viewer sees, at @buf. Returns the bytes written.
+ */
+static size_t client_part(uint8_t *buf, const struct client *viewer, unsigned nclient)
+{
+	struct dmad_proto_client_totals *ct = (struct dmad_proto_client_totals *)buf;
+	struct dmad_proto_client_sum *cs = (struct dmad_proto_client_sum *)(ct + 1);
+	const struct dmad_proto_gone_client *rec;
+
+	ct->nclient = 0;
+	ct->ngone = ngone(viewer);
+	for (struct client *c = dmad.clients; c && ct->nclient < nclient; c = c->next) {
+		struct client_sum t;
+
+		if (!shown(c, viewer))
+			continue;
+		t = client_totals(c);
+		cs[ct->nclient++] = (struct dmad_proto_client_sum){
+			.ops = t.ops,
+			.bytes = t.bytes,
+			.errors = t.errors,
+			.client_id = c->id,
+		};
+	}
+	retired_clients(&rec);
+	memcpy(cs + ct->nclient, rec, ct->ngone * sizeof(*rec));
+	return client_totals_size(viewer, ct->nclient);
+}
+
 uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 {
 	const struct dmad_proto_status_tail tail = {.log_level = (uint32_t)log_max_level};
@@ -117,7 +164,8 @@ uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 	/* The settings, quotas and totals come last, and always: records are
 	 * left out for them. */
 	size -= sizeof(tail) + sizeof(struct dmad_proto_quotas) +
-		nquota(viewer) * sizeof(struct dmad_proto_quota) + totals_size();
+		nquota(viewer) * sizeof(struct dmad_proto_quota) + totals_size() +
+		client_totals_size(viewer, 0);
 	memset(st, 0, sizeof(*st));
 	if (!viewer->admin)
 		st->flags |= DMAD_PROTO_LIST_OWN_ONLY;
@@ -161,7 +209,9 @@ uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 
 		if (!shown(c, viewer))
 			continue;
-		if (off + sizeof(*ci) > size) {
+		/* Each client record comes with its sum, at the end. */
+		if (off + sizeof(*ci) + (st->nclient + 1) * sizeof(struct dmad_proto_client_sum) >
+		    size) {
 			st->flags |= DMAD_PROTO_LIST_TRUNCATED;
 			break;
 		}
@@ -176,6 +226,7 @@ uint32_t status_build(uint8_t *buf, size_t size, const struct client *viewer)
 		st->nclient++;
 		off += sizeof(*ci);
 	}
+	size -= st->nclient * sizeof(struct dmad_proto_client_sum);
 	for (struct client *c = dmad.clients; c; c = c->next) {
 		for (struct chan *ch = shown(c, viewer) ? c->chans : NULL; ch; ch = ch->next) {
 			struct dmad_proto_chan_info *hi = (void *)(buf + off);
@@ -205,8 +256,11 @@ done:
 	/* Right after the records, whether they all fit or not: dmad's settings. */
 	memcpy(buf + off, &tail, sizeof(tail));
 	off += sizeof(tail);
-	off += quotas(buf + off, full - off - totals_size(), viewer, st);
+	off += quotas(buf + off,
+		      full - off - totals_size() - client_totals_size(viewer, st->nclient), viewer,
+		      st);
 	off += totals(buf + off, &t, st);
+	off += client_part(buf + off, viewer, st->nclient);
 	return (uint32_t)off;
 }
 

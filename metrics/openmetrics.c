@@ -196,6 +196,24 @@ static void clients(FILE *f, const struct status_reply *s)
 			value(f, client_metrics[m].get(c));
 		}
 	}
+	/* Protocol 1.7 on: what its channels did, put ones too; by client id
+	 * alone, as a counter's labels must not change. */
+	if (!s->has_client_totals)
+		return;
+	family(f, "dmad_client_ops", "counter",
+	       "Operations the client's channels completed, channels it put included.");
+	for (uint32_t i = 0; i < s->sum->nclient; i++) {
+		fprintf(f, "dmad_client_ops_total{client=\"%" PRIu32 "\"}",
+			s->client_sum[i].client_id);
+		value(f, s->client_sum[i].ops);
+	}
+	family(f, "dmad_client_bytes", "counter",
+	       "Bytes the client's channels copied or filled, channels it put included.");
+	for (uint32_t i = 0; i < s->sum->nclient; i++) {
+		fprintf(f, "dmad_client_bytes_total{client=\"%" PRIu32 "\"}",
+			s->client_sum[i].client_id);
+		value(f, s->client_sum[i].bytes);
+	}
 }
 
 static void channels(FILE *f, const struct status_reply *s)

@@ -59,5 +59,24 @@ int status_reply_parse(const void *body, uint32_t len, struct status_reply *ret)
 	ret->has_totals = true;
 	ret->released = (const void *)(p + need);
 	ret->nreleased = ret->totals.nreleased;
+	need += (uint64_t)ret->totals.nreleased * sizeof(*ret->released);
+
+	/* 1.7: each client's totals, then the gone clients. */
+	if (len < need + sizeof(struct dmad_proto_client_totals))
+		return 0;
+	{
+		const struct dmad_proto_client_totals *ct = (const void *)(p + need);
+		uint64_t size = sizeof(*ct) + (uint64_t)ct->nclient * sizeof(*ret->client_sum) +
+				(uint64_t)ct->ngone * sizeof(*ret->gone);
+
+		/* One sum for each client record, no more gone ones than kept. */
+		if (ct->nclient != sum->nclient || ct->ngone > DMAD_PROTO_GONE_MAX ||
+		    len < need + size)
+			return 0;
+		ret->has_client_totals = true;
+		ret->client_sum = (const void *)(ct + 1);
+		ret->gone = (const void *)(ret->client_sum + ct->nclient);
+		ret->ngone = ct->ngone;
+	}
 	return 0;
 }

@@ -25,6 +25,10 @@ struct status_reply {
 	struct dmad_proto_totals totals;
 	const struct dmad_proto_released *released;
 	uint32_t nreleased;
+	bool has_client_totals; /* protocol 1.7 on: client sums and gone clients */
+	const struct dmad_proto_client_sum *client_sum; /* sum->nclient, as client[] */
+	const struct dmad_proto_gone_client *gone;
+	uint32_t ngone;
 };
 
 /*

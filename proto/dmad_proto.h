@@ -21,8 +21,10 @@
  * daemon's totals and its released devices, RESET_FAILED, and refusals
  * that carry a reason (dmad_proto_error); 4: MONITOR; 5: SHARE_SET and
  * SHARES, a device's recent load and a channel's NUMA node in STATUS;
- * 6: RESTART, the RESTARTED event and the liveness page's handover word. */
-#define DMAD_PROTO_VERSION_MINOR 6u
+ * 6: RESTART, the RESTARTED event and the liveness page's handover word;
+ * 7: STATUS ends with each client's totals and the gone clients' records,
+ * which RESET_FAILED of "" clears too. */
+#define DMAD_PROTO_VERSION_MINOR 7u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -169,7 +171,8 @@ enum dmad_proto_dev_state {
 /*
  * STATUS reply body: this header, then ndev, nclient and nchan records,
  * then struct dmad_proto_status_tail, then the quotas (below), then (minor
- * 3) struct dmad_proto_totals and its released device records. Every
+ * 3) struct dmad_proto_totals and its released device records, then
+ * (minor 7) struct dmad_proto_client_totals and its records. Every
  * device; the clients and channels are all of them for an admin, and only
  * the asking connection's own for anyone else (flag OWN_ONLY).
  */
@@ -290,8 +293,44 @@ struct dmad_proto_released {
 	uint32_t rsvd;
 };
 
-/* RESET_FAILED: forget the released device @name, or all of them ("").
- * -ENOENT when there is no record of @name. */
+/*
+ * After the released devices (minor 7): nclient sums, one for each client
+ * record of the reply and in its order (what the client's channels did,
+ * channels it put included: never decreases while it is connected), then
+ * ngone records of clients that took a channel and disconnected since
+ * start (or since RESET_FAILED), newest last, at most DMAD_PROTO_GONE_MAX;
+ * others' only to an admin, as the client records (OWN_ONLY: none).
+ */
+struct dmad_proto_client_totals {
+	uint32_t nclient; /* dmad_proto_client_sum records that follow */
+	uint32_t ngone;	  /* then dmad_proto_gone_client records */
+};
+
+struct dmad_proto_client_sum {
+	uint64_t ops;
+	uint64_t bytes;
+	uint64_t errors;
+	uint32_t client_id;
+	uint32_t rsvd;
+};
+
+#define DMAD_PROTO_GONE_MAX 32
+
+struct dmad_proto_gone_client {
+	char name[DMAD_PROTO_NAME_MAX];
+	uint64_t when_us; /* CLOCK_REALTIME, when it disconnected */
+	uint64_t ops;	  /* its totals, final */
+	uint64_t bytes;
+	uint64_t errors;
+	uint32_t client_id;
+	int32_t pid;
+	uint32_t uid;
+	uint32_t rsvd;
+};
+
+/* RESET_FAILED: forget the released device @name, or all of them ("") and
+ * (minor 7) every gone client's record. -ENOENT when there is no record of
+ * @name. */
 struct dmad_proto_reset_failed_req {
 	char name[DMAD_PROTO_NAME_MAX];
 };
@@ -473,6 +512,9 @@ _Static_assert(sizeof(struct dmad_proto_status_tail) == 8, "status tail");
 _Static_assert(sizeof(struct dmad_proto_totals) == 32, "totals");
 _Static_assert(sizeof(struct dmad_proto_released) == 200, "released");
 _Static_assert(offsetof(struct dmad_proto_released, when_us) == 160, "released when");
+_Static_assert(sizeof(struct dmad_proto_client_totals) == 8, "client totals");
+_Static_assert(sizeof(struct dmad_proto_client_sum) == 32, "client sum");
+_Static_assert(sizeof(struct dmad_proto_gone_client) == 80, "gone client");
 _Static_assert(sizeof(struct dmad_proto_reset_failed_req) == 32, "reset-failed req");
 _Static_assert(sizeof(struct dmad_proto_error) == 256, "error");
 _Static_assert(sizeof(struct dmad_proto_event) == 80, "event");

@@ -131,6 +131,13 @@ write("dmactl", "status-released", b"status\0\0" + hello_rep + rep(st + dev + cl
 write("dmactl", "status-released-dev", b"--json\0status\0dma_skeleton1\0\0" + hello_rep +
       rep(st + dev + cli + chan + after))
 write("dmactl", "reset-failed", b"reset-failed\0dma_skeleton1\0\0" + hello_rep + rep(b""))
+# Protocol 1.7: then each client's totals and one gone client.
+gone = struct.pack("<II", 1, 1) + struct.pack("<QQQII", 18912, 1 << 30, 2, 1, 0) + \
+    name("copier") + struct.pack("<QQQQIiII", 1_700_000_000_000_000, 12416, 1 << 29, 0, 2, 77, 0, 0)
+write("dmactl", "status-gone-clients", b"status\0\0" + hello_rep +
+      rep(st + dev + cli + chan + after + gone))
+write("dmactl", "status-gone-clients-json", b"--json\0status\0\0" + hello_rep +
+      rep(st + dev + cli + chan + after + gone))
 write("dmactl", "add-reason", b"add\0bogus\0\0" + hello_rep +
       rep(name('EAL: failed to parse device "bogus"', 256), status=-19))
 tail = struct.pack("<II", 6, 0)
