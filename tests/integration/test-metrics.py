@@ -57,6 +57,9 @@ def check(tap, where, text):
            (where, client, COPIES, ops))
     tap.ok(nbytes == COPIES * SIZE, "%s: dmad_channel_bytes_total is %d (%s)" %
            (where, COPIES * SIZE, nbytes))
+    cli_ops = value(fams, "dmad_client_ops", client=client)
+    tap.ok(cli_ops == COPIES, "%s: dmad_client_ops_total{client=%s} is %d (%s)" %
+           (where, client, COPIES, cli_ops))
     dev_ops = value(fams, "dmad_device_ops", device="dma_skeleton0")
     tap.ok(dev_ops is not None and dev_ops >= COPIES and value(fams, "dmad_ops") >= dev_ops,
            "%s: the device counted them too (%s), and the total (%s)" %
