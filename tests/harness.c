@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "jsonread.h"
 
 #define MAX_DAEMONS 4
 #define MAX_ARGS    16
@@ -388,4 +389,19 @@ int harness_run(char *const argv[], char *out, size_t size, int timeout_ms)
 	for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
 		tap_diag("%s stderr: %s", argv[0], line);
 	return r;
+}
+
+struct jv *harness_status_json(const char *socket)
+{
+	static char out[1 << 16];
+	char *argv[] = {(char *)harness_env("DMACTL_BIN"),
+			(char *)"--socket",
+			(char *)socket,
+			(char *)"--json",
+			(char *)"status",
+			NULL};
+
+	if (harness_run(argv, out, sizeof(out), 15000) != 0)
+		return NULL;
+	return jv_parse(out);
 }

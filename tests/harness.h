@@ -62,6 +62,14 @@ void harness_dmad_finish(struct harness_dmad *d);
  */
 int harness_run(char *const argv[], char *out, size_t size, int timeout_ms);
 
+struct jv;
+/*
+ * harness_status_json() - `dmactl --socket @socket --json status`, as root,
+ * read by jsonread.h. NULL when dmactl failed or printed no JSON; else
+ * jv_free() it.
+ */
+struct jv *harness_status_json(const char *socket);
+
 /*
  * harness_capture() - read a child's stdout (@out_fd) and stderr (@err_fd)
  * until both close or the harness_now_ms() time @end passes, into @out and

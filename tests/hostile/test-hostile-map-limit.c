@@ -28,13 +28,14 @@
 #include "procstat.h"
 #include "rawproto.h"
 
-#define MAPS_ALL	180 /* --limit maps */
-#define MAPS_USER	100 /* --user-limit maps */
-#define CLIENTS_ALL	16
-#define CLIENTS_USER	8
-#define REGIONS_CLIENT	128 /* --client-limit regions: not what stops anyone here */
-#define BYSTANDER_MAPS	3   /* its source and destination regions, its channel */
-#define BYSTANDER_FDS	4   /* its regions' memfds, its ring memfd and doorbell (its socket: a client) */
+#define MAPS_ALL       180 /* --limit maps */
+#define MAPS_USER      100 /* --user-limit maps */
+#define CLIENTS_ALL    16
+#define CLIENTS_USER   8
+#define REGIONS_CLIENT 128 /* --client-limit regions: not what stops anyone here */
+#define BYSTANDER_MAPS 3   /* its source and destination regions, its channel */
+/* Its regions' memfds, its ring memfd and doorbell (its socket: a client). */
+#define BYSTANDER_FDS	4
 #define HOLD_MAX	32
 #define MAPS_SLACK	64 /* dmad's own mappings may move a little meanwhile */
 #define RETURN_MS	3000
@@ -176,18 +177,11 @@ static int dmactl_status(const char *socket, const struct asuser *u, char *out, 
  */
 static long long held(const char *socket, const char *kind, long long uid)
 {
-	static char out[1 << 16];
-	char *argv[] = {(char *)harness_env("DMACTL_BIN"),
-			(char *)"--socket",
-			(char *)socket,
-			(char *)"--json",
-			(char *)"status",
-			NULL};
 	const struct jv *limits;
 	long long used = -1;
 	struct jv *v;
 
-	if (harness_run(argv, out, sizeof(out), 15000) != 0 || !(v = jv_parse(out)))
+	if (!(v = harness_status_json(socket)))
 		return -1;
 	limits = jv_get(v, "limits");
 	if (uid >= 0 && limits && limits->n)

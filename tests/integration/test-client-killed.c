@@ -14,6 +14,7 @@
 
 #include "copier.h"
 #include "harness.h"
+#include "jsonread.h"
 
 #define VICTIMS	   3
 #define REGION_LEN (16u << 20)
@@ -85,29 +86,46 @@ static bool kill_victim(const char *socket, unsigned int i)
 		  "victim %u SIGKILLed with copies in flight", i);
 }
 
-/* Poll `dmactl --json status` until no client is named "victim". */
+/* How many records of @list in @root are named @name. */
+static unsigned named(const struct jv *root, const char *list, const char *name)
+{
+	const struct jv *a = jv_get(root, list);
+	unsigned n = 0;
+
+	for (size_t i = 0; a && i < a->n; i++)
+		n += !strcmp(jv_str(jv_get(jv_at(a, i), "name"), ""), name);
+	return n;
+}
+
+/*
+ * Poll `dmactl --json status` until no live client is named "victim": each
+ * is then among the clients that went, with what it had copied.
+ */
 static void check_status(const char *socket)
 {
-	char *argv[] = {(char *)harness_env("DMACTL_BIN"),
-			(char *)"--socket",
-			(char *)socket,
-			(char *)"--json",
-			(char *)"status",
-			NULL};
-	static char out[1 << 16];
 	int64_t end = harness_now_ms() + GONE_MS;
-	int r;
+	unsigned victims = 0, gone = 0, bystanders = 0;
+	bool read = false;
 
 	do {
-		r = harness_run(argv, out, sizeof(out), 10000);
-		if (r == 0 && !strstr(out, "\"victim\"") && strstr(out, "\"bystander\""))
+		struct jv *v = harness_status_json(socket);
+
+		read = v != NULL;
+		if (v) {
+			victims = named(v, "clients", "victim");
+			bystanders = named(v, "clients", "bystander");
+			gone = named(v, "gone_clients", "victim");
+			jv_free(v);
+		}
+		/* A victim is recorded once what it had in flight retired. */
+		if (read && !victims && bystanders == 1 && gone == VICTIMS)
 			break;
 		usleep(100000);
 	} while (harness_now_ms() < end);
-	if (!ok(r == 0 && !strstr(out, "\"victim\"") && strstr(out, "\"bystander\""),
-		"dmactl status lists the bystander and no victim within %d ms (exit %d)", GONE_MS,
-		r))
-		tap_diag("last output: %s", out);
+	ok(read && !victims && bystanders == 1,
+	   "dmactl status lists the bystander and no victim within %d ms (%u, %u)", GONE_MS,
+	   bystanders, victims);
+	ok(gone == VICTIMS, "and the %u victims among the clients that went (%u)", VICTIMS, gone);
 }
 
 int main(void)

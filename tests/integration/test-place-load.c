@@ -44,19 +44,12 @@ static void *busy(void *arg)
 /* The load dmactl --json status shows for @dev, and whether channels show a node field. */
 static double dev_load(const char *socket, const char *dev, bool *ret_node_field)
 {
-	static char out[1 << 16];
-	char *argv[] = {(char *)harness_env("DMACTL_BIN"),
-			(char *)"--socket",
-			(char *)socket,
-			(char *)"--json",
-			(char *)"status",
-			NULL};
 	const struct jv *devs, *chans;
 	double load = -1;
 	struct jv *v;
 
 	*ret_node_field = false;
-	if (harness_run(argv, out, sizeof(out), 15000) != 0 || !(v = jv_parse(out)))
+	if (!(v = harness_status_json(socket)))
 		return -1;
 	devs = jv_get(v, "devices");
 	for (size_t i = 0; devs && i < devs->n; i++)

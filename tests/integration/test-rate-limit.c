@@ -24,18 +24,11 @@
 /* The rate dmactl --json status shows for client @id, or 0. */
 static double status_rate(const char *socket, long id)
 {
-	static char out[1 << 16];
-	char *argv[] = {(char *)harness_env("DMACTL_BIN"),
-			(char *)"--socket",
-			(char *)socket,
-			(char *)"--json",
-			(char *)"status",
-			NULL};
 	const struct jv *shares;
 	double rate = 0;
 	struct jv *v;
 
-	if (harness_run(argv, out, sizeof(out), 15000) != 0 || !(v = jv_parse(out)))
+	if (!(v = harness_status_json(socket)))
 		return 0;
 	shares = jv_get(v, "shares");
 	for (size_t i = 0; shares && i < shares->n; i++)

@@ -20,18 +20,11 @@
 /* The device dmactl status shows for client @id's channel, into @dev. */
 static void device_of(const char *socket, long id, char *dev, size_t size)
 {
-	static char out[1 << 16];
-	char *argv[] = {(char *)harness_env("DMACTL_BIN"),
-			(char *)"--socket",
-			(char *)socket,
-			(char *)"--json",
-			(char *)"status",
-			NULL};
 	const struct jv *chans;
 	struct jv *v;
 
 	dev[0] = '\0';
-	if (harness_run(argv, out, sizeof(out), 15000) != 0 || !(v = jv_parse(out)))
+	if (!(v = harness_status_json(socket)))
 		return;
 	chans = jv_get(v, "channels");
 	for (size_t i = 0; chans && i < chans->n; i++)
