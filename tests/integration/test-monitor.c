@@ -9,6 +9,7 @@
  * with 0; dmad going away ends it with 3.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -43,7 +44,9 @@ static void mon_start(struct mon *m, const char *fmt)
 {
 	int p[2];
 
-	if (pipe(p) < 0)
+	/* Close-on-exec: the monitor must not hold its own pipe's read end, or
+	 * it would block for ever on a full pipe once this test is gone. */
+	if (pipe2(p, O_CLOEXEC) < 0)
 		tap_bail("pipe: %m");
 	m->len = m->seen = 0;
 	m->pid = harness_fork();
