@@ -24,6 +24,7 @@
 #include "place.h"
 #include "region.h"
 #include "region_table.h"
+#include "share.h"
 
 struct handover_loaded {
 	void *buf;
@@ -189,6 +190,8 @@ static int restore_chan(struct client *c, const struct handover_chan *hc, int ri
 	ch->ops = hc->ops;
 	ch->bytes = hc->bytes;
 	ch->errors = hc->errors;
+	/* Its uid's weight and rate: a client's own `dmactl set` is not carried. */
+	share_chan_init(c, ch);
 	ch->node = place_node_of_pid(c->cred.pid);
 	ret = chan_attach(ch, hc->flags & HANDOVER_CHAN_ENGINE ? place(hc, ch->node) : NULL);
 	if (ret < 0) {
