@@ -238,7 +238,10 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 /*
  * Shutdown completes what clients issued before it: remember each ring's
  * tail now; descriptors published later are left (the rings are then marked
- * dead and clients get -ENODEV for them).
+ * dead and clients get -ENODEV for them). A restart takes nothing more from
+ * the rings and only finishes what the engines hold: the next dmad resumes
+ * each ring where this one stopped, so a long queue (a rate-limited
+ * client's) does not stretch everyone's stall.
  */
 static void snapshot_tails(struct dev_array *devs)
 {
@@ -250,7 +253,8 @@ static void snapshot_tails(struct dev_array *devs)
 			uint32_t tail = __atomic_load_n(&ch->ring->sq_tail, __ATOMIC_ACQUIRE);
 
 			/* An impossible tail faults the ring, as in normal service. */
-			ch->stop_tail = tail - ch->head > ch->sq_mask + 1 ? ch->head : tail;
+			ch->stop_tail =
+				dmad.restart || tail - ch->head > ch->sq_mask + 1 ? ch->head : tail;
 		}
 	}
 }
