@@ -64,20 +64,93 @@ static int read_state(int fd, void **ret_buf, struct handover_view *v)
 	return 0;
 }
 
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	uint32_t entry;
+};
+
+static int cmp_file(const void *a, const void *b)
+{
+	const struct file_id *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return (x->entry > y->entry) - (x->entry < y->entry);
+}
+
+/*
+ * The store keeps one of several fds of the same file (sd_notify(3)): a
+ * memfd that two regions share (one client's twice, or two clients') would
+ * leave a hole in the table. Marks each entry whose file an earlier one
+ * has; NULL when out of memory.
+ */
+static bool *repeated(const struct handover_view *v)
+{
+	struct file_id *ids = calloc(v->h->nfds + 1, sizeof(*ids));
+	bool *again = calloc(v->h->nfds + 1, sizeof(*again));
+	struct stat st;
+
+	if (!ids || !again) {
+		free(ids);
+		free(again);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < v->h->nfds; i++) {
+		if (fstat(v->fds[i].fd, &st) < 0)
+			st = (struct stat){0};
+		ids[i] = (struct file_id){st.st_dev, st.st_ino, i};
+	}
+	qsort(ids, v->h->nfds, sizeof(*ids), cmp_file);
+	for (uint32_t i = 1; i < v->h->nfds; i++)
+		again[ids[i].entry] =
+			ids[i].ino && ids[i].dev == ids[i - 1].dev && ids[i].ino == ids[i - 1].ino;
+	free(ids);
+	return again;
+}
+
+/* Another open file description of @fd's memfd: one the store keeps too. */
+static int reopen(int fd)
+{
+	char path[32];
+	int fl = fcntl(fd, F_GETFL);
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	fd = fl < 0 ? -1 : open(path, (fl & O_ACCMODE) | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int store_entries(const struct handover_view *v)
+{
+	bool *again = repeated(v);
+	char name[32];
+	int ret = again ? 0 : -ENOMEM;
+
+	for (uint32_t i = 0; ret == 0 && i < v->h->nfds; i++) {
+		int fd = again[i] ? reopen(v->fds[i].fd) : v->fds[i].fd;
+
+		snprintf(name, sizeof(name), FD_PREFIX "%u", i);
+		ret = fd < 0 ? fd : store(fd, name);
+		if (again[i] && fd >= 0)
+			close(fd);
+	}
+	free(again);
+	return ret;
+}
+
 int handover_fdstore_send(int state_fd)
 {
 	struct handover_view v;
-	char name[32];
 	void *buf = NULL;
 	int ret = read_state(state_fd, &buf, &v);
 
 	if (ret < 0)
 		return log_error_errno(ret, "cannot read back the handover state: %m");
 	ret = store(state_fd, STATE_NAME);
-	for (uint32_t i = 0; ret == 0 && i < v.h->nfds; i++) {
-		snprintf(name, sizeof(name), FD_PREFIX "%u", i);
-		ret = store(v.fds[i].fd, name);
-	}
+	if (ret == 0)
+		ret = store_entries(&v);
 	if (ret < 0)
 		log_error_errno(ret, "cannot hand the sessions to the fd store: %m");
 	else

@@ -8,17 +8,23 @@
  * 0; the next dmad gets them in LISTEN_FDS / LISTEN_FDNAMES (from fd 3, as
  * systemd passes them), takes the sessions back, tells the store to forget
  * every name, and the client sees one RESTARTED event and no error. Twice.
+ * A second client has one memfd registered as two regions: the store
+ * keeps one of several fds of the same file, and the table must not lose
+ * the other.
  * Then a store whose state is truncated: the next dmad refuses it with a
  * log line, starts clean and serves a new client.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +98,42 @@ static void client_main(int progress, int result, int stop)
 	_exit(0);
 }
 
+/* Two regions of one memfd; stays until @stop closes, with a byte on
+ * @progress per RESTARTED event. Exits 0, or 1 on an error. */
+static void sharer_main(int progress, int stop)
+{
+	struct dmac_client *c;
+	uint32_t restarts = 0, seen = 0;
+	int fd = memfd_create("shared", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *a, *b;
+
+	if (fd < 0 || ftruncate(fd, 1 << 20) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 ||
+	    dmac_connect(sock, "sharer", &c) < 0)
+		_exit(1);
+	a = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	b = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (a == MAP_FAILED || b == MAP_FAILED || dmac_region_register(c, fd, a, 1 << 20) < 0 ||
+	    dmac_region_register(c, fd, b, 1 << 20) < 0)
+		_exit(1);
+	close(fd);
+	dmac_set_event_cb(c, on_event, &restarts);
+	if (write(progress, "r", 1) != 1)
+		_exit(1);
+	for (;;) {
+		struct pollfd p = {.fd = stop, .events = POLLIN};
+
+		if (poll(&p, 1, 20) != 0)
+			break;
+		if (dmac_dispatch(c) < 0)
+			_exit(1);
+		for (; seen < restarts; seen++)
+			if (write(progress, "k", 1) != 1)
+				_exit(1);
+	}
+	dmac_disconnect(c);
+	_exit(0);
+}
+
 static bool step(int fd, char want)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -100,10 +142,27 @@ static bool step(int fd, char want)
 	return poll(&p, 1, STEP_MS) == 1 && read(fd, &b, 1) == 1 && b == want;
 }
 
+/* systemd's same_fd(): one open file description, by kcmp() if it can. */
+static bool same_fd(int a, int b)
+{
+	struct stat x, y;
+	long r = syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, a, b);
+
+	if (r >= 0)
+		return r == 0;
+	return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_dev == y.st_dev &&
+	       x.st_ino == y.st_ino && fcntl(a, F_GETFL) == fcntl(b, F_GETFL);
+}
+
+/* As systemd does, an fd of a file already stored is dropped. */
 static void keep(struct store *st, const char *name, const int *fds, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		if (st->n == MAX_STORED) {
+		bool dup = false;
+
+		for (unsigned j = 0; j < st->n; j++)
+			dup |= same_fd(fds[i], st->fds[j]);
+		if (dup || st->n == MAX_STORED) {
 			close(fds[i]);
 			continue;
 		}
@@ -240,11 +299,11 @@ int main(void)
 {
 	struct store st = {0};
 	struct report rep = {.err = -EPIPE};
-	int prog[2], res[2], stop[2];
+	int prog[2], res[2], stop[2], sprog[2], sstop[2];
 	bool through = true;
 	struct copier fresh;
 	char line[128];
-	pid_t client;
+	pid_t client, sharer;
 	int r;
 
 	harness_watchdog(240);
@@ -266,21 +325,34 @@ int main(void)
 	close(prog[1]), close(res[1]), close(stop[0]);
 	if (!ok(step(prog[0], 'r'), "a verifying client copies"))
 		return tap_done();
+	if (pipe(sprog) < 0 || pipe(sstop) < 0)
+		tap_bail("pipe: %s", strerror(errno));
+	sharer = harness_fork();
+	if (sharer == 0) {
+		close(prog[0]), close(res[0]), close(stop[1]), close(nfd);
+		close(sprog[0]), close(sstop[1]);
+		sharer_main(sprog[1], sstop[0]);
+	}
+	close(sprog[1]), close(sstop[0]);
+	if (!ok(step(sprog[0], 'r'), "a second client has one memfd registered as two regions"))
+		return tap_done();
 
 	for (unsigned n = 1; n <= ROUNDS; n++) {
 		r = stop_into_store(&dmads[n - 1], &st);
 		ok(r == 0, "restart %u: SIGTERM, and dmad exits 0 (%d)", n, r);
-		/* The control socket, the client's socket, two regions, a ring and its doorbell. */
-		ok(has_name(&st, STATE_NAME) && has_name(&st, "dmad-fd-5") && st.n == 7,
-		   "restart %u: the store holds dmad-state and dmad-fd-0..5 (%u fds)", n, st.n);
+		/* The control socket; the copier's socket, two regions, a ring and
+		 * its doorbell; the sharer's socket and two regions. */
+		ok(has_name(&st, STATE_NAME) && has_name(&st, "dmad-fd-8") && st.n == 10,
+		   "restart %u: the store holds dmad-state and dmad-fd-0..8 (%u fds)", n, st.n);
 		start(&dmads[n], n == 1 ? "dmad-1" : "dmad-2", &st);
 		ok(ready(&st), "restart %u: the next dmad, given them, is ready", n);
-		ok(st.n == 0 && st.forgotten == 7,
+		ok(st.n == 0 && st.forgotten == 10,
 		   "restart %u: and told the store to forget all of them (%u forgotten, %u left)",
 		   n, st.forgotten, st.n);
-		through &= ok(step(prog[0], 'k'), "restart %u: the client saw RESTARTED", n);
-		snprintf(line, sizeof(line), "restart %u: 1 of 1 client(s) restored", n);
-		ok(sdt_log_has(&dmads[n], line), "restart %u: its session restored", n);
+		through &= ok(step(prog[0], 'k') && step(sprog[0], 'k'),
+			      "restart %u: both clients saw RESTARTED", n);
+		snprintf(line, sizeof(line), "restart %u: 2 of 2 client(s) restored", n);
+		ok(sdt_log_has(&dmads[n], line), "restart %u: both sessions restored", n);
 	}
 	close(stop[1]);
 	if (read(res[0], &rep, sizeof(rep)) != sizeof(rep))
@@ -290,6 +362,9 @@ int main(void)
 	   "the client saw no error, bad byte or incomplete cookie (%s, %llu copies)",
 	   strerror(-rep.err), (unsigned long long)rep.copies);
 	ok(through && rep.restarts == ROUNDS, "one RESTARTED event per restart (%u)", rep.restarts);
+	close(sstop[1]);
+	ok(harness_wait_child(sharer, STEP_MS, "sharing client"),
+	   "the client with a shared memfd saw no error");
 
 	r = stop_into_store(&dmads[ROUNDS], &st);
 	ok(r == 0 && has_name(&st, STATE_NAME) && truncate_state(&st),
