@@ -84,7 +84,7 @@ static void usage(FILE *f)
 		"                      (dmactl restart passes it; FD is the state memfd)\n"
 		"  --fdstore           under a service manager ($NOTIFY_SOCKET), SIGTERM hands\n"
 		"                      every session to its fd store, for the next dmad\n"
-		"                      (FileDescriptorStoreMax=; dmad(8): RESTARTS)\n"
+		"                      (FileDescriptorStoreMax=; dmad(8): SYSTEMD)\n"
 		"  --version           print dmad's version and what it was built with\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
