@@ -17,12 +17,14 @@
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin.h"
 #include "chan.h"
 #include "client.h"
 #include "control.h"
+#include "handover_fdstore.h"
 #include "hotplug.h"
 #include "log.h"
 #include "metrics_http.h"
@@ -174,6 +176,18 @@ static void on_recv(struct client *c, int res)
 static void on_signal(int res)
 {
 	if (res == (int)sizeof(ctl.si)) {
+		if (ctl.si.ssi_signo == SIGTERM && handover_fdstore_usable()) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			dmad.restart_ns =
+				(uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+			dmad.restart = dmad.restart_store = true;
+			log_notice(
+				"SIGTERM: handing every session to the service manager's fd store");
+			ctl.stop = true;
+			return;
+		}
 		if (ctl.si.ssi_signo == SIGTERM || ctl.si.ssi_signo == SIGINT) {
 			log_info("%s: stopping", strsignal((int)ctl.si.ssi_signo));
 			ctl.stop = true;

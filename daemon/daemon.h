@@ -148,7 +148,7 @@ struct device {
 	uint64_t wd_moved_tsc; /* when the watchdog last saw that count move */
 	uint32_t end_state;    /* hotplug: REMOVED, FAILED or GONE once it is going; 0 before */
 	char reason[DMAD_PROTO_REASON_MAX]; /* why it is going, for its record (retired.h) */
-	int numa_node;	       /* the engine's, or -1 (place.h) */
+	int numa_node;			    /* the engine's, or -1 (place.h) */
 	/* place.c: bytes copied as sampled every 100 ms, for the recent load. */
 	uint64_t load_ms[10], load_bytes[10];
 	unsigned load_pos;
@@ -189,6 +189,7 @@ struct dmad_config {
 	bool cpu_engine;  /* --engines cpu: channels go to dmad's CPU engine, not the library */
 	unsigned workers;
 	bool fault_injection;
+	bool fdstore; /* --fdstore: SIGTERM under a manager hands over (handover_fdstore.h) */
 	uint32_t watchdog_ms;	   /* a device with work and no completion this long is dead;
 				      0: 100 ms for hardware, 1 s for software engines */
 	uint32_t drain_timeout_ms; /* default bound on a planned removal's drain */
@@ -215,6 +216,7 @@ struct dmad {
 	uint32_t next_client_id;
 	/* dmactl restart: hand every session to a new dmad (handover.h). */
 	bool restart;
+	bool restart_store;  /* into the manager's fd store, not by exec */
 	uint64_t restart_ns; /* CLOCK_MONOTONIC when it was asked */
 	uint64_t generation; /* restarts with handover behind this dmad */
 	/* CLOCK_MONOTONIC as this dmad's start passed main(), EAL and the

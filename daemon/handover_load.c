@@ -103,7 +103,23 @@ static int read_all(int fd, void **ret_buf, size_t *ret_len)
 	return 0;
 }
 
-int handover_read(int fd, struct handover_loaded **ret_loaded, int *ret_lfd, bool *ret_owned)
+/* The fds from the fd store, renumbered: each table entry's by its name. */
+static bool remap(struct handover_view *v, const int32_t *map, uint32_t nmap, const char **ret_why)
+{
+	struct handover_fd *t = (struct handover_fd *)v->fds;
+
+	for (uint32_t i = 0; i < v->h->nfds; i++) {
+		if (i >= nmap || map[i] < 0) {
+			*ret_why = "the fd store lacks an fd its table names";
+			return false;
+		}
+		t[i].fd = map[i];
+	}
+	return true;
+}
+
+int handover_read(int fd, const int32_t *map, uint32_t nmap, struct handover_loaded **ret_loaded,
+		  int *ret_lfd, bool *ret_owned)
 {
 	struct handover_loaded *l = calloc(1, sizeof(*l));
 	const char *why = "out of memory";
@@ -117,6 +133,8 @@ int handover_read(int fd, struct handover_loaded **ret_loaded, int *ret_lfd, boo
 		why = "cannot be read, or is empty or too long";
 	else if ((ret = handover_state_parse(l->buf, len, &l->v, &why)) < 0)
 		;
+	else if (map && !remap(&l->v, map, nmap, &why))
+		ret = -EBADF;
 	else if ((ret = handover_state_check_fds(&l->v, &why, &at)) < 0)
 		log_error("handover state: fd %d (entry %u) refused", l->v.fds[at].fd, at);
 	if (ret < 0) {

@@ -25,7 +25,9 @@ int handover_save(int lfd, bool owned);
 struct handover_loaded;
 
 /*
- * handover_read() - read the state in @fd (closed) and check it whole. On
+ * handover_read() - read the state in @fd (closed) and check it whole,
+ * with entry i of its fd table @map[i] rather than the number it holds
+ * when @map is given (@nmap entries: fds from the fd store). On
  * success *@ret_loaded holds it and its fds are dmad's (FD_CLOEXEC set
  * again). Either way *@ret_lfd is the inherited control socket, or -1: it
  * is kept even from a refused state, so that connections waiting on it
@@ -33,7 +35,8 @@ struct handover_loaded;
  * logged, and every other fd it could have brought along (inherited without FD_CLOEXEC) is closed:
  * its clients see the daemon gone. Returns 0 or a negative errno.
  */
-int handover_read(int fd, struct handover_loaded **ret_loaded, int *ret_lfd, bool *ret_owned);
+int handover_read(int fd, const int32_t *map, uint32_t nmap, struct handover_loaded **ret_loaded,
+		  int *ret_lfd, bool *ret_owned);
 
 /*
  * handover_restore() - make the sessions of @l again: clients with their

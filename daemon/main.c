@@ -26,6 +26,7 @@
 #include "eal.h"
 #include "engine.h"
 #include "handover.h"
+#include "handover_fdstore.h"
 #include "handover_sessions.h"
 #include "life.h"
 #include "log.h"
@@ -81,6 +82,9 @@ static void usage(FILE *f)
 		"                      100), their byte rate together (bytes/s, K, M, G, T)\n"
 		"  --takeover-fd=FD    resume the sessions a dmad before a restart handed over\n"
 		"                      (dmactl restart passes it; FD is the state memfd)\n"
+		"  --fdstore           under a service manager ($NOTIFY_SOCKET), SIGTERM hands\n"
+		"                      every session to its fd store, for the next dmad\n"
+		"                      (FileDescriptorStoreMax=; dmad(8): SYSTEMD)\n"
 		"  --version           print dmad's version and what it was built with\n"
 		"  -h, --help          this text\n\n"
 		"Devices named in EAL options (-a PCI, --vdev) are used as given.\n",
@@ -121,6 +125,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_METRICS,
 		O_USER_SHARE,
 		O_TAKEOVER,
+		O_FDSTORE,
 		O_VERSION
 	};
 	static const struct option opts[] = {
@@ -140,6 +145,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"metrics-listen", required_argument, NULL, O_METRICS},
 		{"user-share", required_argument, NULL, O_USER_SHARE},
 		{"takeover-fd", required_argument, NULL, O_TAKEOVER},
+		{"fdstore", no_argument, NULL, O_FDSTORE},
 		{"version", no_argument, NULL, O_VERSION},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -226,6 +232,9 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 				return log_error_errno(-EINVAL, "--takeover-fd takes an fd number");
 			takeover_fd = (int)v;
 			break;
+		case O_FDSTORE:
+			dmad.cfg.fdstore = true;
+			break;
 		case O_VERSION:
 			version();
 			exit(EXIT_SUCCESS);
@@ -274,24 +283,29 @@ static void ready(void)
 }
 
 /*
- * After a restart's exec: the sessions handed over, read and checked
- * before anything else opens an fd. Returns the control socket it brought
- * (or -1: bind one), and sets *ret_loaded when the state was accepted.
+ * After a restart's exec, or from the fd store: the sessions handed over,
+ * read and checked before anything else opens an fd. Returns the control
+ * socket it brought (or -1: bind one), and sets *ret_loaded when the state
+ * was accepted.
  */
 static int takeover(struct handover_loaded **ret_loaded, int *ret_owned)
 {
+	int32_t *map = NULL;
+	uint32_t nmap = 0;
 	bool owned = false;
 	int lfd = -1;
 
 	*ret_loaded = NULL;
-	if (takeover_fd < 0)
+	if (takeover_fd < 0 && handover_fdstore_take(&takeover_fd, &map, &nmap) <= 0)
 		return -1;
-	handover_read(takeover_fd, ret_loaded, &lfd, &owned);
+	handover_read(takeover_fd, map, nmap, ret_loaded, &lfd, &owned);
+	free(map);
 	*ret_owned = owned;
 	return lfd;
 }
 
-/* A restart was asked: hand every session to the dmad this one execs. */
+/* A restart was asked: hand every session to the dmad this one execs, or
+ * to the fd store for the one the service manager starts next. */
 static void hand_over(int lfd, int owned)
 {
 	int fd = handover_save(lfd, owned);
@@ -304,6 +318,8 @@ static void hand_over(int lfd, int owned)
 	rte_free(dmad.qs);
 	rte_eal_cleanup();
 	life_mark_handover();
+	if (dmad.restart_store)
+		_exit(handover_fdstore_send(fd) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 	handover_exec(fd);
 	/* The devices are gone: this dmad cannot go on. Its clients see the
 	 * socket close, and so the daemon gone. */

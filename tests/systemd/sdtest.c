@@ -18,7 +18,7 @@
 #include "rawproto.h"
 #include "sdtest.h"
 
-#define MAX_PROCS 4
+#define MAX_PROCS 8
 
 static struct sdt_proc *procs[MAX_PROCS];
 static unsigned nprocs;
@@ -88,7 +88,7 @@ static void child_env(char *const env[])
 			_exit(127);
 		memcpy(name, *env, (size_t)(eq - *env));
 		name[eq - *env] = '\0';
-		if (!strcmp(*env, "WATCHDOG_PID=")) {
+		if (!strcmp(*env, "WATCHDOG_PID=") || !strcmp(*env, "LISTEN_PID=")) {
 			snprintf(pid, sizeof(pid), "%d", (int)getpid());
 			setenv(name, pid, 1);
 		} else if (!eq[1]) {
@@ -99,7 +99,28 @@ static void child_env(char *const env[])
 	}
 }
 
+/* @fds at 3, 4, ... as systemd passes them: moved out of the way first. */
+static void place_fds(const int *fds, unsigned n)
+{
+	int high[256];
+
+	if (n > 256)
+		_exit(127);
+	for (unsigned i = 0; i < n; i++)
+		if ((high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 1024)) < 0)
+			_exit(127);
+	for (unsigned i = 0; i < n; i++)
+		if (dup2(high[i], 3 + (int)i) < 0) /* without FD_CLOEXEC */
+			_exit(127);
+}
+
 void sdt_start(struct sdt_proc *p, const char *name, char *const argv[], char *const env[])
+{
+	sdt_start_fds(p, name, argv, env, NULL, 0);
+}
+
+void sdt_start_fds(struct sdt_proc *p, const char *name, char *const argv[], char *const env[],
+		   const int *fds, unsigned nfds)
 {
 	int logfd, nullfd;
 
@@ -122,6 +143,7 @@ void sdt_start(struct sdt_proc *p, const char *name, char *const argv[], char *c
 		if (dup2(nullfd, STDIN_FILENO) < 0 || dup2(logfd, STDOUT_FILENO) < 0 ||
 		    dup2(logfd, STDERR_FILENO) < 0)
 			_exit(127);
+		place_fds(fds, nfds);
 		execv(argv[0], argv);
 		dprintf(STDERR_FILENO, "sdtest: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -236,6 +258,43 @@ const char *sdt_notify_recv(int fd, int timeout_ms)
 	if (n < 0)
 		return NULL;
 	buf[n] = '\0';
+	return buf;
+}
+
+const char *sdt_notify_recv_fds(int fd, int timeout_ms, int *fds, unsigned max, unsigned *ret_n)
+{
+	static char buf[4096];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * 253)];
+	} cm;
+	struct iovec iov = {buf, sizeof(buf) - 1};
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &cm, .msg_controllen = sizeof(cm)};
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	ssize_t n;
+
+	*ret_n = 0;
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return NULL;
+	n = recvmsg(fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		unsigned k = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		int got[253];
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		memcpy(got, CMSG_DATA(c), k * sizeof(int));
+		for (unsigned i = 0; i < k; i++) {
+			if (*ret_n < max)
+				fds[(*ret_n)++] = got[i];
+			else
+				close(got[i]);
+		}
+	}
 	return buf;
 }
 

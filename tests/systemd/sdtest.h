@@ -31,12 +31,17 @@ char *sdt_path(char *buf, size_t size, const char *name);
  * sdt_start() - run @argv (argv[0] a path) with stdin from /dev/null and
  * stdout and stderr to @p->log (in sdt_dir(), named after @name). @env adds
  * "NAME=value" strings to the environment (NULL-terminated, may be NULL);
- * "NAME=" alone removes NAME, and "WATCHDOG_PID=" followed by nothing else
- * is set to the child's own pid. The service manager's variables the test
+ * "NAME=" alone removes NAME, and "WATCHDOG_PID=" or "LISTEN_PID=" followed
+ * by nothing else is set to the child's own pid. The service manager's variables the test
  * itself may have inherited (NOTIFY_SOCKET, LISTEN_*, WATCHDOG_*,
  * JOURNAL_STREAM) are removed first. Bails out if it cannot fork.
  */
 void sdt_start(struct sdt_proc *p, const char *name, char *const argv[], char *const env[]);
+
+/* sdt_start_fds() - sdt_start(), with @fds at 3, 4, ... in the child, as
+ * systemd passes LISTEN_FDS. */
+void sdt_start_fds(struct sdt_proc *p, const char *name, char *const argv[], char *const env[],
+		   const int *fds, unsigned nfds);
 
 /* Still running? Reaps it (and says how it ended) if not. */
 bool sdt_alive(struct sdt_proc *p);
@@ -63,6 +68,13 @@ bool sdt_wait_connect(const char *path, int timeout_ms);
  */
 int sdt_notify_bind(const char *path);
 const char *sdt_notify_recv(int fd, int timeout_ms);
+
+/*
+ * sdt_notify_recv_fds() - sdt_notify_recv(), and the fds that came with the
+ * message (SCM_RIGHTS, FD_CLOEXEC) into @fds: *@ret_n of them, at most @max
+ * (the rest closed).
+ */
+const char *sdt_notify_recv_fds(int fd, int timeout_ms, int *fds, unsigned max, unsigned *ret_n);
 
 /* Is "K=V" (or "K=V" with V any, for "K=") a line of @msg? */
 bool sdt_has_line(const char *msg, const char *line);

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `systemctl restart dmad` without ending a session, with this test as the
+ * service manager: it holds $NOTIFY_SOCKET and keeps the fd store. A
+ * verifying client copies throughout (every byte, guard and cookie
+ * checked). SIGTERM: dmad (started with --fdstore) hands the state memfd
+ * and every fd of its table to the store, each under its name, and exits
+ * 0; the next dmad gets them in LISTEN_FDS / LISTEN_FDNAMES (from fd 3, as
+ * systemd passes them), takes the sessions back, tells the store to forget
+ * every name, and the client sees one RESTARTED event and no error. Twice.
+ * A second client has one memfd registered as two regions: the store
+ * keeps one of several fds of the same file, and the table must not lose
+ * the other.
+ * Then a store whose state is truncated: the next dmad refuses it with a
+ * log line, starts clean and serves a new client.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/kcmp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "copier.h"
+#include "harness.h"
+#include "sdtest.h"
+
+#define ROUNDS	   2
+#define STEP_MS	   30000
+#define MAX_STORED 64
+#define STATE_NAME "dmad-state"
+
+/* The fd store: what dmad handed over, by name. */
+struct store {
+	int fds[MAX_STORED];
+	char names[MAX_STORED][32];
+	unsigned n;
+	unsigned forgotten; /* names FDSTOREREMOVE=1 named since the last start */
+};
+
+struct report {
+	int32_t err;
+	uint32_t restarts;
+	uint64_t copies;
+};
+
+static struct sdt_proc dmads[4];
+static char sock[128], notify[128];
+static int nfd;
+
+static void on_event(const struct dmac_event *ev, void *arg)
+{
+	if (ev->type == DMAC_EVENT_RESTARTED)
+		++*(uint32_t *)arg;
+}
+
+/* Copies in rounds until @stop closes; a byte on @progress per restart
+ * seen, once a whole round after it has been verified too. */
+static void client_main(int progress, int result, int stop)
+{
+	struct report rep = {0};
+	uint32_t seen = 0, pending = 0;
+	struct copier k;
+	int r = copier_init(&k, sock, "verifier", 4 << 20, 4 << 20, 256 << 10, 77);
+
+	if (r < 0)
+		_exit(2);
+	dmac_chan_set_copybreak(k.ch, 0); /* every copy through the ring */
+	dmac_set_event_cb(k.client, on_event, &rep.restarts);
+	r = copier_round(&k, 8);
+	if (r == 0 && write(progress, "r", 1) != 1)
+		r = -EPIPE;
+	while (r == 0) {
+		struct pollfd p = {.fd = stop, .events = POLLIN};
+
+		if (poll(&p, 1, 0) != 0)
+			break;
+		r = copier_round(&k, 8);
+		for (; r == 0 && seen < pending; seen++)
+			if (write(progress, "k", 1) != 1)
+				r = -EPIPE;
+		if (r == 0 && dmac_dispatch(k.client) < 0)
+			r = -ENODEV;
+		pending = rep.restarts;
+	}
+	rep.err = r;
+	rep.copies = k.copies;
+	copier_fini(&k);
+	if (write(result, &rep, sizeof(rep)) != sizeof(rep))
+		_exit(3);
+	_exit(0);
+}
+
+/* Two regions of one memfd; stays until @stop closes, with a byte on
+ * @progress per RESTARTED event. Exits 0, or 1 on an error. */
+static void sharer_main(int progress, int stop)
+{
+	struct dmac_client *c;
+	uint32_t restarts = 0, seen = 0;
+	int fd = memfd_create("shared", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *a, *b;
+
+	if (fd < 0 || ftruncate(fd, 1 << 20) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 ||
+	    dmac_connect(sock, "sharer", &c) < 0)
+		_exit(1);
+	a = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	b = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (a == MAP_FAILED || b == MAP_FAILED || dmac_region_register(c, fd, a, 1 << 20) < 0 ||
+	    dmac_region_register(c, fd, b, 1 << 20) < 0)
+		_exit(1);
+	close(fd);
+	dmac_set_event_cb(c, on_event, &restarts);
+	if (write(progress, "r", 1) != 1)
+		_exit(1);
+	for (;;) {
+		struct pollfd p = {.fd = stop, .events = POLLIN};
+
+		if (poll(&p, 1, 20) != 0)
+			break;
+		if (dmac_dispatch(c) < 0)
+			_exit(1);
+		for (; seen < restarts; seen++)
+			if (write(progress, "k", 1) != 1)
+				_exit(1);
+	}
+	dmac_disconnect(c);
+	_exit(0);
+}
+
+static bool step(int fd, char want)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char b = 0;
+
+	return poll(&p, 1, STEP_MS) == 1 && read(fd, &b, 1) == 1 && b == want;
+}
+
+/* systemd's same_fd(): one open file description, by kcmp() if it can. */
+static bool same_fd(int a, int b)
+{
+	struct stat x, y;
+	long r = syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, a, b);
+
+	if (r >= 0)
+		return r == 0;
+	return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_dev == y.st_dev &&
+	       x.st_ino == y.st_ino && fcntl(a, F_GETFL) == fcntl(b, F_GETFL);
+}
+
+/* As systemd does, an fd of a file already stored is dropped. */
+static void keep(struct store *st, const char *name, const int *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (unsigned j = 0; j < st->n; j++)
+			dup |= same_fd(fds[i], st->fds[j]);
+		if (dup || st->n == MAX_STORED) {
+			close(fds[i]);
+			continue;
+		}
+		st->fds[st->n] = fds[i];
+		snprintf(st->names[st->n++], sizeof(st->names[0]), "%s", name);
+	}
+}
+
+static void forget(struct store *st, const char *name)
+{
+	for (unsigned i = 0; i < st->n;) {
+		if (strcmp(st->names[i], name)) {
+			i++;
+			continue;
+		}
+		close(st->fds[i]);
+		st->forgotten++;
+		st->fds[i] = st->fds[--st->n];
+		memcpy(st->names[i], st->names[st->n], sizeof(st->names[0]));
+	}
+}
+
+/* One message from dmad, acted on as the manager does. */
+static const char *hear(struct store *st, int timeout_ms)
+{
+	int fds[8];
+	unsigned n;
+	const char *msg = sdt_notify_recv_fds(nfd, timeout_ms, fds, 8, &n);
+	const char *name = msg ? sdt_value(msg, "FDNAME=") : NULL;
+
+	if (msg && sdt_has_line(msg, "FDSTORE=1") && name)
+		keep(st, name, fds, n);
+	else
+		for (unsigned i = 0; i < n; i++)
+			close(fds[i]);
+	if (msg && sdt_has_line(msg, "FDSTOREREMOVE=1") && name)
+		forget(st, name);
+	return msg;
+}
+
+/* SIGTERM, and the store filled until dmad exits. Returns its exit code. */
+static int stop_into_store(struct sdt_proc *p, struct store *st)
+{
+	int64_t end = harness_now_ms() + STEP_MS;
+	int status = 0, code = -ETIMEDOUT;
+
+	kill(p->pid, SIGTERM);
+	while (harness_now_ms() < end) {
+		if (hear(st, 50))
+			continue;
+		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+			p->pid = 0;
+			break;
+		}
+	}
+	while (hear(st, 0)) /* what it sent before it exited */
+		;
+	return code;
+}
+
+static bool has_name(const struct store *st, const char *name)
+{
+	for (unsigned i = 0; i < st->n; i++)
+		if (!strcmp(st->names[i], name))
+			return true;
+	return false;
+}
+
+/* A dmad the manager starts: the store's fds in LISTEN_FDS, from 3 on. */
+static void start(struct sdt_proc *p, const char *name, struct store *st)
+{
+	static char env_notify[160], env_fds[32], env_names[MAX_STORED * 33 + 32];
+	char *env[] = {env_notify, env_fds, env_names, "LISTEN_PID=", NULL};
+	char *argv[] = {(char *)harness_env("DMAD_BIN"),
+			"--socket",
+			sock,
+			"--engines",
+			"1",
+			"--fdstore",
+			NULL};
+	size_t at;
+
+	snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", notify);
+	snprintf(env_fds, sizeof(env_fds), "LISTEN_FDS=%u", st->n);
+	at = (size_t)snprintf(env_names, sizeof(env_names), "LISTEN_FDNAMES=");
+	for (unsigned i = 0; i < st->n; i++)
+		at += (size_t)snprintf(env_names + at, sizeof(env_names) - at, "%s%s", i ? ":" : "",
+				       st->names[i]);
+	if (!st->n)
+		env[1] = env[2] = env[3] = NULL;
+	st->forgotten = 0;
+	sdt_start_fds(p, name, argv, env, st->fds, st->n);
+}
+
+/* Until READY=1, acting on what comes before it. */
+static bool ready(struct store *st)
+{
+	int64_t end = harness_now_ms() + STEP_MS;
+	const char *msg;
+
+	while (harness_now_ms() < end)
+		if ((msg = hear(st, 100)) && sdt_has_line(msg, "READY=1"))
+			return true;
+	return false;
+}
+
+/* A copy of the stored state cut to half its length, in place of it. */
+static bool truncate_state(struct store *st)
+{
+	for (unsigned i = 0; i < st->n; i++) {
+		struct stat s;
+		char *buf;
+		int fd;
+
+		if (strcmp(st->names[i], STATE_NAME) || fstat(st->fds[i], &s) < 0)
+			continue;
+		buf = malloc((size_t)s.st_size);
+		fd = memfd_create("dmad-handover", MFD_CLOEXEC);
+		if (!buf || fd < 0 || pread(st->fds[i], buf, (size_t)s.st_size, 0) != s.st_size ||
+		    write(fd, buf, (size_t)s.st_size / 2) != s.st_size / 2) {
+			free(buf);
+			return false;
+		}
+		free(buf);
+		close(st->fds[i]);
+		st->fds[i] = fd;
+		return true;
+	}
+	return false;
+}
+
+int main(void)
+{
+	struct store st = {0};
+	struct report rep = {.err = -EPIPE};
+	int prog[2], res[2], stop[2], sprog[2], sstop[2];
+	bool through = true;
+	struct copier fresh;
+	char line[128];
+	pid_t client, sharer;
+	int r;
+
+	harness_watchdog(240);
+	unsetenv("DMAC_COPYBREAK");
+	sdt_path(sock, sizeof(sock), "dmad.sock");
+	sdt_path(notify, sizeof(notify), "notify");
+	nfd = sdt_notify_bind(notify);
+
+	start(&dmads[0], "dmad-0", &st);
+	if (!ok(ready(&st), "dmad --fdstore under a manager: READY=1"))
+		return tap_done();
+	if (pipe(prog) < 0 || pipe(res) < 0 || pipe(stop) < 0)
+		tap_bail("pipe: %s", strerror(errno));
+	client = harness_fork();
+	if (client == 0) {
+		close(prog[0]), close(res[0]), close(stop[1]), close(nfd);
+		client_main(prog[1], res[1], stop[0]);
+	}
+	close(prog[1]), close(res[1]), close(stop[0]);
+	if (!ok(step(prog[0], 'r'), "a verifying client copies"))
+		return tap_done();
+	if (pipe(sprog) < 0 || pipe(sstop) < 0)
+		tap_bail("pipe: %s", strerror(errno));
+	sharer = harness_fork();
+	if (sharer == 0) {
+		close(prog[0]), close(res[0]), close(stop[1]), close(nfd);
+		close(sprog[0]), close(sstop[1]);
+		sharer_main(sprog[1], sstop[0]);
+	}
+	close(sprog[1]), close(sstop[0]);
+	if (!ok(step(sprog[0], 'r'), "a second client has one memfd registered as two regions"))
+		return tap_done();
+
+	for (unsigned n = 1; n <= ROUNDS; n++) {
+		r = stop_into_store(&dmads[n - 1], &st);
+		ok(r == 0, "restart %u: SIGTERM, and dmad exits 0 (%d)", n, r);
+		/* The control socket; the copier's socket, two regions, a ring and
+		 * its doorbell; the sharer's socket and two regions. */
+		ok(has_name(&st, STATE_NAME) && has_name(&st, "dmad-fd-8") && st.n == 10,
+		   "restart %u: the store holds dmad-state and dmad-fd-0..8 (%u fds)", n, st.n);
+		start(&dmads[n], n == 1 ? "dmad-1" : "dmad-2", &st);
+		ok(ready(&st), "restart %u: the next dmad, given them, is ready", n);
+		ok(st.n == 0 && st.forgotten == 10,
+		   "restart %u: and told the store to forget all of them (%u forgotten, %u left)",
+		   n, st.forgotten, st.n);
+		through &= ok(step(prog[0], 'k') && step(sprog[0], 'k'),
+			      "restart %u: both clients saw RESTARTED", n);
+		snprintf(line, sizeof(line), "restart %u: 2 of 2 client(s) restored", n);
+		ok(sdt_log_has(&dmads[n], line), "restart %u: both sessions restored", n);
+	}
+	close(stop[1]);
+	if (read(res[0], &rep, sizeof(rep)) != sizeof(rep))
+		rep.err = -EPIPE;
+	harness_wait_child(client, STEP_MS, "verifying client");
+	ok(rep.err == 0 && rep.copies > 0,
+	   "the client saw no error, bad byte or incomplete cookie (%s, %llu copies)",
+	   strerror(-rep.err), (unsigned long long)rep.copies);
+	ok(through && rep.restarts == ROUNDS, "one RESTARTED event per restart (%u)", rep.restarts);
+	close(sstop[1]);
+	ok(harness_wait_child(sharer, STEP_MS, "sharing client"),
+	   "the client with a shared memfd saw no error");
+
+	r = stop_into_store(&dmads[ROUNDS], &st);
+	ok(r == 0 && has_name(&st, STATE_NAME) && truncate_state(&st),
+	   "a third SIGTERM (exit %d); the stored state cut short", r);
+	start(&dmads[3], "dmad-damaged", &st);
+	ok(ready(&st), "the next dmad, given a damaged state, starts anyway");
+	ok(sdt_log_has(&dmads[3], "refusing the handover state"), "and says it refused the state");
+	ok(st.n == 0, "the damaged state is forgotten too (%u left)", st.n);
+	r = copier_init(&fresh, sock, "fresh", 1 << 20, 1 << 20, 64 << 10, 9);
+	ok(r == 0 && copier_round(&fresh, 16) == 0, "it serves a new client (%d)", r);
+	if (r == 0)
+		copier_fini(&fresh);
+	r = stop_into_store(&dmads[3], &st);
+	ok(r == 0, "and hands over on SIGTERM again (%d)", r);
+	for (unsigned i = 0; i < st.n; i++)
+		close(st.fds[i]);
+	return tap_done();
+}
