@@ -32,19 +32,6 @@ static const struct {
 	{4, "sva"},
 };
 
-static const char *const state_names[] = {
-	[DMAD_PROTO_DEV_ONLINE] = "ONLINE",   [DMAD_PROTO_DEV_DRAINING] = "DRAINING",
-	[DMAD_PROTO_DEV_OFFLINE] = "OFFLINE", [DMAD_PROTO_DEV_RELEASED] = "RELEASED",
-	[DMAD_PROTO_DEV_REMOVED] = "REMOVED", [DMAD_PROTO_DEV_FAILED] = "FAILED",
-	[DMAD_PROTO_DEV_GONE] = "GONE",
-};
-
-static const char *const quota_names[DMAD_PROTO_QUOTA_KINDS] = {
-	[DMAD_PROTO_QUOTA_CLIENTS] = "clients",	  [DMAD_PROTO_QUOTA_REGIONS] = "regions",
-	[DMAD_PROTO_QUOTA_CHANNELS] = "channels", [DMAD_PROTO_QUOTA_MAPS] = "maps",
-	[DMAD_PROTO_QUOTA_BYTES] = "bytes",	  [DMAD_PROTO_QUOTA_FDS] = "fds",
-};
-
 /* What is shown: the reply's records, or copies of those about one device. */
 struct status {
 	const struct dmad_proto_status *sum;
@@ -70,11 +57,6 @@ struct status {
 	const struct dmad_proto_gone_client *gone;
 	uint32_t ngone;
 };
-
-static const char *state_name(uint32_t state)
-{
-	return state < ARRAY_SIZE(state_names) ? state_names[state] : "UNKNOWN";
-}
 
 static int fetch(struct dmactl *o, struct ctl_conn **ret_conn, struct status *ret)
 {
@@ -236,7 +218,7 @@ static void dev_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 
 	fmt_name(cell[0], d->name, sizeof(d->name));
 	fmt_name(cell[1], d->driver, sizeof(d->driver));
-	snprintf(cell[2], CELL_MAX, "%s", state_name(d->state));
+	snprintf(cell[2], CELL_MAX, "%s", status_state_name(d->state));
 	fmt_caps(cell[3], d->capa);
 	fmt_u64(cell[4], d->vchans);
 	fmt_u64(cell[5], d->channels);
@@ -262,7 +244,7 @@ static void released_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 
 	fmt_name(cell[0], r->name, sizeof(r->name));
 	fmt_name(cell[1], r->driver, sizeof(r->driver));
-	snprintf(cell[2], CELL_MAX, "%s", state_name(r->state));
+	snprintf(cell[2], CELL_MAX, "%s", status_state_name(r->state));
 	fmt_when(cell[3], r->when_us);
 	fmt_u64(cell[4], r->ops);
 	fmt_bytes(cell[5], r->bytes);
@@ -340,16 +322,11 @@ static void chan_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 		fmt_u64(cell[7], (uint64_t)ch->node);
 }
 
-static const char *quota_name(uint32_t kind)
-{
-	return kind < DMAD_PROTO_QUOTA_KINDS ? quota_names[kind] : "unknown";
-}
-
 static void quota_row(const void *ctx, size_t i, char cell[][CELL_MAX])
 {
 	const struct dmad_proto_quota *q = (const struct dmad_proto_quota *)ctx + i;
 
-	snprintf(cell[0], CELL_MAX, "%s", quota_name(q->kind));
+	snprintf(cell[0], CELL_MAX, "%s", status_quota_name(q->kind));
 	if (q->uid == DMAD_PROTO_QUOTA_ALL)
 		snprintf(cell[1], CELL_MAX, "all");
 	else
@@ -466,7 +443,7 @@ static void json_devices(struct json *j, const struct status *s)
 		json_stringn(j, "name", d->name, sizeof(d->name));
 		json_stringn(j, "driver", d->driver, sizeof(d->driver));
 		json_u64(j, "dev_id", d->dev_id);
-		json_string(j, "state", state_name(d->state));
+		json_string(j, "state", status_state_name(d->state));
 		json_u64(j, "capa", d->capa);
 		json_array_begin(j, "caps");
 		for (k = 0; k < ARRAY_SIZE(capa_words); k++)
@@ -496,7 +473,7 @@ static void json_released(struct json *j, const struct status *s)
 		json_object_begin(j, NULL);
 		json_stringn(j, "name", r->name, sizeof(r->name));
 		json_stringn(j, "driver", r->driver, sizeof(r->driver));
-		json_string(j, "state", state_name(r->state));
+		json_string(j, "state", status_state_name(r->state));
 		json_stringn(j, "reason", r->reason, sizeof(r->reason));
 		json_u64(j, "since_us", r->when_us);
 		json_u64(j, "ops", r->ops);
@@ -563,7 +540,7 @@ static void json_quotas(struct json *j, const struct status *s)
 		const struct dmad_proto_quota *q = &s->quota[i];
 
 		json_object_begin(j, NULL);
-		json_string(j, "kind", quota_name(q->kind));
+		json_string(j, "kind", status_quota_name(q->kind));
 		/* null: every client together */
 		if (q->uid == DMAD_PROTO_QUOTA_ALL)
 			json_null(j, "uid");

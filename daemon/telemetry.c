@@ -40,13 +40,6 @@ static struct {
 	_Alignas(8) uint8_t body[DMAD_PROTO_MSG_MAX];
 } snap = {.lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1};
 
-static const char *const state_names[] = {
-	[DMAD_PROTO_DEV_ONLINE] = "ONLINE",
-	[DMAD_PROTO_DEV_DRAINING] = "DRAINING",
-	[DMAD_PROTO_DEV_OFFLINE] = "OFFLINE",
-	[DMAD_PROTO_DEV_RELEASED] = "RELEASED",
-};
-
 /* Control thread: a callback asked. */
 static void answer(struct control_watch *w, int res)
 {
@@ -140,8 +133,7 @@ static int on_status(const char *cmd, const char *params, struct rte_tel_data *d
 			break;
 		rte_tel_data_start_dict(dev);
 		rte_tel_data_add_dict_string(dev, "driver", plain(name, di->driver));
-		rte_tel_data_add_dict_string(dev, "state",
-					     di->state < 4 ? state_names[di->state] : "UNKNOWN");
+		rte_tel_data_add_dict_string(dev, "state", status_state_name(di->state));
 		rte_tel_data_add_dict_u64(dev, "dev_id", di->dev_id);
 		rte_tel_data_add_dict_u64(dev, "ops", di->ops);
 		rte_tel_data_add_dict_u64(dev, "bytes", di->bytes);

@@ -45,25 +45,6 @@ static void value(FILE *f, uint64_t v)
 	fprintf(f, " %" PRIu64 "\n", v);
 }
 
-static const char *const state_names[] = {
-	[DMAD_PROTO_DEV_ONLINE] = "ONLINE",
-	[DMAD_PROTO_DEV_DRAINING] = "DRAINING",
-	[DMAD_PROTO_DEV_OFFLINE] = "OFFLINE",
-	[DMAD_PROTO_DEV_RELEASED] = "RELEASED",
-};
-
-static const char *const end_names[] = {
-	[DMAD_PROTO_DEV_REMOVED] = "REMOVED",
-	[DMAD_PROTO_DEV_FAILED] = "FAILED",
-	[DMAD_PROTO_DEV_GONE] = "GONE",
-};
-
-static const char *const quota_names[DMAD_PROTO_QUOTA_KINDS] = {
-	[DMAD_PROTO_QUOTA_CLIENTS] = "clients",	  [DMAD_PROTO_QUOTA_REGIONS] = "regions",
-	[DMAD_PROTO_QUOTA_CHANNELS] = "channels", [DMAD_PROTO_QUOTA_MAPS] = "maps",
-	[DMAD_PROTO_QUOTA_BYTES] = "bytes",	  [DMAD_PROTO_QUOTA_FDS] = "fds",
-};
-
 /* One number of each record kind, and how it is exposed. */
 struct metric {
 	const char *name;
@@ -129,14 +110,11 @@ static void devices(FILE *f, const struct status_reply *s)
 	}
 	family(f, "dmad_device_info", "gauge", "The device's driver and state; always 1.");
 	for (uint32_t i = 0; i < s->sum->ndev; i++) {
-		uint32_t st = s->dev[i].state;
-
 		fputs("dmad_device_info{", f);
 		label(f, "device", s->dev[i].name, sizeof(s->dev[i].name));
 		fputc(',', f);
 		label(f, "driver", s->dev[i].driver, sizeof(s->dev[i].driver));
-		fprintf(f, ",state=\"%s\"}",
-			st < ARRAY_SIZE(state_names) ? state_names[st] : "UNKNOWN");
+		fprintf(f, ",state=\"%s\"}", status_state_name(s->dev[i].state));
 		value(f, 1);
 	}
 }
@@ -173,9 +151,8 @@ static void released(FILE *f, const struct status_reply *s)
 		fputc(',', f);
 		label(f, "driver", r->driver, sizeof(r->driver));
 		fprintf(f, ",state=\"%s\",",
-			r->state < ARRAY_SIZE(end_names) && end_names[r->state]
-				? end_names[r->state]
-				: "UNKNOWN");
+			r->state >= DMAD_PROTO_DEV_REMOVED ? status_state_name(r->state)
+							   : "UNKNOWN");
 		label(f, "reason", r->reason, sizeof(r->reason));
 		fputc('}', f);
 		value(f, 1);
@@ -233,8 +210,7 @@ static void channels(FILE *f, const struct status_reply *s)
 
 static void quota_labels(FILE *f, const struct dmad_proto_quota *q)
 {
-	fprintf(f, "{kind=\"%s\",",
-		q->kind < ARRAY_SIZE(quota_names) ? quota_names[q->kind] : "unknown");
+	fprintf(f, "{kind=\"%s\",", status_quota_name(q->kind));
 	if (q->uid == DMAD_PROTO_QUOTA_ALL)
 		fputs("uid=\"all\"}", f);
 	else

@@ -5,6 +5,30 @@
 #include "status_reply.h"
 
 #define LOG_LEVEL_MAX 7 /* debug */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const state_names[] = {
+	[DMAD_PROTO_DEV_ONLINE] = "ONLINE",   [DMAD_PROTO_DEV_DRAINING] = "DRAINING",
+	[DMAD_PROTO_DEV_OFFLINE] = "OFFLINE", [DMAD_PROTO_DEV_RELEASED] = "RELEASED",
+	[DMAD_PROTO_DEV_REMOVED] = "REMOVED", [DMAD_PROTO_DEV_FAILED] = "FAILED",
+	[DMAD_PROTO_DEV_GONE] = "GONE",
+};
+
+static const char *const quota_names[DMAD_PROTO_QUOTA_KINDS] = {
+	[DMAD_PROTO_QUOTA_CLIENTS] = "clients",	  [DMAD_PROTO_QUOTA_REGIONS] = "regions",
+	[DMAD_PROTO_QUOTA_CHANNELS] = "channels", [DMAD_PROTO_QUOTA_MAPS] = "maps",
+	[DMAD_PROTO_QUOTA_BYTES] = "bytes",	  [DMAD_PROTO_QUOTA_FDS] = "fds",
+};
+
+const char *status_state_name(uint32_t state)
+{
+	return state < ARRAY_SIZE(state_names) ? state_names[state] : "UNKNOWN";
+}
+
+const char *status_quota_name(uint32_t kind)
+{
+	return kind < ARRAY_SIZE(quota_names) ? quota_names[kind] : "unknown";
+}
 
 int status_reply_parse(const void *body, uint32_t len, struct status_reply *ret)
 {

@@ -39,4 +39,10 @@ struct status_reply {
  */
 int status_reply_parse(const void *body, uint32_t len, struct status_reply *ret);
 
+/* A device state's name (enum dmad_proto_dev_state), "UNKNOWN" for another number. */
+const char *status_state_name(uint32_t state);
+
+/* A limit's kind (enum dmad_proto_quota_kind), "unknown" for another number. */
+const char *status_quota_name(uint32_t kind);
+
 #endif /* DMAD_STATUS_REPLY_H */
