@@ -212,7 +212,12 @@ void stripe_reap_ahead(struct device *d, const bool *ok, unsigned n)
 			break;
 		ok = more;
 	}
-	if (pos != d->fifo_head + 1)
+	/*
+	 * The watchdog's progress: this engine completed something, or it owes
+	 * nothing and only waits for parts on other engines (their own
+	 * watchdogs look after those), which is no sign of a hang here.
+	 */
+	if (pos != d->fifo_head + 1 || !d->on_dev)
 		__atomic_store_n(&d->progress_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
 }
 
