@@ -313,6 +313,8 @@ int worker_main(void *arg)
 			if (unlikely(__atomic_load_n(&d->failed, __ATOMIC_ACQUIRE) ||
 				     (stop && d->fault_hang))) {
 				work += recover(d);
+				/* A striped copy's gate may wait there for parts elsewhere. */
+				busy += d->fifo_head != d->fifo_tail;
 				continue;
 			}
 			/* Shared, or limited: fair.c decides who goes. */
