@@ -147,7 +147,6 @@ struct device {
 	uint64_t poll_tsc;     /* the worker's last look: a starved worker is not a dead engine */
 	uint32_t rr;	       /* fair.c: where the next round of its channels starts */
 	uint64_t ops, bytes, errors; /* bytes: what this engine copied, stripe parts included */
-	uint64_t parts;		     /* stripe parts it copied */
 
 	/* Control side. */
 	char name[DMAD_PROTO_NAME_MAX];

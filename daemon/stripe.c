@@ -36,7 +36,6 @@ static bool usable(const struct device *t, const struct chan *ch)
 /* A part done at once (not on the engine): count it where it ran. */
 static void count_part(struct device *t, uint32_t len)
 {
-	STAT_ADD(t->parts, 1);
 	STAT_ADD(t->bytes, len);
 }
 
@@ -114,7 +113,10 @@ int stripe_copy(struct device *d, struct chan *ch, const struct xfer *x, uint32_
 	for (uint32_t i = 0; devs && i < devs->n && n < STRIPE_MAX_PARTS; i++)
 		if (devs->d[i] != d && usable(devs->d[i], ch))
 			to[n++] = devs->d[i];
-	/* Parts of whole cache lines; the last one takes what is left. */
+	if (n < 2)
+		return 0;
+	/* Parts of whole cache lines; the last one takes what is left (so
+	 * fewer parts than engines for a copy of a few lines). */
 	chunk = (uint32_t)RTE_ALIGN_CEIL(((uint64_t)x->len + n - 1) / n, STRIPE_ALIGN);
 	n = (unsigned)(((uint64_t)x->len + chunk - 1) / chunk);
 	if (n < 2)
