@@ -62,6 +62,7 @@ struct chan {
 	int64_t deficit;	 /* deficit round robin: bytes it may take on its turn */
 	uint64_t inflight_bytes; /* bytes of the descriptors in flight */
 	uint64_t active_tsc;	 /* it last had work queued or in flight */
+	uint32_t stripes;	 /* stripe.h: its striped copies in flight */
 
 	/* Control side. */
 	uint32_t id;
@@ -91,6 +92,14 @@ struct chan_array {
 	struct chan *c[];
 };
 
+/* What a fifo entry stands for (stripe.h). */
+enum inflight_kind {
+	INFLIGHT_OP,	    /* a descriptor: its retirement completes its cookie */
+	INFLIGHT_GATE,	    /* a striped copy: completes its cookie once its parts are done */
+	INFLIGHT_PART,	    /* one part of a striped copy, on this or another engine */
+	INFLIGHT_PART_DONE, /* a part accounted for already: its slot only */
+};
+
 /*
  * One descriptor the worker handed to an engine (or executed itself). The
  * transfer is kept so that, if the engine dies with it, the CPU can redo it.
@@ -102,9 +111,14 @@ struct inflight {
 	int32_t status;
 	uint8_t on_dev; /* 0: already done by the worker's CPU (fill emulation, errors) */
 	uint8_t op;
+	uint8_t kind; /* enum inflight_kind */
 	uint8_t *src_va;
 	uint8_t *dst_va;
-	uint64_t pattern;
+	union {
+		uint64_t pattern;      /* FILL */
+		struct inflight *gate; /* INFLIGHT_PART: the entry that completes its copy */
+		uint32_t parts;	       /* INFLIGHT_GATE: parts not done yet */
+	};
 };
 
 struct device {
@@ -121,6 +135,7 @@ struct device {
 	bool shares_cpu;	  /* engine quirk: runs on host CPUs: yield while waiting */
 	bool parked;		  /* worker-owned: stopped while its worker sleeps */
 	bool stopped;		  /* worker-owned: the engine is stopped (parked or failed) */
+	uint32_t stripe_off;	  /* control -> worker: going away, take no more stripe parts */
 
 	/* Written by the owning worker only. */
 	struct inflight *fifo;
@@ -131,7 +146,7 @@ struct device {
 	uint64_t progress_tsc; /* last completion, or when the fifo last filled from empty */
 	uint64_t poll_tsc;     /* the worker's last look: a starved worker is not a dead engine */
 	uint32_t rr;	       /* fair.c: where the next round of its channels starts */
-	uint64_t ops, bytes, errors;
+	uint64_t ops, bytes, errors; /* bytes: what this engine copied, stripe parts included */
 
 	/* Control side. */
 	char name[DMAD_PROTO_NAME_MAX];
@@ -210,8 +225,9 @@ struct dmad {
 	unsigned nworkers;
 	struct device *devs[MAX_DEVICES]; /* DMA engines, in the order they came */
 	unsigned ndev;
-	struct device *cpu; /* the CPU engine channels fall back to */
-	uint32_t copybreak; /* smallest calibrated value over devices */
+	struct device *cpu;  /* the CPU engine channels fall back to */
+	uint32_t copybreak;  /* smallest calibrated value over devices */
+	uint64_t stripe_min; /* stripe.h: copies from this size may be striped; UINT64_MAX: none */
 	struct client *clients;
 	uint32_t next_client_id;
 	/* dmactl restart: hand every session to a new dmad (handover.h). */

@@ -116,9 +116,14 @@ static int start(struct device *d, uint32_t timeout_ms, hotplug_done_fn done, vo
 	rm->token = token;
 	rm->start_ns = now_ns() - stalled_ns;
 	rm->deadline_ns = now_ns() + (uint64_t)timeout_ms * 1000000u;
+	/* No new stripe part either, once the grace period below has passed. */
+	__atomic_store_n(&d->stripe_off, 1, __ATOMIC_RELEASE);
 	/* From here no descriptor of any channel reaches the device. */
 	list = chan_detach_all(d, &rm->nchans);
+	if (!rm->nchans)
+		rcu_synchronize();
 	if (!list && d->chans && d->chans->n) {
+		__atomic_store_n(&d->stripe_off, 0, __ATOMIC_RELEASE);
 		free(rm);
 		return -ENOMEM;
 	}

@@ -38,6 +38,7 @@
 #include "rx.h"
 #include "telemetry.h"
 #include "share.h"
+#include "stripe.h"
 #include "worker.h"
 
 static uint64_t now_ns(void)
@@ -59,6 +60,8 @@ static void usage(FILE *f)
 		"                      CPU engine, in its worker\n"
 		"  --workers N         polling worker threads (default 1)\n"
 		"  --copybreak BYTES   override the calibrated copybreak\n"
+		"  --stripe-min BYTES  split copies from this size over every engine of their\n"
+		"                      worker (default: 128 copybreaks, 256 KiB..16 MiB; 0: never)\n"
 		"  --fault-injection   allow `dmactl fault` (tests only)\n"
 		"  --watchdog-ms MS    a device with work and no completion this long is dead\n"
 		"                      (default 100; 1000 for software engines, which share the CPU)\n"
@@ -102,6 +105,7 @@ static void version(void)
  * win over the config file. */
 static const char *config_path;
 static unsigned pinned;
+static int64_t stripe_min = -1;	 /* --stripe-min; -1: from calibration */
 static const char *metrics_spec; /* --metrics-listen */
 static int takeover_fd = -1;
 
@@ -113,6 +117,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		O_ENGINES,
 		O_WORKERS,
 		O_COPYBREAK,
+		O_STRIPE_MIN,
 		O_FAULT,
 		O_LOG,
 		O_WATCHDOG,
@@ -133,6 +138,7 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 		{"engines", required_argument, NULL, O_ENGINES},
 		{"workers", required_argument, NULL, O_WORKERS},
 		{"copybreak", required_argument, NULL, O_COPYBREAK},
+		{"stripe-min", required_argument, NULL, O_STRIPE_MIN},
 		{"fault-injection", no_argument, NULL, O_FAULT},
 		{"log-level", required_argument, NULL, O_LOG},
 		{"watchdog-ms", required_argument, NULL, O_WATCHDOG},
@@ -179,6 +185,13 @@ static int parse_args(int argc, char **argv, int *ret_copybreak)
 						       optarg);
 			*ret_copybreak = (int)RTE_MIN(v, (unsigned)INT32_MAX);
 			pinned |= RELOAD_COPYBREAK;
+			break;
+		case O_STRIPE_MIN:
+			if (config_parse_u32(optarg, 0, UINT32_MAX, &v) < 0)
+				return log_error_errno(-EINVAL,
+						       "--stripe-min takes decimal bytes, not '%s'",
+						       optarg);
+			stripe_min = v;
 			break;
 		case O_FAULT:
 			dmad.cfg.fault_injection = true;
@@ -278,8 +291,10 @@ static void name_listener(int lfd)
 static void ready(void)
 {
 	notify_ready();
-	log_info("ready on %s: %u device(s), %u worker(s), copybreak %u bytes", listen_path,
-		 dmad.ndev, dmad.nworkers, dmad.copybreak);
+	log_info("ready on %s: %u device(s), %u worker(s), copybreak %u bytes, stripes from %lu "
+		 "bytes",
+		 listen_path, dmad.ndev, dmad.nworkers, dmad.copybreak,
+		 dmad.stripe_min == UINT64_MAX ? 0ul : (unsigned long)dmad.stripe_min);
 }
 
 /*
@@ -380,6 +395,10 @@ int main(int argc, char **argv)
 	dmad.copybreak = UINT32_MAX;
 	for (unsigned i = 0; i < dmad.ndev; i++)
 		dmad.copybreak = RTE_MIN(dmad.copybreak, dmad.devs[i]->copybreak);
+	/* The calibrated copybreak, not an override: see stripe_min_default(). */
+	dmad.stripe_min = stripe_min < 0   ? stripe_min_default(dmad.copybreak)
+			  : stripe_min > 0 ? (uint64_t)stripe_min
+					   : UINT64_MAX;
 	if (copybreak >= 0)
 		dmad.copybreak = (uint32_t)copybreak;
 	else if (!dmad.ndev)

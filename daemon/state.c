@@ -15,6 +15,7 @@ void config_defaults(void)
 		dmad.cfg.socket_path = DMAD_PROTO_SOCKET_DEFAULT;
 	dmad.cfg.engines = 2;
 	dmad.cfg.workers = 1;
+	dmad.stripe_min = UINT64_MAX; /* main() sets it once the engines are calibrated */
 	dmad.cfg.drain_timeout_ms = 5000;
 	dmad.cfg.max_regions = 256;
 	dmad.cfg.max_channels = 64;

@@ -8,7 +8,7 @@
 
 #include "validate.h"
 
-#define KNOWN_FLAGS (DMAD_PROTO_DF_FENCE | DMAD_PROTO_DF_LLC)
+#define KNOWN_FLAGS (DMAD_PROTO_DF_FENCE | DMAD_PROTO_DF_LLC | DMAD_PROTO_DF_NO_STRIPE)
 
 /* Resolve [off, off+len) inside region @id; NULL if any part is outside. */
 static const struct region_view *range(const struct region_table *t, uint32_t id, uint64_t off,

@@ -17,6 +17,7 @@
 
 #include "engine.h"
 #include "fair.h"
+#include "stripe.h"
 #include "worker.h"
 
 #define BURST 32
@@ -51,7 +52,9 @@ static void retire(struct device *d, struct inflight *e)
 		STAT_ADD(ch->ops, 1);
 		STAT_ADD(ch->bytes, e->len);
 		STAT_ADD(d->ops, 1);
-		STAT_ADD(d->bytes, e->len);
+		/* A striped copy's bytes count where its parts ran. */
+		if (likely(e->kind == INFLIGHT_OP))
+			STAT_ADD(d->bytes, e->len);
 	}
 	dmad_ring_complete(ch->ring, e->cookie);
 	ch->inflight_bytes -= e->len;
@@ -61,7 +64,7 @@ static void retire(struct device *d, struct inflight *e)
 
 /* Do with the CPU what an engine was asked to (the regions are still mapped:
  * they are unmapped only after every copy consumed before has retired). */
-static void cpu_redo(const struct inflight *e)
+void worker_cpu_redo(const struct inflight *e)
 {
 	struct xfer x = {.op = e->op,
 			 .len = e->len,
@@ -76,7 +79,8 @@ static void retire_head(struct device *d)
 {
 	struct inflight *e = &d->fifo[d->fifo_head & d->fifo_mask];
 
-	retire(d, e);
+	if (likely(e->kind == INFLIGHT_OP) || !stripe_retire(d, e))
+		retire(d, e);
 	/* The control thread reads head and tail to see a device drained. */
 	__atomic_store_n(&d->fifo_head, d->fifo_head + 1, __ATOMIC_RELEASE);
 	if (d->fifo_head == d->fifo_tail || d->fifo[d->fifo_head & d->fifo_mask].ch != e->ch)
@@ -99,10 +103,14 @@ static unsigned reap(struct device *d)
 				break;
 			/* The descriptor was valid: what the engine failed, the CPU redoes. */
 			if (!ok[k++]) {
-				cpu_redo(e);
+				worker_cpu_redo(e);
 				STAT_ADD(d->errors, 1);
 			}
 			d->on_dev--;
+		} else if (unlikely(e->kind == INFLIGHT_GATE) && e->parts) {
+			/* Its parts run on: what this engine did behind it is done. */
+			stripe_reap_ahead(d, ok + k, n - k);
+			break;
 		}
 		retire_head(d);
 		count++;
@@ -135,8 +143,12 @@ static unsigned recover(struct device *d)
 		struct inflight *e = &d->fifo[d->fifo_head & d->fifo_mask];
 
 		if (e->on_dev) {
-			cpu_redo(e);
+			worker_cpu_redo(e);
 			d->on_dev--;
+		} else if (unlikely(e->kind == INFLIGHT_GATE) && e->parts) {
+			/* Redo the rest now; the gate waits for parts elsewhere. */
+			stripe_redo_ahead(d);
+			break;
 		}
 		retire_head(d);
 		count++;
@@ -150,7 +162,7 @@ static unsigned recover(struct device *d)
  * done here, -EBUSY/-ENOSPC to retry later (nothing consumed), or another
  * negative errno for an error completion.
  */
-static int execute(struct device *d, const struct xfer *x)
+int worker_execute(struct device *d, const struct xfer *x)
 {
 	if (x->op == DMAD_PROTO_OP_FILL && !(d->capa & RTE_DMA_CAPA_OPS_FILL)) {
 		/* A fenced CPU fill waits for the engine to drain. */
@@ -194,7 +206,7 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 	for (i = 0; i < avail; i++) {
 		/* Copy out first: the client may rewrite the slot at any moment. */
 		struct dmad_proto_desc desc = ch->sq[ch->head & ch->sq_mask];
-		struct inflight *e = &d->fifo[d->fifo_tail & d->fifo_mask];
+		struct inflight *e;
 		struct xfer x = {0}; /* a refused descriptor still gets a fifo entry */
 		int ret;
 
@@ -203,11 +215,23 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 				lim->need = desc.len;
 			break;
 		}
+		/* A fence waits until the channel's striped copies are done. */
+		if (unlikely(ch->stripes) && (desc.flags & DMAD_PROTO_DF_FENCE))
+			break;
 		ret = validate_desc(&desc, t, &x);
+		if (unlikely(x.len >= dmad.stripe_min) && !ret) {
+			ret = stripe_copy(d, ch, &x, desc.cookie);
+			if (ret > 0) {
+				/* Its own part took the slot of a later descriptor. */
+				avail -= (uint32_t)ret - 1;
+				goto took;
+			}
+		}
 		if (!ret)
-			ret = execute(d, &x);
+			ret = worker_execute(d, &x);
 		if (ret == -ENOSPC || ret == -EBUSY)
 			break;
+		e = &d->fifo[d->fifo_tail & d->fifo_mask];
 		*e = (struct inflight){.ch = ch,
 				       .cookie = desc.cookie,
 				       .len = desc.len,
@@ -220,6 +244,7 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 		d->on_dev += ret == 1;
 		d->unsubmitted += ret == 1;
 		__atomic_store_n(&d->fifo_tail, d->fifo_tail + 1, __ATOMIC_RELEASE);
+	took:
 		ch->head++;
 		bytes += desc.len;
 		if (lim)
@@ -288,6 +313,8 @@ int worker_main(void *arg)
 			if (unlikely(__atomic_load_n(&d->failed, __ATOMIC_ACQUIRE) ||
 				     (stop && d->fault_hang))) {
 				work += recover(d);
+				/* A striped copy's gate may wait there for parts elsewhere. */
+				busy += d->fifo_head != d->fifo_tail;
 				continue;
 			}
 			/* Shared, or limited: fair.c decides who goes. */

@@ -30,6 +30,15 @@ struct worker_take {
 unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping,
 			  struct worker_take *lim);
 
+/*
+ * worker_execute() - start the validated transfer @x on @d: 1 if the engine
+ * has it, 0 if it was done here, -EBUSY/-ENOSPC to retry later, or another
+ * negative errno to fail it. worker_cpu_redo() does with the CPU what an
+ * engine was asked to. The owning worker of @d only (stripe.c uses both).
+ */
+int worker_execute(struct device *d, const struct xfer *x);
+void worker_cpu_redo(const struct inflight *e);
+
 /* worker_kick() - make a sleeping worker look at its lists again. Any thread. */
 void worker_kick(struct worker *w);
 

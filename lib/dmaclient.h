@@ -73,9 +73,17 @@ enum dmac_status {
  * channel have landed. A copy that reads what an earlier one writes
  * (A->B, then B->C), or a write another process or device watches for (a
  * flag after its payload), needs it.
+ *
+ * dmad may split a large copy (dmad --stripe-min, about 1 MiB by default)
+ * across several engines; it still completes as one op, in order, and a
+ * DMAC_FENCE op after it waits for every part. DMAC_NO_STRIPE keeps a copy
+ * on the channel's one engine (a destination read while it is written, or
+ * a measurement of one engine). A dmad older than protocol minor 8 does not
+ * know the flag: its copy ends DMAC_ERROR there.
  */
 #define DMAC_FENCE	(1u << 0) /* land after every earlier op on the channel */
 #define DMAC_HINT_CACHE (1u << 1) /* write the destination into the LLC if possible */
+#define DMAC_NO_STRIPE	(1u << 2) /* keep this copy on one engine */
 
 /*
  * Events, in the order dmad sent them. A removal sends CHAN_MOVED, or
@@ -231,7 +239,8 @@ void dmac_chan_put(struct dmac_chan *ch);
  * must lie inside registered regions and must not overlap. Copies shorter
  * than the channel's copybreak are done at once by the CPU, but complete in
  * order: only once every earlier ring copy has. Does not ring the doorbell:
- * call dmac_issue_pending(). @flags: DMAC_FENCE, DMAC_HINT_CACHE. Without
+ * call dmac_issue_pending(). @flags: DMAC_FENCE, DMAC_HINT_CACHE,
+ * DMAC_NO_STRIPE. Without
  * DMAC_FENCE a CPU copy runs before earlier engine copies may have landed;
  * with it, it queues behind them.
  *

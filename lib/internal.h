@@ -26,9 +26,10 @@
 #define DMAC_EVQ_LEN 64
 
 /* Submission flags pass straight through to the descriptor. */
-#define DMAC_SUBMIT_FLAGS (DMAC_FENCE | DMAC_HINT_CACHE)
+#define DMAC_SUBMIT_FLAGS (DMAC_FENCE | DMAC_HINT_CACHE | DMAC_NO_STRIPE)
 _Static_assert(DMAC_FENCE == DMAD_PROTO_DF_FENCE, "fence flag maps 1:1");
 _Static_assert(DMAC_HINT_CACHE == DMAD_PROTO_DF_LLC, "cache hint maps 1:1");
+_Static_assert(DMAC_NO_STRIPE == DMAD_PROTO_DF_NO_STRIPE, "no-stripe maps 1:1");
 
 struct dmac_region {
 	uintptr_t addr;

@@ -24,7 +24,7 @@
  * 6: RESTART, the RESTARTED event and the liveness page's handover word;
  * 7: STATUS ends with each client's totals and the gone clients' records,
  * which RESET_FAILED of "" clears too. */
-#define DMAD_PROTO_VERSION_MINOR 7u
+#define DMAD_PROTO_VERSION_MINOR 8u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"

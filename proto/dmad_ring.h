@@ -30,8 +30,9 @@ enum dmad_proto_op {
 };
 
 /* Descriptor flags (dmad_proto_desc.flags). */
-#define DMAD_PROTO_DF_FENCE (1u << 0) /* land after every earlier copy */
-#define DMAD_PROTO_DF_LLC   (1u << 1) /* write destination into the LLC */
+#define DMAD_PROTO_DF_FENCE	(1u << 0) /* land after every earlier copy */
+#define DMAD_PROTO_DF_LLC	(1u << 1) /* write destination into the LLC */
+#define DMAD_PROTO_DF_NO_STRIPE (1u << 2) /* one engine only (minor 8) */
 
 /*
  * One submission. Offsets are relative to the client's registered regions,

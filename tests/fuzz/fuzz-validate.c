@@ -52,7 +52,9 @@ static int model(const struct dmad_proto_desc *d, const struct region_table *t)
 {
 	const struct region_view *src = slot(t, d->src_region), *dst = slot(t, d->dst_region);
 
-	if (!d->len || (d->flags & ~(DMAD_PROTO_DF_FENCE | DMAD_PROTO_DF_LLC)) || d->rsvd)
+	if (!d->len ||
+	    (d->flags & ~(DMAD_PROTO_DF_FENCE | DMAD_PROTO_DF_LLC | DMAD_PROTO_DF_NO_STRIPE)) ||
+	    d->rsvd)
 		return 0;
 	if (!inside(dst, d->dst_off, d->len))
 		return 0;

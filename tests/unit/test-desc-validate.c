@@ -140,7 +140,7 @@ static void check_fields(void)
 	}
 	ok(bad_op == 0, "rejects every unknown op, 0 and 3..255 (%u accepted)", bad_op);
 
-	for (unsigned int bit = 2; bit < 8; bit++) {
+	for (unsigned int bit = 3; bit < 8; bit++) {
 		char what[32];
 
 		d = copy(ID_A, 0, ID_B, 0, 16);
@@ -159,9 +159,9 @@ static void check_fields(void)
 	rejects(d, "fill with a src_region that is a free slot");
 
 	d = copy(ID_A, 0, ID_B, 0, 16);
-	d.flags = DMAD_PROTO_DF_FENCE | DMAD_PROTO_DF_LLC;
-	if (!accepts(d, &x, "copy with FENCE|LLC"))
-		ok(x.flags == (DMAD_PROTO_DF_FENCE | DMAD_PROTO_DF_LLC),
+	d.flags = DMAD_PROTO_DF_FENCE | DMAD_PROTO_DF_LLC | DMAD_PROTO_DF_NO_STRIPE;
+	if (!accepts(d, &x, "copy with FENCE|LLC|NO_STRIPE"))
+		ok(x.flags == (DMAD_PROTO_DF_FENCE | DMAD_PROTO_DF_LLC | DMAD_PROTO_DF_NO_STRIPE),
 		   "flags carried to the xfer");
 }
 
