@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every session kept in the service manager's fd store while dmad runs,
+ * and the journal of their state beside it (handover_live.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "dmad_ring.h"
+#include "handover_live.h"
+#include "handover_state.h"
+#include "log.h"
+
+#define STORE	     "FDSTORE=1\nFDPOLL=0\nFDNAME="
+#define NAME_MAX_LEN 64
+
+static struct {
+	bool on;
+	bool broken; /* the store refused an fd: logged once */
+	bool crashed;
+	uint64_t epoch;
+	void *(*build)(size_t *ret_len);
+	bool dirty;
+	/* The journal: a memfd mapped whole, stored once it holds a state. */
+	int jfd;
+	uint8_t *map;
+	size_t size;
+	uint64_t cap[2]; /* room at each slot's offset, in this dmad */
+	uint64_t seq;
+	bool jstored;
+	/* Which fd numbers the store has, by number. */
+	bool *stored;
+	size_t nstored;
+	/* Names a predecessor left: forgotten once our journal is stored. */
+	char **old;
+	int nold;
+} live = {.jfd = -1};
+
+bool handover_live_on(void)
+{
+	return live.on;
+}
+
+bool handover_live_crashed(void)
+{
+	return live.crashed;
+}
+
+static int notify_fd(int fd, const char *name)
+{
+	char msg[sizeof(STORE) + NAME_MAX_LEN];
+	int ret;
+
+	snprintf(msg, sizeof(msg), STORE "%s", name);
+	ret = sd_pid_notify_with_fds(0, false, msg, &fd, 1);
+	return ret > 0 ? 0 : ret < 0 ? ret : -ENOTCONN;
+}
+
+static void fd_name(char *buf, size_t size, int fd)
+{
+	snprintf(buf, size, HANDOVER_LIVE_PREFIX "%016" PRIx64 "-%d", live.epoch, fd);
+}
+
+int handover_live_init(void)
+{
+	if (getrandom(&live.epoch, sizeof(live.epoch), 0) != sizeof(live.epoch))
+		live.epoch = (uint64_t)getpid() << 32 ^ dmad.main_ns;
+	live.jfd = memfd_create("dmad-live-state", MFD_CLOEXEC);
+	if (live.jfd < 0 || ftruncate(live.jfd, HANDOVER_LIVE_DATA) < 0)
+		return log_error_errno(-errno, "cannot make the session journal: %m");
+	live.map = mmap(NULL, HANDOVER_LIVE_DATA, PROT_READ | PROT_WRITE, MAP_SHARED, live.jfd, 0);
+	if (live.map == MAP_FAILED) {
+		live.map = NULL;
+		return log_error_errno(-errno, "cannot map the session journal: %m");
+	}
+	live.size = HANDOVER_LIVE_DATA;
+	*(struct handover_live_hdr *)live.map = (struct handover_live_hdr){
+		.magic = HANDOVER_LIVE_MAGIC,
+		.version = HANDOVER_LIVE_VERSION,
+	};
+	live.on = true;
+	dmad.crash_safe = true;
+	return 0;
+}
+
+static void refused(int ret, const char *what)
+{
+	if (!live.broken)
+		log_error_errno(ret,
+				"the fd store refused %s: %m; a crash of this dmad now ends every "
+				"session (FileDescriptorStoreMax= too small?)",
+				what);
+	live.broken = true;
+}
+
+void handover_live_add(int fd, bool reopen)
+{
+	char name[NAME_MAX_LEN], path[32];
+	int sfd = fd, ret;
+
+	if (!live.on || fd < 0)
+		return;
+	if ((size_t)fd >= live.nstored) {
+		size_t n = (size_t)fd * 2 + 64;
+		bool *s = realloc(live.stored, n * sizeof(*s));
+
+		if (!s)
+			return refused(-ENOMEM, "an fd");
+		memset(s + live.nstored, 0, (n - live.nstored) * sizeof(*s));
+		live.stored = s;
+		live.nstored = n;
+	}
+	if (reopen) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		sfd = open(path, (fcntl(fd, F_GETFL) & O_ACCMODE) | O_CLOEXEC);
+		if (sfd < 0)
+			return refused(-errno, "a region's memfd");
+	}
+	fd_name(name, sizeof(name), fd);
+	ret = notify_fd(sfd, name);
+	if (sfd != fd)
+		close(sfd);
+	if (ret < 0)
+		return refused(ret, "an fd");
+	live.stored[fd] = true;
+}
+
+void handover_live_drop(int fd)
+{
+	char name[NAME_MAX_LEN];
+
+	if (!live.on || fd < 0 || (size_t)fd >= live.nstored || !live.stored[fd])
+		return;
+	/* The journal stops naming it before its name may name another. */
+	handover_live_sync();
+	fd_name(name, sizeof(name), fd);
+	sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", name);
+	live.stored[fd] = false;
+}
+
+void handover_live_dirty(void)
+{
+	live.dirty = true;
+}
+
+/* Room for @len bytes in slot @k, out of the other slot's way. */
+static int make_room(unsigned k, size_t len)
+{
+	uint64_t cap = ((uint64_t)len + len / 2 + HANDOVER_LIVE_DATA - 1) &
+		       ~(uint64_t)(HANDOVER_LIVE_DATA - 1);
+	void *m;
+
+	if (live.cap[k] >= len)
+		return 0;
+	if (live.size + cap > 4ull * HANDOVER_MAX_LEN)
+		return -E2BIG;
+	if (ftruncate(live.jfd, (off_t)(live.size + cap)) < 0)
+		return -errno;
+	m = mremap(live.map, live.size, live.size + cap, MREMAP_MAYMOVE);
+	if (m == MAP_FAILED)
+		return -errno;
+	live.map = m;
+	((struct handover_live_hdr *)live.map)->slot[k].off = live.size;
+	live.cap[k] = cap;
+	live.size += cap;
+	return 0;
+}
+
+static void forget_old(void)
+{
+	for (int i = 0; i < live.nold; i++) {
+		sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", live.old[i]);
+		free(live.old[i]);
+	}
+	free(live.old);
+	live.old = NULL;
+	live.nold = 0;
+}
+
+static int write_journal(const void *buf, size_t len)
+{
+	struct handover_live_hdr *h = (struct handover_live_hdr *)live.map;
+	unsigned k = !h->sel;
+	char name[NAME_MAX_LEN];
+	int ret = make_room(k, len);
+
+	if (ret < 0)
+		return ret;
+	h = (struct handover_live_hdr *)live.map;
+	memcpy(live.map + h->slot[k].off, buf, len);
+	h->slot[k].len = len;
+	h->slot[k].epoch = live.epoch;
+	h->slot[k].seq = ++live.seq;
+	/* The slot is whole before sel names it: a dmad killed before this
+	 * store leaves the other one, whole too. */
+	__atomic_store_n(&h->sel, k, __ATOMIC_RELEASE);
+	if (!live.jstored) {
+		snprintf(name, sizeof(name), HANDOVER_LIVE_PREFIX "%016" PRIx64 "-state",
+			 live.epoch);
+		ret = notify_fd(live.jfd, name);
+		if (ret < 0)
+			return ret;
+		live.jstored = true;
+		/* Ours names every session now: what the predecessor left can go. */
+		forget_old();
+	}
+	return 0;
+}
+
+void handover_live_sync(void)
+{
+	size_t len = 0;
+	void *buf;
+	int ret;
+
+	if (!live.on || !live.dirty || !live.build)
+		return;
+	buf = live.build(&len);
+	ret = buf ? write_journal(buf, len) : -ENOMEM;
+	free(buf);
+	if (ret < 0)
+		return refused(ret, "the session journal");
+	live.dirty = false;
+}
+
+void handover_live_start(void *(*build)(size_t *ret_len))
+{
+	if (!live.on)
+		return;
+	live.build = build;
+	live.dirty = true;
+	handover_live_sync();
+}
+
+void handover_live_unstore(void)
+{
+	char name[NAME_MAX_LEN];
+
+	if (!live.on)
+		return;
+	for (size_t fd = 0; fd < live.nstored; fd++)
+		if (live.stored[fd]) {
+			fd_name(name, sizeof(name), (int)fd);
+			sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", name);
+			live.stored[fd] = false;
+		}
+	if (live.jstored)
+		sd_notifyf(0,
+			   "FDSTOREREMOVE=1\nFDNAME=" HANDOVER_LIVE_PREFIX "%016" PRIx64 "-state",
+			   live.epoch);
+	live.jstored = false;
+	live.on = false;
+}
+
+/* "dmad-live-E-": the epoch, and what follows it; NULL if not ours. */
+static const char *split(const char *name, uint64_t *ret_epoch)
+{
+	const char *s = name + sizeof(HANDOVER_LIVE_PREFIX) - 1;
+	uint64_t e = 0;
+
+	if (strncmp(name, HANDOVER_LIVE_PREFIX, sizeof(HANDOVER_LIVE_PREFIX) - 1))
+		return NULL;
+	for (int i = 0; i < 16; i++, s++) {
+		int v = *s >= '0' && *s <= '9'	 ? *s - '0'
+			: *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+						 : -1;
+
+		if (v < 0)
+			return NULL;
+		e = e << 4 | (uint64_t)v;
+	}
+	if (*s != '-')
+		return NULL;
+	*ret_epoch = e;
+	return s + 1;
+}
+
+/* The fd number of a name "dmad-live-E-F", or -1 (the journal's, or not ours). */
+static long fd_of(const char *name, uint64_t *ret_epoch)
+{
+	const char *s = split(name, ret_epoch);
+	char *end;
+	long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	v = strtol(s, &end, 10);
+	return *end || v < 0 || v > INT32_MAX ? -1 : v;
+}
+
+static bool is_journal(const char *name)
+{
+	uint64_t e;
+	const char *s = split(name, &e);
+
+	return s && !strcmp(s, "state");
+}
+
+bool handover_live_ours(const char *name)
+{
+	uint64_t e;
+
+	return is_journal(name) || fd_of(name, &e) >= 0;
+}
+
+int handover_live_parse(const struct handover_live_hdr *h, uint64_t file_len,
+			struct handover_live_slot *ret_slot, const char **ret_why)
+{
+	const struct handover_live_slot *s;
+
+	if (file_len < sizeof(*h) || h->magic != HANDOVER_LIVE_MAGIC) {
+		*ret_why = "not a session journal";
+		return -EINVAL;
+	}
+	if (h->version != HANDOVER_LIVE_VERSION || h->sel > 1) {
+		*ret_why = "a session journal of another version";
+		return -EINVAL;
+	}
+	s = &h->slot[h->sel];
+	if (!s->len)
+		return -ENOENT;
+	if (s->len > HANDOVER_MAX_LEN || s->off < HANDOVER_LIVE_DATA || s->off % 8 ||
+	    s->off > file_len || s->len > file_len - s->off) {
+		*ret_why = "the journal's state lies outside it";
+		return -EINVAL;
+	}
+	*ret_slot = *s;
+	return 0;
+}
+
+/* The journal at @fd, if whole: its state slot. */
+static int read_journal(int fd, struct handover_live_slot *ret_slot)
+{
+	struct handover_live_hdr h;
+	const char *why = NULL;
+	struct stat st;
+	int ret;
+
+	if (fstat(fd, &st) < 0 || pread(fd, &h, sizeof(h), 0) != sizeof(h))
+		return -EINVAL;
+	ret = handover_live_parse(&h, (uint64_t)st.st_size, ret_slot, &why);
+	if (ret == -EINVAL)
+		log_warning("a session journal in the fd store is refused: %s", why);
+	return ret;
+}
+
+/* The state of @slot from @jfd into a memfd of its own, for handover_read(),
+ * with the stall counted from this dmad's start: when the last one died is
+ * not known. Also its fd table, for the names. */
+static int copy_state(int jfd, const struct handover_live_slot *slot, void **ret_buf)
+{
+	uint8_t *buf = malloc(slot->len);
+	int fd = memfd_create("dmad-handover", MFD_CLOEXEC);
+
+	if (!buf || fd < 0 || pread(jfd, buf, slot->len, (off_t)slot->off) != (ssize_t)slot->len)
+		goto fail;
+	if (slot->len >= sizeof(struct handover_hdr))
+		((struct handover_hdr *)buf)->started_ns = dmad.main_ns;
+	if (write(fd, buf, slot->len) != (ssize_t)slot->len)
+		goto fail;
+	*ret_buf = buf;
+	return fd;
+fail:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return -EIO;
+}
+
+static int32_t find_fd(char **names, int n, uint64_t epoch, int32_t num)
+{
+	for (int i = 0; i < n; i++) {
+		uint64_t e;
+
+		if (fd_of(names[i], &e) == num && e == epoch)
+			return SD_LISTEN_FDS_START + i;
+	}
+	return -1;
+}
+
+static int keep_old(char **names, int n)
+{
+	live.old = calloc((size_t)n + 1, sizeof(*live.old));
+	if (!live.old)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		if (handover_live_ours(names[i]) && (live.old[live.nold] = strdup(names[i])))
+			live.nold++;
+	return 0;
+}
+
+int handover_live_take(char **names, int n, int *ret_state_fd, int32_t **ret_map, uint32_t *ret_n)
+{
+	struct handover_live_slot best = {0}, s;
+	struct handover_view v;
+	const char *why;
+	int bestfd = -1, fd;
+	void *buf = NULL;
+	int32_t *map;
+	uint32_t nmap = 0;
+
+	for (int i = 0; i < n; i++)
+		if (is_journal(names[i]) && read_journal(SD_LISTEN_FDS_START + i, &s) == 0 &&
+		    (bestfd < 0 || s.seq > best.seq)) {
+			best = s;
+			bestfd = SD_LISTEN_FDS_START + i;
+		}
+	if (bestfd < 0)
+		return 0;
+	if (keep_old(names, n) < 0)
+		return log_error_errno(-ENOMEM, "cannot take the fd store back: out of memory");
+	live.seq = best.seq;
+	fd = copy_state(bestfd, &best, &buf);
+	if (fd < 0)
+		return log_error_errno(fd, "cannot read the session journal: %m");
+	/* Damaged: handover_read() reads it again, and refuses it with its reason. */
+	if (handover_state_parse(buf, best.len, &v, &why) == 0)
+		nmap = v.h->nfds;
+	map = malloc(((size_t)nmap + 1) * sizeof(*map));
+	if (!map) {
+		free(buf);
+		close(fd);
+		return log_error_errno(-ENOMEM, "cannot take the fd store back: out of memory");
+	}
+	for (uint32_t i = 0; i < nmap; i++)
+		map[i] = find_fd(names, n, best.epoch, v.fds[i].fd);
+	free(buf);
+	live.crashed = true;
+	*ret_state_fd = fd;
+	*ret_map = map;
+	*ret_n = nmap;
+	log_notice("dmad ended without handing over: taking the sessions back from its journal "
+		   "(write %" PRIu64 ")",
+		   best.seq);
+	return 1;
+}
+
+void handover_live_resume(int ring_fd, uint32_t *head, uint32_t *err_tail)
+{
+	size_t len = dmad_proto_ring_size(DMAD_PROTO_SQ_ENTRIES, 0);
+	struct dmad_proto_ring *r = malloc(len);
+	const struct dmad_proto_desc *sq = (const void *)(r + 1);
+	uint32_t from, tail, done;
+
+	if (!r || pread(ring_fd, r, len, 0) != (ssize_t)len) {
+		free(r);
+		return;
+	}
+	from = r->sq_head;
+	tail = r->sq_tail;
+	done = r->completed;
+	/* The slots before sq_head retired; those after it were taken or not,
+	 * done or not: done up to the one whose cookie `completed` shows. An
+	 * impossible tail is left to the worker, which faults the ring. */
+	*head = from;
+	*err_tail = r->err_tail;
+	for (uint32_t i = from; tail - from <= DMAD_PROTO_SQ_ENTRIES && i != tail; i++)
+		if (sq[i & (DMAD_PROTO_SQ_ENTRIES - 1)].cookie == done) {
+			*head = i + 1;
+			break;
+		}
+	free(r);
+}
