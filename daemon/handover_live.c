@@ -21,8 +21,7 @@
 #include "handover_state.h"
 #include "log.h"
 
-#define STORE	     "FDSTORE=1\nFDPOLL=0\nFDNAME="
-#define NAME_MAX_LEN 64
+#define STORE "FDSTORE=1\nFDPOLL=0\nFDNAME="
 
 static struct {
 	bool on;
@@ -38,11 +37,17 @@ static struct {
 	uint64_t cap[2]; /* room at each slot's offset, in this dmad */
 	uint64_t seq;
 	bool jstored;
-	/* Which fd numbers the store has, by number. */
-	bool *stored;
-	size_t nstored;
-	/* Names a predecessor left: forgotten once our journal is stored. */
-	char **old;
+	/* The name each fd is stored under, by number; NULL: not stored. */
+	char **names;
+	size_t nnames;
+	/* Names a predecessor left, with the file each names: forgotten once
+	 * our journal is stored, but those of fds kept (handover_live_add()). */
+	struct old {
+		char *name;
+		int fd;
+		dev_t dev;
+		ino_t ino;
+	} * old;
 	int nold;
 } live = {.jfd = -1};
 
@@ -58,7 +63,7 @@ bool handover_live_crashed(void)
 
 static int notify_fd(int fd, const char *name)
 {
-	char msg[sizeof(STORE) + NAME_MAX_LEN];
+	char msg[sizeof(STORE) + sizeof(struct handover_live_name)];
 	int ret;
 
 	snprintf(msg, sizeof(msg), STORE "%s", name);
@@ -66,9 +71,23 @@ static int notify_fd(int fd, const char *name)
 	return ret > 0 ? 0 : ret < 0 ? ret : -ENOTCONN;
 }
 
-static void fd_name(char *buf, size_t size, int fd)
+/* @fd taken from the store under a name, if it is still that file. */
+static char *inherited(int fd)
 {
-	snprintf(buf, size, HANDOVER_LIVE_PREFIX "%016" PRIx64 "-%d", live.epoch, fd);
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return NULL;
+	for (int i = 0; i < live.nold; i++) {
+		struct old *o = &live.old[i];
+		char *name = o->name;
+
+		if (name && o->fd == fd && o->dev == st.st_dev && o->ino == st.st_ino) {
+			o->name = NULL;
+			return name;
+		}
+	}
+	return NULL;
 }
 
 int handover_live_init(void)
@@ -105,47 +124,51 @@ static void refused(int ret, const char *what)
 
 void handover_live_add(int fd, bool reopen)
 {
-	char name[NAME_MAX_LEN], path[32];
+	char name[sizeof(struct handover_live_name)], path[32];
 	int sfd = fd, ret;
 
 	if (!live.on || fd < 0)
 		return;
-	if ((size_t)fd >= live.nstored) {
+	if ((size_t)fd >= live.nnames) {
 		size_t n = (size_t)fd * 2 + 64;
-		bool *s = realloc(live.stored, n * sizeof(*s));
+		char **t = realloc(live.names, n * sizeof(*t));
 
-		if (!s)
+		if (!t)
 			return refused(-ENOMEM, "an fd");
-		memset(s + live.nstored, 0, (n - live.nstored) * sizeof(*s));
-		live.stored = s;
-		live.nstored = n;
+		memset(t + live.nnames, 0, (n - live.nnames) * sizeof(*t));
+		live.names = t;
+		live.nnames = n;
 	}
+	/* Kept from the store: stored again, the same open file would be
+	 * dropped as a duplicate. */
+	if (!reopen && (live.names[fd] = inherited(fd)))
+		return;
 	if (reopen) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		sfd = open(path, (fcntl(fd, F_GETFL) & O_ACCMODE) | O_CLOEXEC);
 		if (sfd < 0)
 			return refused(-errno, "a region's memfd");
 	}
-	fd_name(name, sizeof(name), fd);
+	snprintf(name, sizeof(name), HANDOVER_LIVE_PREFIX "%016" PRIx64 "-%d", live.epoch, fd);
 	ret = notify_fd(sfd, name);
 	if (sfd != fd)
 		close(sfd);
 	if (ret < 0)
 		return refused(ret, "an fd");
-	live.stored[fd] = true;
+	live.names[fd] = strdup(name);
+	if (!live.names[fd])
+		refused(-ENOMEM, "an fd");
 }
 
 void handover_live_drop(int fd)
 {
-	char name[NAME_MAX_LEN];
-
-	if (!live.on || fd < 0 || (size_t)fd >= live.nstored || !live.stored[fd])
+	if (!live.on || fd < 0 || (size_t)fd >= live.nnames || !live.names[fd])
 		return;
 	/* The journal stops naming it before its name may name another. */
 	handover_live_sync();
-	fd_name(name, sizeof(name), fd);
-	sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", name);
-	live.stored[fd] = false;
+	sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", live.names[fd]);
+	free(live.names[fd]);
+	live.names[fd] = NULL;
 }
 
 void handover_live_dirty(void)
@@ -179,8 +202,9 @@ static int make_room(unsigned k, size_t len)
 static void forget_old(void)
 {
 	for (int i = 0; i < live.nold; i++) {
-		sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", live.old[i]);
-		free(live.old[i]);
+		if (live.old[i].name)
+			sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", live.old[i].name);
+		free(live.old[i].name);
 	}
 	free(live.old);
 	live.old = NULL;
@@ -190,16 +214,33 @@ static void forget_old(void)
 static int write_journal(const void *buf, size_t len)
 {
 	struct handover_live_hdr *h = (struct handover_live_hdr *)live.map;
+	char name[sizeof(struct handover_live_name)];
+	struct handover_live_name *names;
+	struct handover_view v;
 	unsigned k = !h->sel;
-	char name[NAME_MAX_LEN];
-	int ret = make_room(k, len);
+	const char *why;
+	int ret = handover_state_parse(buf, len, &v, &why);
 
+	if (ret == 0)
+		ret = make_room(k, len + v.h->nfds * sizeof(*names));
 	if (ret < 0)
 		return ret;
 	h = (struct handover_live_hdr *)live.map;
 	memcpy(live.map + h->slot[k].off, buf, len);
+	/* After the state, the name each entry of its fd table is stored under. */
+	names = (struct handover_live_name *)(live.map + h->slot[k].off + len);
+	for (uint32_t i = 0; i < v.h->nfds; i++) {
+		int fd = v.fds[i].fd;
+		const char *n = fd >= 0 && (size_t)fd < live.nnames ? live.names[fd] : NULL;
+
+		/* Not stored: the next dmad would refuse the state whole. */
+		if (!n)
+			return -EBADF;
+		memset(&names[i], 0, sizeof(names[i]));
+		snprintf(names[i].name, sizeof(names[i].name), "%s", n);
+	}
 	h->slot[k].len = len;
-	h->slot[k].epoch = live.epoch;
+	h->slot[k].nnames = v.h->nfds;
 	h->slot[k].seq = ++live.seq;
 	/* The slot is whole before sel names it: a dmad killed before this
 	 * store leaves the other one, whole too. */
@@ -244,15 +285,13 @@ void handover_live_start(void *(*build)(size_t *ret_len))
 
 void handover_live_unstore(void)
 {
-	char name[NAME_MAX_LEN];
-
 	if (!live.on)
 		return;
-	for (size_t fd = 0; fd < live.nstored; fd++)
-		if (live.stored[fd]) {
-			fd_name(name, sizeof(name), (int)fd);
-			sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", name);
-			live.stored[fd] = false;
+	for (size_t fd = 0; fd < live.nnames; fd++)
+		if (live.names[fd]) {
+			sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", live.names[fd]);
+			free(live.names[fd]);
+			live.names[fd] = NULL;
 		}
 	if (live.jstored)
 		sd_notifyf(0,
@@ -262,55 +301,32 @@ void handover_live_unstore(void)
 	live.on = false;
 }
 
-/* "dmad-live-E-": the epoch, and what follows it; NULL if not ours. */
-static const char *split(const char *name, uint64_t *ret_epoch)
+/* "dmad-live-" then 16 hex digits and '-': what follows, or NULL. */
+static const char *after_epoch(const char *name)
 {
 	const char *s = name + sizeof(HANDOVER_LIVE_PREFIX) - 1;
-	uint64_t e = 0;
 
 	if (strncmp(name, HANDOVER_LIVE_PREFIX, sizeof(HANDOVER_LIVE_PREFIX) - 1))
 		return NULL;
-	for (int i = 0; i < 16; i++, s++) {
-		int v = *s >= '0' && *s <= '9'	 ? *s - '0'
-			: *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
-						 : -1;
-
-		if (v < 0)
+	for (int i = 0; i < 16; i++, s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
 			return NULL;
-		e = e << 4 | (uint64_t)v;
-	}
-	if (*s != '-')
-		return NULL;
-	*ret_epoch = e;
-	return s + 1;
-}
-
-/* The fd number of a name "dmad-live-E-F", or -1 (the journal's, or not ours). */
-static long fd_of(const char *name, uint64_t *ret_epoch)
-{
-	const char *s = split(name, ret_epoch);
-	char *end;
-	long v;
-
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	v = strtol(s, &end, 10);
-	return *end || v < 0 || v > INT32_MAX ? -1 : v;
+	return *s == '-' ? s + 1 : NULL;
 }
 
 static bool is_journal(const char *name)
 {
-	uint64_t e;
-	const char *s = split(name, &e);
+	const char *s = after_epoch(name);
 
 	return s && !strcmp(s, "state");
 }
 
 bool handover_live_ours(const char *name)
 {
-	uint64_t e;
+	const char *s = after_epoch(name);
 
-	return is_journal(name) || fd_of(name, &e) >= 0;
+	return s &&
+	       (!strcmp(s, "state") || (*s >= '0' && *s <= '9' && !s[strspn(s, "0123456789")]));
 }
 
 int handover_live_parse(const struct handover_live_hdr *h, uint64_t file_len,
@@ -329,8 +345,9 @@ int handover_live_parse(const struct handover_live_hdr *h, uint64_t file_len,
 	s = &h->slot[h->sel];
 	if (!s->len)
 		return -ENOENT;
-	if (s->len > HANDOVER_MAX_LEN || s->off < HANDOVER_LIVE_DATA || s->off % 8 ||
-	    s->off > file_len || s->len > file_len - s->off) {
+	if (s->len > HANDOVER_MAX_LEN || s->len % 8 || s->off < HANDOVER_LIVE_DATA || s->off % 8 ||
+	    s->nnames > HANDOVER_MAX_LEN / sizeof(struct handover_fd) || s->off > file_len ||
+	    s->len + s->nnames * sizeof(struct handover_live_name) > file_len - s->off) {
 		*ret_why = "the journal's state lies outside it";
 		return -EINVAL;
 	}
@@ -354,37 +371,44 @@ static int read_journal(int fd, struct handover_live_slot *ret_slot)
 	return ret;
 }
 
-/* The state of @slot from @jfd into a memfd of its own, for handover_read(),
- * with the stall counted from this dmad's start: when the last one died is
- * not known. Also its fd table, for the names. */
-static int copy_state(int jfd, const struct handover_live_slot *slot, void **ret_buf)
+/* The state of @slot and its names from @jfd: the state into a memfd of
+ * its own, for handover_read(), with the stall counted from this dmad's
+ * start (when the last one died is not known). */
+static int copy_state(int jfd, const struct handover_live_slot *slot, void **ret_buf,
+		      struct handover_live_name **ret_names)
 {
+	size_t nlen = slot->nnames * sizeof(struct handover_live_name);
 	uint8_t *buf = malloc(slot->len);
+	struct handover_live_name *names = malloc(nlen + 1);
 	int fd = memfd_create("dmad-handover", MFD_CLOEXEC);
 
-	if (!buf || fd < 0 || pread(jfd, buf, slot->len, (off_t)slot->off) != (ssize_t)slot->len)
+	if (!buf || !names || fd < 0 ||
+	    pread(jfd, buf, slot->len, (off_t)slot->off) != (ssize_t)slot->len ||
+	    pread(jfd, names, nlen, (off_t)(slot->off + slot->len)) != (ssize_t)nlen)
 		goto fail;
 	if (slot->len >= sizeof(struct handover_hdr))
 		((struct handover_hdr *)buf)->started_ns = dmad.main_ns;
 	if (write(fd, buf, slot->len) != (ssize_t)slot->len)
 		goto fail;
 	*ret_buf = buf;
+	*ret_names = names;
 	return fd;
 fail:
 	free(buf);
+	free(names);
 	if (fd >= 0)
 		close(fd);
 	return -EIO;
 }
 
-static int32_t find_fd(char **names, int n, uint64_t epoch, int32_t num)
+/* The passed fd stored under @name (untrusted: maybe unterminated). */
+static int32_t find_fd(char **names, int n, const struct handover_live_name *want)
 {
-	for (int i = 0; i < n; i++) {
-		uint64_t e;
-
-		if (fd_of(names[i], &e) == num && e == epoch)
+	if (!memchr(want->name, 0, sizeof(want->name)) || !handover_live_ours(want->name))
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], want->name))
 			return SD_LISTEN_FDS_START + i;
-	}
 	return -1;
 }
 
@@ -393,15 +417,26 @@ static int keep_old(char **names, int n)
 	live.old = calloc((size_t)n + 1, sizeof(*live.old));
 	if (!live.old)
 		return -ENOMEM;
-	for (int i = 0; i < n; i++)
-		if (handover_live_ours(names[i]) && (live.old[live.nold] = strdup(names[i])))
-			live.nold++;
+	for (int i = 0; i < n; i++) {
+		struct old *o = &live.old[live.nold];
+		struct stat st = {0};
+
+		if (!handover_live_ours(names[i]) || !(o->name = strdup(names[i])))
+			continue;
+		o->fd = SD_LISTEN_FDS_START + i;
+		if (fstat(o->fd, &st) == 0) {
+			o->dev = st.st_dev;
+			o->ino = st.st_ino;
+		}
+		live.nold++;
+	}
 	return 0;
 }
 
 int handover_live_take(char **names, int n, int *ret_state_fd, int32_t **ret_map, uint32_t *ret_n)
 {
 	struct handover_live_slot best = {0}, s;
+	struct handover_live_name *stored = NULL;
 	struct handover_view v;
 	const char *why;
 	int bestfd = -1, fd;
@@ -420,21 +455,24 @@ int handover_live_take(char **names, int n, int *ret_state_fd, int32_t **ret_map
 	if (keep_old(names, n) < 0)
 		return log_error_errno(-ENOMEM, "cannot take the fd store back: out of memory");
 	live.seq = best.seq;
-	fd = copy_state(bestfd, &best, &buf);
+	fd = copy_state(bestfd, &best, &buf, &stored);
 	if (fd < 0)
 		return log_error_errno(fd, "cannot read the session journal: %m");
-	/* Damaged: handover_read() reads it again, and refuses it with its reason. */
-	if (handover_state_parse(buf, best.len, &v, &why) == 0)
+	/* Damaged, or names missing: handover_read() reads it again, and
+	 * refuses it with its reason. */
+	if (handover_state_parse(buf, best.len, &v, &why) == 0 && v.h->nfds == best.nnames)
 		nmap = v.h->nfds;
 	map = malloc(((size_t)nmap + 1) * sizeof(*map));
 	if (!map) {
 		free(buf);
+		free(stored);
 		close(fd);
 		return log_error_errno(-ENOMEM, "cannot take the fd store back: out of memory");
 	}
 	for (uint32_t i = 0; i < nmap; i++)
-		map[i] = find_fd(names, n, best.epoch, v.fds[i].fd);
+		map[i] = find_fd(names, n, &stored[i]);
 	free(buf);
+	free(stored);
 	live.crashed = true;
 	*ret_state_fd = fd;
 	*ret_map = map;

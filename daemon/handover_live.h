@@ -9,18 +9,21 @@
  * rebuilds the sessions as after a planned restart (handover_fdstore.h),
  * resuming each ring at what the dead dmad had retired.
  *
- * Names: "dmad-live-E-F" for this dmad's fd F, "dmad-live-E-state" for its
- * journal, E the dmad's epoch (16 hex digits, new at each start). The
- * journal's state names fds by their number in the dmad that wrote it, so
- * epoch and number find each one again, whatever the store renumbered.
- * A number closed and opened again is unambiguous: the state stops naming
- * an fd (written to the journal) before the store forgets it and before it
- * is closed, and names a new one only after the store has it.
+ * Names: "dmad-live-E-F" for fd F of the dmad of epoch E (16 hex digits,
+ * new at each start), "dmad-live-E-state" for its journal. An fd the next
+ * dmad took from the store keeps the name it has there (the store keeps
+ * one fd per open file: stored again, it would be dropped). The journal
+ * gives each entry of its state's fd table the name it is stored under,
+ * so the next dmad finds each one again whatever the store renumbered. A
+ * name is never ambiguous: the journal stops naming an fd before the
+ * store forgets it and before it is closed, and names one only after the
+ * store has it.
  *
  * Journal layout: struct handover_live_hdr at 0, and the states it points
- * at. Of its two slots, sel says which is whole; a state is written in the
- * other slot's space, then sel flips with one store, so a dmad killed while
- * writing leaves the last whole state in place.
+ * at, each followed by its names (struct handover_live_name, one per fd
+ * table entry). Of the two slots, sel says which is whole; a state is
+ * written in the other slot's space, then sel flips with one store, so a
+ * dmad killed while writing leaves the last whole state in place.
  */
 #ifndef DMAD_HANDOVER_LIVE_H
 #define DMAD_HANDOVER_LIVE_H
@@ -36,10 +39,14 @@
 #define HANDOVER_LIVE_DATA 4096u
 
 struct handover_live_slot {
-	uint64_t off;	/* >= HANDOVER_LIVE_DATA */
-	uint64_t len;	/* 0: none yet; else <= HANDOVER_MAX_LEN */
-	uint64_t epoch; /* of the dmad that wrote it: its fds' names */
-	uint64_t seq;	/* journal writes so far, across dmads: the newest journal wins */
+	uint64_t off;	 /* >= HANDOVER_LIVE_DATA, 8-aligned */
+	uint64_t len;	 /* of the state: 0 none yet; else <= HANDOVER_MAX_LEN, 8-aligned */
+	uint64_t nnames; /* names after the state: its fd table's entries */
+	uint64_t seq;	 /* journal writes so far, across dmads: the newest journal wins */
+};
+
+struct handover_live_name {
+	char name[48]; /* terminated */
 };
 
 struct handover_live_hdr {
@@ -51,6 +58,7 @@ struct handover_live_hdr {
 };
 
 _Static_assert(sizeof(struct handover_live_hdr) == 80, "journal header");
+_Static_assert(sizeof(struct handover_live_name) == 48, "journal name");
 
 /*
  * handover_live_init() - at start, when handover_fdstore_usable(): from now
