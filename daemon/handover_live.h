@@ -18,12 +18,7 @@
  * name is never ambiguous: the journal stops naming an fd before the
  * store forgets it and before it is closed, and names one only after the
  * store has it.
- *
- * Journal layout: struct handover_live_hdr at 0, and the states it points
- * at, each followed by its names (struct handover_live_name, one per fd
- * table entry). Of the two slots, sel says which is whole; a state is
- * written in the other slot's space, then sel flips with one store, so a
- * dmad killed while writing leaves the last whole state in place.
+ * The journal's layout: handover_journal.h.
  */
 #ifndef DMAD_HANDOVER_LIVE_H
 #define DMAD_HANDOVER_LIVE_H
@@ -32,33 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HANDOVER_LIVE_MAGIC   0x564c4d44u /* "DMLV" */
-#define HANDOVER_LIVE_VERSION 1u
-#define HANDOVER_LIVE_PREFIX  "dmad-live-"
-/* Where states start: the header has its own page. */
-#define HANDOVER_LIVE_DATA 4096u
-
-struct handover_live_slot {
-	uint64_t off;	 /* >= HANDOVER_LIVE_DATA, 8-aligned */
-	uint64_t len;	 /* of the state: 0 none yet; else <= HANDOVER_MAX_LEN, 8-aligned */
-	uint64_t nnames; /* names after the state: its fd table's entries */
-	uint64_t seq;	 /* journal writes so far, across dmads: the newest journal wins */
-};
-
-struct handover_live_name {
-	char name[48]; /* terminated */
-};
-
-struct handover_live_hdr {
-	uint32_t magic;
-	uint32_t version;
-	uint32_t sel; /* 0 or 1: the whole slot */
-	uint32_t rsvd;
-	struct handover_live_slot slot[2];
-};
-
-_Static_assert(sizeof(struct handover_live_hdr) == 80, "journal header");
-_Static_assert(sizeof(struct handover_live_name) == 48, "journal name");
+#include "handover_journal.h"
 
 /*
  * handover_live_init() - at start, when handover_fdstore_usable(): from now
@@ -121,20 +90,8 @@ void handover_live_unstore(void);
  */
 int handover_live_take(char **names, int n, int *ret_state_fd, int32_t **ret_map, uint32_t *ret_n);
 
-/* handover_live_ours() - a name of this scheme? */
-bool handover_live_ours(const char *name);
-
 /* handover_live_crashed() - were the sessions taken from a journal? */
 bool handover_live_crashed(void);
-
-/*
- * handover_live_parse() - check a journal's header @h (a copy: untrusted)
- * against its file's length @file_len, and find its whole state:
- * *@ret_slot. Returns 0, -ENOENT (no state written yet), or -EINVAL with
- * *@ret_why.
- */
-int handover_live_parse(const struct handover_live_hdr *h, uint64_t file_len,
-			struct handover_live_slot *ret_slot, const char **ret_why);
 
 /*
  * handover_live_resume() - where a ring of a dmad that died resumes: after
