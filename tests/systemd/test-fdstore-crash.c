@@ -14,7 +14,9 @@
  * before B). dmad is killed CRASH_COUNT times (5) at random moments; a
  * client killed while dmad is down is reaped by the next one. Every client
  * must see no error, one RESTARTED event per crash, and verify a round
- * after each. The longest round (the stall in it) is reported.
+ * after each. The longest round (the stall in it) is reported. Last, a
+ * journal whose names give a ring's fd for a doorbell and back: refused
+ * whole, dmad starts clean, its client sees the daemon gone.
  *
  *   CRASH_COUNT=N CRASH_CLIENTS=N CRASH_SEED=N    (defaults 5, 2, time)
  */
@@ -49,6 +51,7 @@ struct client_rep {
 struct shared {
 	int stop;
 	int doomed_ready;
+	int holder_ready;
 	struct client_rep c[MAX_CLIENTS];
 };
 
@@ -213,6 +216,60 @@ static __attribute__((noreturn)) void doomed_main(void)
 		pause();
 }
 
+/* A session that copies until its dmad is gone: exits 0 on -ENODEV. */
+static __attribute__((noreturn)) void holder_main(void)
+{
+	struct copier k;
+	int r;
+
+	if (copier_init(&k, sock, "holder", 1 << 20, 1 << 20, 64 << 10, 9) < 0)
+		_exit(1);
+	dmac_chan_set_copybreak(k.ch, 0);
+	__atomic_store_n(&sh->holder_ready, 1, __ATOMIC_RELEASE);
+	while ((r = copier_round(&k, 4)) == 0)
+		;
+	_exit(r == -ENODEV ? 0 : 1);
+}
+
+/*
+ * The stored journal's names of the first ring and the first doorbell of
+ * its state, swapped: each names an fd of the other kind. Layouts as in
+ * daemon/handover_journal.h and handover_state.h.
+ */
+static bool swap_ring_doorbell(struct sds *st)
+{
+	enum { NAME = 48, RING = 4, DOORBELL = 5 };
+	uint64_t slot[4]; /* off, len, nnames, seq */
+	uint32_t sel, nfds, kind;
+	char a[NAME], b[NAME];
+	int64_t ring = -1, bell = -1;
+	int fd = -1;
+
+	for (unsigned i = 0; i < st->n; i++)
+		if (strstr(st->names[i], "-state"))
+			fd = st->fds[i];
+	if (fd < 0 || pread(fd, &sel, 4, 8) != 4 || sel > 1 ||
+	    pread(fd, slot, sizeof(slot), 16 + 32 * sel) != sizeof(slot) ||
+	    pread(fd, &nfds, 4, (off_t)slot[0] + 36) != 4 || nfds != slot[2])
+		return false;
+	for (uint32_t i = 0; i < nfds; i++) {
+		off_t at = (off_t)(slot[0] + slot[1] - 8ull * (nfds - i));
+
+		if (pread(fd, &kind, 4, at) != 4)
+			return false;
+		if (kind == RING && ring < 0)
+			ring = i;
+		if (kind == DOORBELL && bell < 0)
+			bell = i;
+	}
+	if (ring < 0 || bell < 0)
+		return false;
+	ring = (int64_t)(slot[0] + slot[1]) + ring * NAME;
+	bell = (int64_t)(slot[0] + slot[1]) + bell * NAME;
+	return pread(fd, a, NAME, ring) == NAME && pread(fd, b, NAME, bell) == NAME &&
+	       pwrite(fd, b, NAME, ring) == NAME && pwrite(fd, a, NAME, bell) == NAME;
+}
+
 /* Hear the manager's socket for @ms: dmad blocks when nobody reads it. */
 static void hear_for(struct sds *st, int ms)
 {
@@ -304,6 +361,9 @@ int main(void)
 	struct sdt_proc *dmads;
 	pid_t pids[MAX_CLIENTS], doomed;
 	bool reaped = false, through = true;
+	pid_t holder;
+	int64_t end;
+	int status = 0;
 	struct sds st;
 	int r;
 
@@ -312,7 +372,7 @@ int main(void)
 	if (nclients > MAX_CLIENTS)
 		nclients = MAX_CLIENTS;
 	tap_diag("CRASH_SEED=%u CRASH_COUNT=%u CRASH_CLIENTS=%u", seed, crashes, nclients);
-	dmads = calloc(crashes + 1, sizeof(*dmads));
+	dmads = calloc(crashes + 2, sizeof(*dmads));
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (!dmads || sh == MAP_FAILED)
 		tap_bail("out of memory");
@@ -402,9 +462,30 @@ int main(void)
 	}
 	tap_diag("longest client stall (a round with a crash in it): %llu ms over %u crashes",
 		 (unsigned long long)max_us / 1000, crashes);
+	end = harness_now_ms() + STEP_MS;
 
-	r = sds_stop(&st, &dmads[crashes], SIGTERM, STEP_MS);
-	ok(r == 0, "the last dmad hands over on SIGTERM as before (%d)", r);
+	holder = harness_fork();
+	if (holder == 0) {
+		close(st.nfd);
+		holder_main();
+	}
+	while (!__atomic_load_n(&sh->holder_ready, __ATOMIC_ACQUIRE))
+		hear_for(&st, 10);
+	r = sds_stop(&st, &dmads[crashes], SIGKILL, STEP_MS);
+	ok(r == -SIGKILL && swap_ring_doorbell(&st),
+	   "a last SIGKILL; in the journal, a ring's name and its doorbell's swapped");
+	start(&st, &dmads[crashes + 1], "dmad-hostile");
+	ok(sds_ready(&st, STEP_MS), "the next dmad, given fds of the wrong kind, starts anyway");
+	ok(sdt_log_has(&dmads[crashes + 1], "refusing the handover state"),
+	   "and says it refused the journal's state");
+	while (waitpid(holder, &status, WNOHANG) == 0 && harness_now_ms() < end)
+		hear_for(&st, 10);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "its client sees the daemon gone (-ENODEV), nothing else");
+	ok(journals(&st) == 1 && st.n == 2,
+	   "the store holds the new dmad's socket and journal only (%u)", st.n);
+	r = sds_stop(&st, &dmads[crashes + 1], SIGTERM, STEP_MS);
+	ok(r == 0, "which hands over on SIGTERM as before (%d)", r);
 	sds_clear(&st);
 	return tap_done();
 }
