@@ -51,11 +51,6 @@ static struct {
 	int nold;
 } live = {.jfd = -1};
 
-bool handover_live_on(void)
-{
-	return live.on;
-}
-
 bool handover_live_crashed(void)
 {
 	return live.crashed;
@@ -96,11 +91,15 @@ int handover_live_init(void)
 		live.epoch = (uint64_t)getpid() << 32 ^ dmad.main_ns;
 	live.jfd = memfd_create("dmad-live-state", MFD_CLOEXEC);
 	if (live.jfd < 0 || ftruncate(live.jfd, HANDOVER_LIVE_DATA) < 0)
-		return log_error_errno(-errno, "cannot make the session journal: %m");
+		return log_error_errno(
+			-errno,
+			"cannot make the session journal: %m; a crash will end every session");
 	live.map = mmap(NULL, HANDOVER_LIVE_DATA, PROT_READ | PROT_WRITE, MAP_SHARED, live.jfd, 0);
 	if (live.map == MAP_FAILED) {
 		live.map = NULL;
-		return log_error_errno(-errno, "cannot map the session journal: %m");
+		return log_error_errno(
+			-errno,
+			"cannot map the session journal: %m; a crash will end every session");
 	}
 	live.size = HANDOVER_LIVE_DATA;
 	*(struct handover_live_hdr *)live.map = (struct handover_live_hdr){

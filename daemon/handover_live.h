@@ -32,12 +32,10 @@
 /*
  * handover_live_init() - at start, when handover_fdstore_usable(): from now
  * on, fds are stored as they are created and the workers release a ring's
- * slots only once retired (dmad.crash_safe). Returns 0 or -ENOMEM.
+ * slots only once retired (dmad.crash_safe). Returns 0, or a negative
+ * errno from memfd_create/mmap (logged: dmad then runs without).
  */
 int handover_live_init(void);
-
-/* handover_live_on() - is every session kept in the store? */
-bool handover_live_on(void);
 
 /*
  * handover_live_add() - @fd is now part of a session: into the store. A

@@ -319,17 +319,14 @@ static void *journal_state(size_t *ret_len)
  * crash of this dmad. Clients that see it gone wait for the next one, as
  * for a planned restart (the liveness page's handover word).
  */
-static int keep_sessions(int lfd, int owned)
+static void keep_sessions(int lfd, int owned)
 {
-	if (!handover_fdstore_usable())
-		return 0;
-	if (handover_live_init() < 0)
-		return -1;
+	if (!handover_fdstore_usable() || handover_live_init() < 0)
+		return;
 	journal_lfd = lfd;
 	journal_owned = owned;
 	handover_live_add(lfd, false);
 	life_mark_handover();
-	return 0;
 }
 
 /* A restart was asked: hand every session to the dmad this one execs, or
@@ -395,8 +392,7 @@ int main(int argc, char **argv)
 	name_listener(lfd);
 	if (life_init() < 0 || client_init() < 0 || monitor_init() < 0)
 		goto fail_socket;
-	if (keep_sessions(lfd, owned) < 0)
-		goto fail_socket;
+	keep_sessions(lfd, owned);
 	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, runtime_dir, argv + eal_at) < 0)
 		goto fail_socket;
 	telemetry_init();
