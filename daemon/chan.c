@@ -13,6 +13,7 @@
 
 #include "chan.h"
 #include "fair.h"
+#include "handover_live.h"
 #include "log.h"
 #include "worker.h"
 
@@ -102,6 +103,8 @@ int chan_adopt(const struct chan_owner *o, uint32_t caps, int ring_fd, int doorb
 	ch->err_tail = err_tail;
 	__atomic_store_n(&ch->ring->err_tail, err_tail, __ATOMIC_RELEASE);
 	dmad_ring_cons_release(ch->ring, head);
+	handover_live_add(ring_fd, false);
+	handover_live_add(doorbell_fd, false);
 	list_add(ch);
 	*ret_chan = ch;
 	return 0;
@@ -129,6 +132,8 @@ int chan_create(const struct chan_owner *o, uint32_t caps, struct chan **ret_cha
 		goto fail_errno;
 	ch->copybreak = dmad.copybreak;
 	ring_init(ch->ring, ch->ring_size, ch->copybreak);
+	handover_live_add(ch->ring_fd, false);
+	handover_live_add(ch->doorbell_fd, false);
 	list_add(ch);
 	*ret_chan = ch;
 	return 0;
@@ -279,6 +284,8 @@ void chan_destroy(struct chan *ch)
 	}
 	if (ch->ring)
 		munmap(ch->ring, ch->ring_size);
+	handover_live_drop(ch->ring_fd);
+	handover_live_drop(ch->doorbell_fd);
 	if (ch->ring_fd >= 0)
 		close(ch->ring_fd);
 	if (ch->doorbell_fd >= 0)

@@ -14,6 +14,7 @@
 #include "chan.h"
 #include "client.h"
 #include "events.h"
+#include "handover_live.h"
 #include "log.h"
 #include "region.h"
 #include "region_table.h"
@@ -70,6 +71,7 @@ static struct client *client_make(int fd, uint32_t id)
 	share_client_init(c);
 	c->next = dmad.clients;
 	dmad.clients = c;
+	handover_live_add(fd, false);
 	return c;
 }
 
@@ -166,6 +168,7 @@ void client_close(struct client *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	handover_live_dirty();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c->gone_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	if (c->hello)
@@ -233,6 +236,7 @@ void client_free(struct client *c)
 		memcpy(rec.name, c->name, sizeof(rec.name));
 		retired_client(&rec);
 	}
+	handover_live_drop(c->fd);
 	close(c->fd);
 	quota_acct_free(c->acct);
 	free(c->regions);

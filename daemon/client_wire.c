@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "handover_live.h"
 #include "log.h"
 
 static int send_msg(struct client *c, uint16_t type, uint16_t flags, uint32_t seq, int32_t status,
@@ -164,6 +165,22 @@ struct msghdr *client_recv_prepare(struct client *c)
 	return &c->msg;
 }
 
+/* What the session journal holds (handover_live.h) that a request changes. */
+static bool changes_sessions(uint16_t type)
+{
+	switch (type) {
+	case DMAD_PROTO_HELLO:
+	case DMAD_PROTO_REGION_REG:
+	case DMAD_PROTO_REGION_UNREG:
+	case DMAD_PROTO_CHAN_GET:
+	case DMAD_PROTO_CHAN_PUT:
+	case DMAD_PROTO_MONITOR:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void client_handle(struct client *c, ssize_t n)
 {
 	struct dmad_proto_hdr h = {0};
@@ -190,6 +207,10 @@ void client_handle(struct client *c, ssize_t n)
 	else
 		ret = dispatch(c, &(struct client_req){&h, c->buf + sizeof(h), fds}, nfds, &rep);
 
+	if (ret == 0 && changes_sessions(h.type))
+		handover_live_dirty();
+	/* A crash after this answer must not undo what it says took effect. */
+	handover_live_sync();
 	if (ret == 0 && !rep.later)
 		ret = client_send(c, h.type, h.seq, 0, rep.body, rep.len, rep.fds, rep.nfds);
 	else if (ret < 0 && ret != -EAGAIN) {

@@ -235,6 +235,9 @@ struct dmad {
 	bool restart_store;  /* into the manager's fd store, not by exec */
 	uint64_t restart_ns; /* CLOCK_MONOTONIC when it was asked */
 	uint64_t generation; /* restarts with handover behind this dmad */
+	/* Sessions survive a crash (handover_live.h): a ring's slots are
+	 * released as they retire, and a fence waits for its channel to. */
+	bool crash_safe;
 	/* CLOCK_MONOTONIC as this dmad's start passed main(), EAL and the
 	 * engines: where a restart's stall went (handover_restore()). */
 	uint64_t main_ns, eal_ns, engines_ns;

@@ -14,6 +14,7 @@
 
 #include "daemon.h"
 #include "handover_fdstore.h"
+#include "handover_live.h"
 #include "handover_state.h"
 #include "log.h"
 
@@ -174,7 +175,7 @@ static long table_index(const char *name)
 
 static bool ours(const char *name)
 {
-	return !strcmp(name, STATE_NAME) || table_index(name) >= 0;
+	return !strcmp(name, STATE_NAME) || table_index(name) >= 0 || handover_live_ours(name);
 }
 
 static void free_names(char **names, int n)
@@ -202,11 +203,14 @@ int handover_fdstore_take(int *ret_state_fd, int32_t **ret_map, uint32_t *ret_n)
 	char **names = NULL;
 	int n = sd_listen_fds_with_names(0, &names);
 	uint32_t nmap = 0, taken = 0;
+	bool planned = false;
 	int32_t *map;
+	int crashed;
 
 	for (int i = 0; i < n; i++) {
 		long idx = table_index(names[i]);
 
+		planned |= !strcmp(names[i], STATE_NAME);
 		taken += ours(names[i]);
 		if (idx >= 0 && (uint32_t)idx >= nmap)
 			nmap = (uint32_t)idx + 1;
@@ -238,7 +242,16 @@ int handover_fdstore_take(int *ret_state_fd, int32_t **ret_map, uint32_t *ret_n)
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDNAMES");
-	forget(names, n);
+	/* No planned handover: a crash, if a session journal came. Its names
+	 * stay in the store until this dmad's own journal names every session. */
+	crashed = planned ? 0 : handover_live_take(names, n, ret_state_fd, ret_map, ret_n);
+	if (crashed > 0) {
+		free(map);
+		map = *ret_map;
+		nmap = *ret_n;
+	} else {
+		forget(names, n);
+	}
 	log_info("taking the sessions back from the fd store: %u of %d passed fds", taken, n);
 	free_names(names, n);
 	*ret_map = map;

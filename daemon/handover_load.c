@@ -17,6 +17,7 @@
 #include "chan.h"
 #include "client.h"
 #include "device.h"
+#include "handover_live.h"
 #include "handover_sessions.h"
 #include "handover_state.h"
 #include "life.h"
@@ -195,9 +196,16 @@ static int restore_region(struct client *c, const struct handover_region *hr, in
 static int restore_chan(struct client *c, const struct handover_chan *hc, int ring_fd,
 			int doorbell_fd)
 {
+	uint32_t head = hc->head, err_tail = hc->err_tail;
 	struct chan *ch;
-	int ret = chan_adopt(&(struct chan_owner){&c->regions, c->acct, c->id}, hc->caps, ring_fd,
-			     doorbell_fd, hc->head, hc->err_tail, &ch);
+	int ret;
+
+	/* After a crash the state's ring position is stale: the ring says
+	 * what retired, and what an engine held is done again. */
+	if (handover_live_crashed())
+		handover_live_resume(ring_fd, &head, &err_tail);
+	ret = chan_adopt(&(struct chan_owner){&c->regions, c->acct, c->id}, hc->caps, ring_fd,
+			 doorbell_fd, head, err_tail, &ch);
 
 	if (ret < 0)
 		return ret;

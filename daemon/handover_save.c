@@ -140,13 +140,12 @@ static int write_memfd(const void *buf, size_t len)
 	return fd;
 }
 
-int handover_save(int lfd, bool owned)
+/* Every live session into a state: malloc'd, its length in *@ret_len. */
+static void *build(int lfd, bool owned, struct writer *w, size_t *ret_len)
 {
 	uint32_t nclients = 0, nregions = 0, nchans = 0, nfds;
-	struct writer w = {0};
 	size_t len;
 	void *buf;
-	int fd;
 
 	for (struct client *c = dmad.clients; c; c = c->next) {
 		if (!live(c))
@@ -157,22 +156,45 @@ int handover_save(int lfd, bool owned)
 	}
 	nfds = 1 + nclients + nregions + 2 * nchans;
 	len = handover_state_size(nclients, nregions, nchans, dmad.ndev, nfds);
-	if (len > HANDOVER_MAX_LEN)
-		return log_error_errno(-E2BIG, "too many sessions to hand over (%zu bytes)", len);
+	if (len > HANDOVER_MAX_LEN) {
+		log_error("too many sessions to hand over (%zu bytes)", len);
+		return NULL;
+	}
 	buf = calloc(1, len);
-	if (!buf)
-		return log_error_errno(-ENOMEM, "cannot hand over: out of memory");
-	handover_state_init(buf, nclients, nregions, nchans, dmad.ndev, nfds, &w.v);
-	((struct handover_hdr *)w.v.h)->listen_fd = add_fd(&w, HANDOVER_FD_LISTEN, lfd);
-	((struct handover_hdr *)w.v.h)->started_ns = dmad.restart_ns ? dmad.restart_ns : now_ns();
-	((struct handover_hdr *)w.v.h)->generation = dmad.generation + 1;
-	((struct handover_hdr *)w.v.h)->flags = owned ? HANDOVER_F_SOCKET_OWNED : 0;
+	if (!buf) {
+		log_error("cannot hand over: out of memory");
+		return NULL;
+	}
+	handover_state_init(buf, nclients, nregions, nchans, dmad.ndev, nfds, &w->v);
+	((struct handover_hdr *)w->v.h)->listen_fd = add_fd(w, HANDOVER_FD_LISTEN, lfd);
+	((struct handover_hdr *)w->v.h)->started_ns = dmad.restart_ns ? dmad.restart_ns : now_ns();
+	((struct handover_hdr *)w->v.h)->generation = dmad.generation + 1;
+	((struct handover_hdr *)w->v.h)->flags = owned ? HANDOVER_F_SOCKET_OWNED : 0;
 	for (struct client *c = dmad.clients; c; c = c->next)
 		if (live(c))
-			add_client(&w, c);
+			add_client(w, c);
 	for (unsigned i = 0; i < dmad.ndev; i++)
-		add_device(&w, dmad.devs[i]);
+		add_device(w, dmad.devs[i]);
+	*ret_len = len;
+	return buf;
+}
 
+void *handover_save_state(int lfd, bool owned, size_t *ret_len)
+{
+	struct writer w = {0};
+
+	return build(lfd, owned, &w, ret_len);
+}
+
+int handover_save(int lfd, bool owned)
+{
+	struct writer w = {0};
+	size_t len = 0;
+	void *buf = build(lfd, owned, &w, &len);
+	int fd;
+
+	if (!buf)
+		return -ENOMEM;
 	fd = write_memfd(buf, len);
 	if (fd < 0) {
 		free(buf);
@@ -183,7 +205,7 @@ int handover_save(int lfd, bool owned)
 		fcntl(w.v.fds[i].fd, F_SETFD, 0);
 	log_info("handing over %u client(s), %u region(s), %u channel(s), %u fds, %llu us after "
 		 "the restart was asked",
-		 nclients, nregions, nchans, w.nfds,
+		 w.nclients, w.nregions, w.nchans, w.nfds,
 		 (unsigned long long)(now_ns() - w.v.h->started_ns) / 1000);
 	free(buf);
 	return fd;

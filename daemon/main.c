@@ -27,6 +27,7 @@
 #include "engine.h"
 #include "handover.h"
 #include "handover_fdstore.h"
+#include "handover_live.h"
 #include "handover_sessions.h"
 #include "life.h"
 #include "log.h"
@@ -319,6 +320,30 @@ static int takeover(struct handover_loaded **ret_loaded, int *ret_owned)
 	return lfd;
 }
 
+/* The session journal's state (handover_live.h): the control socket's too. */
+static int journal_lfd;
+static bool journal_owned;
+
+static void *journal_state(size_t *ret_len)
+{
+	return handover_save_state(journal_lfd, journal_owned, ret_len);
+}
+
+/*
+ * Under a manager with an fd store: every session from now on survives a
+ * crash of this dmad. Clients that see it gone wait for the next one, as
+ * for a planned restart (the liveness page's handover word).
+ */
+static void keep_sessions(int lfd, int owned)
+{
+	if (!handover_fdstore_usable() || handover_live_init() < 0)
+		return;
+	journal_lfd = lfd;
+	journal_owned = owned;
+	handover_live_add(lfd, false);
+	life_mark_handover();
+}
+
 /* A restart was asked: hand every session to the dmad this one execs, or
  * to the fd store for the one the service manager starts next. */
 static void hand_over(int lfd, int owned)
@@ -327,6 +352,7 @@ static void hand_over(int lfd, int owned)
 
 	if (fd < 0)
 		return; /* logged; shut down as without a restart */
+	handover_live_unstore();
 	for (unsigned i = 0; i < dmad.ndev; i++)
 		device_release(dmad.devs[i]);
 	device_release(dmad.cpu);
@@ -381,6 +407,7 @@ int main(int argc, char **argv)
 	name_listener(lfd);
 	if (life_init() < 0 || client_init() < 0 || monitor_init() < 0)
 		goto fail_socket;
+	keep_sessions(lfd, owned);
 	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, runtime_dir, argv + eal_at) < 0)
 		goto fail_socket;
 	telemetry_init();
@@ -412,6 +439,7 @@ int main(int argc, char **argv)
 	rx_sweep();
 	if (loaded)
 		handover_restore(loaded);
+	handover_live_start(journal_state);
 	ret = control_run(lfd, ready);
 	if (dmad.restart)
 		control_quiesce();

@@ -11,6 +11,7 @@
 #include <rte_memory.h>
 
 #include "device.h"
+#include "handover_live.h"
 #include "log.h"
 #include "region.h"
 
@@ -90,6 +91,7 @@ int region_map(int fd, uint64_t len, struct quota_acct *acct, struct region **re
 		quota_release(acct, quota_region(len));
 		return -ENOTSUP;
 	}
+	handover_live_add(r->fd, true);
 	*ret_region = r;
 	return 0;
 }
@@ -105,6 +107,7 @@ void region_unmap(struct region *r)
 		rte_extmem_unregister(r->view.va, RTE_ALIGN_CEIL(r->view.len, pg));
 	}
 	munmap(r->view.va, r->view.len);
+	handover_live_drop(r->fd);
 	close(r->fd);
 	quota_release(r->acct, quota_region(r->view.len));
 	free(r);

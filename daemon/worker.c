@@ -60,6 +60,10 @@ static void retire(struct device *d, struct inflight *e)
 	ch->inflight_bytes -= e->len;
 	__atomic_store_n(&ch->retired, ch->retired + 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&ch->inflight, ch->inflight - 1, __ATOMIC_RELEASE);
+	/* Crash-safe: a slot is the client's again only once retired, so that
+	 * the next dmad can redo what an engine held (handover_live_resume()). */
+	if (unlikely(dmad.crash_safe))
+		dmad_ring_cons_release(ch->ring, (uint32_t)ch->retired);
 }
 
 /* Do with the CPU what an engine was asked to (the regions are still mapped:
@@ -210,6 +214,11 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 		struct xfer x = {0}; /* a refused descriptor still gets a fifo entry */
 		int ret;
 
+		/* Crash-safe: a fence lands after the earlier copies have retired,
+		 * so that a redo after a crash never reads a source it overwrote. */
+		if (unlikely(dmad.crash_safe) && (desc.flags & DMAD_PROTO_DF_FENCE) &&
+		    ch->inflight + i)
+			break;
 		if (lim && (bytes >= lim->tokens || desc.len > lim->deficit)) {
 			if (bytes < lim->tokens)
 				lim->need = desc.len;
@@ -256,7 +265,8 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 	/* The control thread reads these to know when a channel has drained. */
 	__atomic_store_n(&ch->inflight, ch->inflight + i, __ATOMIC_RELEASE);
 	__atomic_store_n(&ch->consumed, ch->consumed + i, __ATOMIC_RELEASE);
-	dmad_ring_cons_release(ch->ring, ch->head);
+	if (likely(!dmad.crash_safe))
+		dmad_ring_cons_release(ch->ring, ch->head);
 	return i;
 }
 

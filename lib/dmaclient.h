@@ -28,6 +28,15 @@
  * DMAC_EVENT_RESTARTED is queued. Only a restart that takes longer than
  * the client's bound (dmac_set_restart_timeout(), 10 s by default), or one
  * the new dmad cannot resume (its connection closes), reads as -ENODEV.
+ * Under a service manager with an fd store (dmad --fdstore), a crash of
+ * dmad (SIGKILL, the watchdog's abort) is restarted the same way: copies
+ * an engine held when dmad died are done again, in order. A copy is then
+ * written twice, which is harmless, but for one case: a later copy
+ * without DMAC_FENCE that overwrote this one's source before it completed
+ * (A: x -> y, then B: z -> x, both in flight) makes the redone A copy
+ * B's bytes. With DMAC_FENCE on B, dmad starts B only once A retired, and
+ * a redo never reads what B wrote. A request dmad read but had not
+ * answered when it died gets no answer: that call waits on (a known gap).
  *   -ETIMEDOUT  dmac_wait() ran out of time
  *   -EDQUOT     one of dmad's per-client limits is reached
  * Functions returning a pointer return NULL and set errno.
@@ -72,14 +81,19 @@ enum dmac_status {
  * the data: the op starts only once every earlier op's writes on the
  * channel have landed. A copy that reads what an earlier one writes
  * (A->B, then B->C), or a write another process or device watches for (a
- * flag after its payload), needs it.
+ * flag after its payload), needs it. So does a copy that overwrites the
+ * source of an earlier one still in flight, if dmad may crash under a
+ * service manager (see Restarts, above): the engine's copies are redone
+ * after a crash, and only a fenced overwrite waits for the earlier copy
+ * to retire.
  *
- * dmad may split a large copy (dmad --stripe-min, about 1 MiB by default)
- * across several engines; it still completes as one op, in order, and a
- * DMAC_FENCE op after it waits for every part. DMAC_NO_STRIPE keeps a copy
- * on the channel's one engine (a destination read while it is written, or
- * a measurement of one engine). A dmad older than protocol minor 8 does not
- * know the flag: its copy ends DMAC_ERROR there.
+ * dmad may split a large copy (dmad --stripe-min: calibrated, between
+ * 256 KiB and 16 MiB) across several engines; it still completes as one
+ * op, in order, and a DMAC_FENCE op after it waits for every part.
+ * DMAC_NO_STRIPE keeps a copy on the channel's one engine (a destination
+ * read while it is written, or a measurement of one engine). A dmad older
+ * than protocol minor 8 does not know the flag: its copy ends DMAC_ERROR
+ * there.
  */
 #define DMAC_FENCE	(1u << 0) /* land after every earlier op on the channel */
 #define DMAC_HINT_CACHE (1u << 1) /* write the destination into the LLC if possible */

@@ -192,3 +192,26 @@ write("handover", "version-1",
 write("handover", "wrong-kind",
       state([ho_client], [ho_region], [ho_chan],
             ho_fds[:3] + [fd(RING, FD_BASE + DOORBELL), fd(DOORBELL, FD_BASE + RING)]))
+
+
+# journal: the session journal, a header page then a state and its names.
+def journal(st, names, sel=0, off=4096, version=1, cut=0):
+    slot = struct.pack("<QQQQ", off, len(st), len(names), 3)
+    empty = struct.pack("<QQQQ", 0, 0, 0, 0)
+    slots = slot + empty if sel == 0 else empty + slot
+    h = struct.pack("<IIII", 0x564C4D44, version, sel, 0) + slots
+    body = st + b"".join(n.encode().ljust(48, b"\0") for n in names)
+    out = h.ljust(off, b"\0") + body
+    return out[:len(out) - cut]
+
+
+jo_names = ["dmad-live-0123456789abcdef-%d" % n for n in (3, 4, 5, 6, 7)]
+jo_state = state([ho_client], [ho_region], [ho_chan], ho_fds, [ho_dev])
+write("journal", "session", journal(jo_state, jo_names))
+write("journal", "slot-1", journal(jo_state, jo_names, sel=1))
+write("journal", "none-yet", journal(b"", []))
+write("journal", "truncated", journal(jo_state, jo_names, cut=20))
+write("journal", "version-2", journal(jo_state, jo_names, version=2))
+write("journal", "bad-names", journal(jo_state, ["dmad-live-xyz-3", "", "dmad-fd-1",
+                                                  "dmad-live-0123456789abcdef-99999999999",
+                                                  "x" * 48]))

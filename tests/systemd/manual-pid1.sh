@@ -9,7 +9,9 @@
 #   capability set, seccomp and no_new_privs in force, a client copying
 #   under the full sandbox, `systemctl reload`, a stopped worker thread
 #   ending in Result=watchdog and a restart, a crash (SIGSEGV) restarted,
-#   and a clean stop.
+#   a SIGKILL under a copying client that Restart=on-failure restarts
+#   with the session (the fd store's journal, handover_live.h), and a
+#   clean stop.
 # Not in the meson suite: systemd as PID 1 creates cgroups in the host's
 # hierarchy. Usage: manual-pid1.sh BUILDDIR
 set -u
@@ -116,6 +118,18 @@ ns kill -SEGV "$pid"
 sleep 2
 until_state dmad.service SubState running 15 && [ "$(show dmad.service NRestarts)" = 2 ]
 ok $? "a crash (SIGSEGV) is restarted too"
+
+ns "$build/examples/dmac-copy" --seconds 6 >"$T/crash-copy.out" 2>&1 &
+copier=$!
+sleep 2
+pid=$(show dmad.service MainPID)
+ns kill -KILL "$pid"
+until_state dmad.service SubState running 15 && [ "$(show dmad.service NRestarts)" = 3 ]
+ok $? "SIGKILL under a copying client: Restart=on-failure starts a new dmad"
+wait "$copier"
+ok $? "the client copied on through the crash: $(tail -n 1 "$T/crash-copy.out")"
+ns grep -q 'taking the sessions back from its journal' /run/dmad-test.log
+ok $? "the new dmad took the session from the fd store's journal"
 
 ns systemctl stop dmad.service
 [ "$(show dmad.service Result)" = success ] && [ "$(show dmad.service ExecMainStatus)" = 0 ]

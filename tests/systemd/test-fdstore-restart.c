@@ -7,7 +7,9 @@
  * and every fd of its table to the store, each under its name, and exits
  * 0; the next dmad gets them in LISTEN_FDS / LISTEN_FDNAMES (from fd 3, as
  * systemd passes them), takes the sessions back, tells the store to forget
- * every name, and the client sees one RESTARTED event and no error. Twice.
+ * every name (and stores its own fds as it keeps them, for a crash:
+ * test-fdstore-crash), and the client sees one RESTARTED event and no
+ * error. Twice.
  * A second client has one memfd registered as two regions: the store
  * keeps one of several fds of the same file, and the table must not lose
  * the other.
@@ -21,29 +23,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/kcmp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "copier.h"
 #include "harness.h"
-#include "sdtest.h"
+#include "sdstore.h"
 
 #define ROUNDS	   2
 #define STEP_MS	   30000
-#define MAX_STORED 64
 #define STATE_NAME "dmad-state"
-
-/* The fd store: what dmad handed over, by name. */
-struct store {
-	int fds[MAX_STORED];
-	char names[MAX_STORED][32];
-	unsigned n;
-	unsigned forgotten; /* names FDSTOREREMOVE=1 named since the last start */
-};
 
 struct report {
 	int32_t err;
@@ -52,8 +43,7 @@ struct report {
 };
 
 static struct sdt_proc dmads[4];
-static char sock[128], notify[128];
-static int nfd;
+static char sock[128];
 
 static void on_event(const struct dmac_event *ev, void *arg)
 {
@@ -142,101 +132,9 @@ static bool step(int fd, char want)
 	return poll(&p, 1, STEP_MS) == 1 && read(fd, &b, 1) == 1 && b == want;
 }
 
-/* systemd's same_fd(): one open file description, by kcmp() if it can. */
-static bool same_fd(int a, int b)
-{
-	struct stat x, y;
-	long r = syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, a, b);
-
-	if (r >= 0)
-		return r == 0;
-	return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_dev == y.st_dev &&
-	       x.st_ino == y.st_ino && fcntl(a, F_GETFL) == fcntl(b, F_GETFL);
-}
-
-/* As systemd does, an fd of a file already stored is dropped. */
-static void keep(struct store *st, const char *name, const int *fds, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++) {
-		bool dup = false;
-
-		for (unsigned j = 0; j < st->n; j++)
-			dup |= same_fd(fds[i], st->fds[j]);
-		if (dup || st->n == MAX_STORED) {
-			close(fds[i]);
-			continue;
-		}
-		st->fds[st->n] = fds[i];
-		snprintf(st->names[st->n++], sizeof(st->names[0]), "%s", name);
-	}
-}
-
-static void forget(struct store *st, const char *name)
-{
-	for (unsigned i = 0; i < st->n;) {
-		if (strcmp(st->names[i], name)) {
-			i++;
-			continue;
-		}
-		close(st->fds[i]);
-		st->forgotten++;
-		st->fds[i] = st->fds[--st->n];
-		memcpy(st->names[i], st->names[st->n], sizeof(st->names[0]));
-	}
-}
-
-/* One message from dmad, acted on as the manager does. */
-static const char *hear(struct store *st, int timeout_ms)
-{
-	int fds[8];
-	unsigned n;
-	const char *msg = sdt_notify_recv_fds(nfd, timeout_ms, fds, 8, &n);
-	const char *name = msg ? sdt_value(msg, "FDNAME=") : NULL;
-
-	if (msg && sdt_has_line(msg, "FDSTORE=1") && name)
-		keep(st, name, fds, n);
-	else
-		for (unsigned i = 0; i < n; i++)
-			close(fds[i]);
-	if (msg && sdt_has_line(msg, "FDSTOREREMOVE=1") && name)
-		forget(st, name);
-	return msg;
-}
-
-/* SIGTERM, and the store filled until dmad exits. Returns its exit code. */
-static int stop_into_store(struct sdt_proc *p, struct store *st)
-{
-	int64_t end = harness_now_ms() + STEP_MS;
-	int status = 0, code = -ETIMEDOUT;
-
-	kill(p->pid, SIGTERM);
-	while (harness_now_ms() < end) {
-		if (hear(st, 50))
-			continue;
-		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
-			code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-			p->pid = 0;
-			break;
-		}
-	}
-	while (hear(st, 0)) /* what it sent before it exited */
-		;
-	return code;
-}
-
-static bool has_name(const struct store *st, const char *name)
-{
-	for (unsigned i = 0; i < st->n; i++)
-		if (!strcmp(st->names[i], name))
-			return true;
-	return false;
-}
-
 /* A dmad the manager starts: the store's fds in LISTEN_FDS, from 3 on. */
-static void start(struct sdt_proc *p, const char *name, struct store *st)
+static void start(struct sdt_proc *p, const char *name, struct sds *st)
 {
-	static char env_notify[160], env_fds[32], env_names[MAX_STORED * 33 + 32];
-	char *env[] = {env_notify, env_fds, env_names, "LISTEN_PID=", NULL};
 	char *argv[] = {(char *)harness_env("DMAD_BIN"),
 			"--socket",
 			sock,
@@ -244,34 +142,12 @@ static void start(struct sdt_proc *p, const char *name, struct store *st)
 			"1",
 			"--fdstore",
 			NULL};
-	size_t at;
 
-	snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", notify);
-	snprintf(env_fds, sizeof(env_fds), "LISTEN_FDS=%u", st->n);
-	at = (size_t)snprintf(env_names, sizeof(env_names), "LISTEN_FDNAMES=");
-	for (unsigned i = 0; i < st->n; i++)
-		at += (size_t)snprintf(env_names + at, sizeof(env_names) - at, "%s%s", i ? ":" : "",
-				       st->names[i]);
-	if (!st->n)
-		env[1] = env[2] = env[3] = NULL;
-	st->forgotten = 0;
-	sdt_start_fds(p, name, argv, env, st->fds, st->n);
-}
-
-/* Until READY=1, acting on what comes before it. */
-static bool ready(struct store *st)
-{
-	int64_t end = harness_now_ms() + STEP_MS;
-	const char *msg;
-
-	while (harness_now_ms() < end)
-		if ((msg = hear(st, 100)) && sdt_has_line(msg, "READY=1"))
-			return true;
-	return false;
+	sds_start(st, p, name, argv);
 }
 
 /* A copy of the stored state cut to half its length, in place of it. */
-static bool truncate_state(struct store *st)
+static bool truncate_state(struct sds *st)
 {
 	for (unsigned i = 0; i < st->n; i++) {
 		struct stat s;
@@ -297,7 +173,7 @@ static bool truncate_state(struct store *st)
 
 int main(void)
 {
-	struct store st = {0};
+	struct sds st;
 	struct report rep = {.err = -EPIPE};
 	int prog[2], res[2], stop[2], sprog[2], sstop[2];
 	bool through = true;
@@ -309,17 +185,16 @@ int main(void)
 	harness_watchdog(240);
 	unsetenv("DMAC_COPYBREAK");
 	sdt_path(sock, sizeof(sock), "dmad.sock");
-	sdt_path(notify, sizeof(notify), "notify");
-	nfd = sdt_notify_bind(notify);
+	sds_open(&st);
 
 	start(&dmads[0], "dmad-0", &st);
-	if (!ok(ready(&st), "dmad --fdstore under a manager: READY=1"))
+	if (!ok(sds_ready(&st, STEP_MS), "dmad --fdstore under a manager: READY=1"))
 		return tap_done();
 	if (pipe(prog) < 0 || pipe(res) < 0 || pipe(stop) < 0)
 		tap_bail("pipe: %s", strerror(errno));
 	client = harness_fork();
 	if (client == 0) {
-		close(prog[0]), close(res[0]), close(stop[1]), close(nfd);
+		close(prog[0]), close(res[0]), close(stop[1]), close(st.nfd);
 		client_main(prog[1], res[1], stop[0]);
 	}
 	close(prog[1]), close(res[1]), close(stop[0]);
@@ -329,7 +204,7 @@ int main(void)
 		tap_bail("pipe: %s", strerror(errno));
 	sharer = harness_fork();
 	if (sharer == 0) {
-		close(prog[0]), close(res[0]), close(stop[1]), close(nfd);
+		close(prog[0]), close(res[0]), close(stop[1]), close(st.nfd);
 		close(sprog[0]), close(sstop[1]);
 		sharer_main(sprog[1], sstop[0]);
 	}
@@ -338,17 +213,25 @@ int main(void)
 		return tap_done();
 
 	for (unsigned n = 1; n <= ROUNDS; n++) {
-		r = stop_into_store(&dmads[n - 1], &st);
+		r = sds_stop(&st, &dmads[n - 1], SIGTERM, STEP_MS);
 		ok(r == 0, "restart %u: SIGTERM, and dmad exits 0 (%d)", n, r);
 		/* The control socket; the copier's socket, two regions, a ring and
 		 * its doorbell; the sharer's socket and two regions. */
-		ok(has_name(&st, STATE_NAME) && has_name(&st, "dmad-fd-8") && st.n == 10,
-		   "restart %u: the store holds dmad-state and dmad-fd-0..8 (%u fds)", n, st.n);
+		ok(sds_has(&st, STATE_NAME) && sds_has(&st, "dmad-fd-8") && st.n == 10,
+		   "restart %u: the store holds dmad-state and dmad-fd-0..8, and no fd stored as "
+		   "created (%u fds)",
+		   n, st.n);
 		start(&dmads[n], n == 1 ? "dmad-1" : "dmad-2", &st);
-		ok(ready(&st), "restart %u: the next dmad, given them, is ready", n);
-		ok(st.n == 0 && st.forgotten == 10,
-		   "restart %u: and told the store to forget all of them (%u forgotten, %u left)",
-		   n, st.forgotten, st.n);
+		ok(sds_ready(&st, STEP_MS), "restart %u: the next dmad, given them, is ready", n);
+		ok(!sds_count(&st, "dmad-fd-") && !sds_has(&st, STATE_NAME) && st.forgotten == 10,
+		   "restart %u: and told the store to forget all of them (%u forgotten)", n,
+		   st.forgotten);
+		/* Kept for a crash (handover_live.h): the control socket, the
+		 * clients' sockets, the regions, the ring and its doorbell, and
+		 * the journal naming them. */
+		ok(sds_count(&st, "dmad-live-") == 10 && st.n == 10,
+		   "restart %u: and stored its own 9 fds and journal instead (%u, %u in all)", n,
+		   sds_count(&st, "dmad-live-"), st.n);
 		through &= ok(step(prog[0], 'k') && step(sprog[0], 'k'),
 			      "restart %u: both clients saw RESTARTED", n);
 		snprintf(line, sizeof(line), "restart %u: 2 of 2 client(s) restored", n);
@@ -366,18 +249,19 @@ int main(void)
 	ok(harness_wait_child(sharer, STEP_MS, "sharing client"),
 	   "the client with a shared memfd saw no error");
 
-	r = stop_into_store(&dmads[ROUNDS], &st);
-	ok(r == 0 && has_name(&st, STATE_NAME) && truncate_state(&st),
+	r = sds_stop(&st, &dmads[ROUNDS], SIGTERM, STEP_MS);
+	ok(r == 0 && sds_has(&st, STATE_NAME) && truncate_state(&st),
 	   "a third SIGTERM (exit %d); the stored state cut short", r);
 	start(&dmads[3], "dmad-damaged", &st);
-	ok(ready(&st), "the next dmad, given a damaged state, starts anyway");
+	ok(sds_ready(&st, STEP_MS), "the next dmad, given a damaged state, starts anyway");
 	ok(sdt_log_has(&dmads[3], "refusing the handover state"), "and says it refused the state");
-	ok(st.n == 0, "the damaged state is forgotten too (%u left)", st.n);
+	ok(!sds_count(&st, "dmad-fd-") && !sds_has(&st, STATE_NAME),
+	   "the damaged state is forgotten too (%u left)", st.n - sds_count(&st, "dmad-live-"));
 	r = copier_init(&fresh, sock, "fresh", 1 << 20, 1 << 20, 64 << 10, 9);
 	ok(r == 0 && copier_round(&fresh, 16) == 0, "it serves a new client (%d)", r);
 	if (r == 0)
 		copier_fini(&fresh);
-	r = stop_into_store(&dmads[3], &st);
+	r = sds_stop(&st, &dmads[3], SIGTERM, STEP_MS);
 	ok(r == 0, "and hands over on SIGTERM again (%d)", r);
 	for (unsigned i = 0; i < st.n; i++)
 		close(st.fds[i]);

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target: the session journal a dmad finds in the fd store after
+ * its predecessor crashed (handover_journal.c), header, state and names
+ * together, as the input's bytes are the journal file. An accepted slot
+ * must lie inside the file with its names: checked again here,
+ * independently; its state then goes through handover_state_parse() as
+ * the next dmad does, and each name through the name checks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handover_journal.h"
+#include "handover_state.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct handover_live_hdr h = {0};
+	struct handover_live_slot s;
+	struct handover_view v;
+	const char *why = NULL;
+	uint64_t *state;
+	int ret;
+
+	memcpy(&h, data, size < sizeof(h) ? size : sizeof(h));
+	ret = handover_live_parse(&h, size, &s, &why);
+	if (ret == -EINVAL && !why)
+		abort(); /* a refusal always says why */
+	if (ret < 0)
+		return 0;
+	if (s.off < HANDOVER_LIVE_DATA || s.off > size || s.len > size - s.off ||
+	    s.nnames * sizeof(struct handover_live_name) > size - s.off - s.len || s.len % 8)
+		abort();
+	/* The next dmad reads the state into its own 8-aligned buffer. */
+	state = malloc(s.len ? s.len : 1);
+	if (!state)
+		return 0;
+	memcpy(state, data + s.off, s.len);
+	if (handover_state_parse(state, s.len, &v, &why) == 0 && v.h->nfds == s.nnames)
+		for (uint64_t i = 0; i < s.nnames; i++) {
+			struct handover_live_name n;
+
+			memcpy(&n, data + s.off + s.len + i * sizeof(n), sizeof(n));
+			/* As handover_live_take() does: only a terminated name of ours. */
+			if (memchr(n.name, 0, sizeof(n.name)) && handover_live_ours(n.name) &&
+			    strncmp(n.name, HANDOVER_LIVE_PREFIX, sizeof(HANDOVER_LIVE_PREFIX) - 1))
+				abort();
+		}
+	free(state);
+	return 0;
+}
