@@ -21,8 +21,10 @@
 #include "device.h"
 #include "handover_sessions.h"
 #include "handover_state.h"
+#include "handover_totals.h"
 #include "log.h"
 #include "region_table.h"
+#include "rx.h"
 
 static uint64_t now_ns(void)
 {
@@ -57,6 +59,12 @@ static uint32_t add_fd(struct writer *w, uint32_t kind, int fd)
 	return w->nfds++;
 }
 
+/* For rx_handover_save(). */
+static uint32_t add_fd_cb(void *w, uint32_t kind, int fd)
+{
+	return add_fd(w, kind, fd);
+}
+
 static void add_client(struct writer *w, struct client *c)
 {
 	struct handover_client *hc = (struct handover_client *)&w->v.clients[w->nclients];
@@ -70,6 +78,7 @@ static void add_client(struct writer *w, struct client *c)
 			 (c->monitor ? HANDOVER_CLIENT_MONITOR : 0),
 	};
 	memcpy(hc->name, c->name, sizeof(hc->name));
+	handover_client_save(c, (struct handover_client_ext *)&w->v.ext.clients[ci]);
 	for (uint32_t id = 0; c->regions && id < c->regions->n; id++) {
 		struct region *r = region_table_get(c, id);
 
@@ -143,7 +152,9 @@ static int write_memfd(const void *buf, size_t len)
 int handover_save(int lfd, bool owned)
 {
 	uint32_t nclients = 0, nregions = 0, nchans = 0, nfds;
+	struct handover_ext_counts x = {0};
 	struct writer w = {0};
+	struct client **cs;
 	size_t len;
 	void *buf;
 	int fd;
@@ -155,14 +166,28 @@ int handover_save(int lfd, bool owned)
 		nregions += c->nregions;
 		nchans += c->nchans;
 	}
-	nfds = 1 + nclients + nregions + 2 * nchans;
-	len = handover_state_size(nclients, nregions, nchans, dmad.ndev, nfds);
-	if (len > HANDOVER_MAX_LEN)
-		return log_error_errno(-E2BIG, "too many sessions to hand over (%zu bytes)", len);
-	buf = calloc(1, len);
-	if (!buf)
+	/* The clients in record order, for the flows to name theirs. */
+	cs = calloc(nclients + 1, sizeof(*cs));
+	if (!cs)
 		return log_error_errno(-ENOMEM, "cannot hand over: out of memory");
-	handover_state_init(buf, nclients, nregions, nchans, dmad.ndev, nfds, &w.v);
+	for (struct client *c = dmad.clients; c; c = c->next)
+		if (live(c))
+			cs[x.nclients++] = c;
+	handover_totals_count(&x);
+	rx_handover_count(cs, nclients, &x);
+	nfds = 1 + nclients + nregions + 2 * nchans + 4 * x.nrxifs + 2 * x.nrxsocks +
+	       2 * x.nrxflows;
+	len = handover_state_size_ext(nclients, nregions, nchans, dmad.ndev, nfds, &x);
+	if (len > HANDOVER_MAX_LEN) {
+		free(cs);
+		return log_error_errno(-E2BIG, "too many sessions to hand over (%zu bytes)", len);
+	}
+	buf = calloc(1, len);
+	if (!buf) {
+		free(cs);
+		return log_error_errno(-ENOMEM, "cannot hand over: out of memory");
+	}
+	handover_state_init_ext(buf, nclients, nregions, nchans, dmad.ndev, nfds, &x, &w.v);
 	((struct handover_hdr *)w.v.h)->listen_fd = add_fd(&w, HANDOVER_FD_LISTEN, lfd);
 	((struct handover_hdr *)w.v.h)->started_ns = dmad.restart_ns ? dmad.restart_ns : now_ns();
 	((struct handover_hdr *)w.v.h)->generation = dmad.generation + 1;
@@ -172,6 +197,9 @@ int handover_save(int lfd, bool owned)
 			add_client(&w, c);
 	for (unsigned i = 0; i < dmad.ndev; i++)
 		add_device(&w, dmad.devs[i]);
+	handover_totals_save(&w.v.ext);
+	rx_handover_save(cs, nclients, &w.v.ext, add_fd_cb, &w);
+	free(cs);
 
 	fd = write_memfd(buf, len);
 	if (fd < 0) {
@@ -181,9 +209,9 @@ int handover_save(int lfd, bool owned)
 	/* From here the exec keeps them. */
 	for (uint32_t i = 0; i < w.nfds; i++)
 		fcntl(w.v.fds[i].fd, F_SETFD, 0);
-	log_info("handing over %u client(s), %u region(s), %u channel(s), %u fds, %llu us after "
-		 "the restart was asked",
-		 nclients, nregions, nchans, w.nfds,
+	log_info("handing over %u client(s), %u region(s), %u channel(s), %u rx flow(s), %u fds, "
+		 "%llu us after the restart was asked",
+		 nclients, nregions, nchans, x.nrxflows, w.nfds,
 		 (unsigned long long)(now_ns() - w.v.h->started_ns) / 1000);
 	free(buf);
 	return fd;

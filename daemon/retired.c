@@ -123,3 +123,14 @@ unsigned retired_clients(const struct dmad_proto_gone_client **ret_records)
 	*ret_records = gone;
 	return ngone;
 }
+
+void retired_carry(const struct retired_sum *carried, const struct dmad_proto_released *recs,
+		   unsigned nrecs, const struct dmad_proto_gone_client *gone_recs,
+		   unsigned ngone_recs)
+{
+	sum = *carried;
+	nrecords = nrecs < DMAD_PROTO_RELEASED_MAX ? nrecs : DMAD_PROTO_RELEASED_MAX;
+	memcpy(records, recs, nrecords * sizeof(records[0]));
+	ngone = ngone_recs < DMAD_PROTO_GONE_MAX ? ngone_recs : DMAD_PROTO_GONE_MAX;
+	memcpy(gone, gone_recs, ngone * sizeof(gone[0]));
+}

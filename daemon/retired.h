@@ -53,4 +53,12 @@ int retired_clients_reset(void);
 /* The gone clients' records, oldest first; returns how many. */
 unsigned retired_clients(const struct dmad_proto_gone_client **ret_records);
 
+/*
+ * retired_carry() - at a restart's takeover, before any device is released:
+ * the dmad before it had counted @sum (every engine's counters, released
+ * devices included) and kept these records; the totals go on from there.
+ */
+void retired_carry(const struct retired_sum *sum, const struct dmad_proto_released *records,
+		   unsigned nrecords, const struct dmad_proto_gone_client *gone, unsigned ngone);
+
 #endif /* DMAD_RETIRED_H */
