@@ -134,8 +134,8 @@ static const char *settings_wrong(const struct handover_ext_view *x, uint32_t nc
 	for (uint32_t i = 0; i < nclients; i++) {
 		const struct handover_client_ext *c = &x->clients[i];
 
-		if ((c->weight && !weight_ok(c->weight)) || (c->flags & ~HANDOVER_CLIENT_WEIGHT_OWN) ||
-		    c->rate > HANDOVER_RATE_MAX)
+		if ((c->weight && !weight_ok(c->weight)) ||
+		    (c->flags & ~HANDOVER_CLIENT_WEIGHT_OWN) || c->rate > HANDOVER_RATE_MAX)
 			return "a client's weight, flags or rate out of range";
 	}
 	for (uint32_t i = 0; i < x->e->nuids; i++) {

@@ -23,12 +23,12 @@
 #include "jsonread.h"
 #include "rxnet.h"
 
-#define PORT	   7011
-#define RESTARTS   10
-#define STEP_MS	   60000
-#define IDLE_MS	   3000
-#define PACE_US	   8000 /* after every 16 datagrams: ~2000 a second */
-#define N_DGRAMS   24000
+#define PORT	    7011
+#define RESTARTS    10
+#define STEP_MS	    60000
+#define IDLE_MS	    3000
+#define PACE_US	    8000 /* after every 16 datagrams: ~2000 a second */
+#define N_DGRAMS    24000
 #define ASAN_DGRAMS 8000
 
 static const uint32_t sizes[] = {4, 64, 200, 512, 1000, RXNET_MTU_PAYLOAD};
@@ -235,8 +235,14 @@ static void totals(const char *socket, double *ops, double *bytes, double *clien
 static int dmactl(const char *socket, char *out, size_t size, const char *a, const char *b,
 		  const char *c, const char *e)
 {
-	char *argv[] = {(char *)harness_env("DMACTL_BIN"), "--socket", (char *)socket, (char *)a,
-			(char *)b, (char *)c, (char *)e, NULL};
+	char *argv[] = {(char *)harness_env("DMACTL_BIN"),
+			"--socket",
+			(char *)socket,
+			(char *)a,
+			(char *)b,
+			(char *)c,
+			(char *)e,
+			NULL};
 
 	return harness_run(argv, out, size, STEP_MS);
 }
@@ -296,15 +302,16 @@ int main(void)
 		}
 		totals(d->socket, &ops1, &bytes1, &cops1, &id1);
 		if (ops1 < ops0 || bytes1 < bytes0 || cops1 < cops0 || ops0 < 0 || cops0 < 0) {
-			tap_diag("restart %u: totals went from %.0f ops %.0f bytes (client %.0f) to "
-				 "%.0f ops %.0f bytes (client %.0f)",
-				 done + 1, ops0, bytes0, cops0, ops1, bytes1, cops1);
+			tap_diag(
+				"restart %u: totals went from %.0f ops %.0f bytes (client %.0f) to "
+				"%.0f ops %.0f bytes (client %.0f)",
+				done + 1, ops0, bytes0, cops0, ops1, bytes1, cops1);
 			monotonic = false;
 		}
 		ops0 = ops1, bytes0 = bytes1, cops0 = cops1;
 	}
-	tap_ok(done == RESTARTS, "%u restarts in a row, each answered, the copy client through each",
-	       done);
+	tap_ok(done == RESTARTS,
+	       "%u restarts in a row, each answered, the copy client through each", done);
 	tap_ok(monotonic, "dmactl status totals (daemon-wide ops and bytes, the copy client's ops) "
 			  "never went down across a restart");
 	tap_ok(dmactl(d->socket, out, sizeof(out), "--json", "status", NULL, NULL) == 0 &&
@@ -312,8 +319,8 @@ int main(void)
 		       json_at(out, "user_shares", "uid", 4242, "rate") == 64 << 20,
 	       "after the restarts the client's weight is 7 and uid 4242's rate 64M");
 
-	tap_ok(harness_wait_child(sender, STEP_MS * 2, "sender"), "the sender sent all %u datagrams",
-	       n);
+	tap_ok(harness_wait_child(sender, STEP_MS * 2, "sender"),
+	       "the sender sent all %u datagrams", n);
 	tap_ok(read_all(rp.result, &rrep, sizeof(rrep)), "the rx client reported");
 	tap_ok(rrep.err == 0, "the rx client saw no error (%s)", strerror(-rrep.err));
 	tap_ok(rrep.restarts == done, "the rx client saw %u RESTARTED events", rrep.restarts);
@@ -344,6 +351,11 @@ int main(void)
 		udp = udp ? strstr(udp + 5, "Udp: ") : NULL;
 		tap_diag("this namespace's UDP counters: %.60s", udp ? udp : "?");
 	}
+	rxnet_run((char *[]){"cat", "/sys/class/net/" RXNET_IF "/statistics/rx_dropped", NULL},
+		  10000);
+	rxnet_peer_run(
+		(char *[]){"cat", "/sys/class/net/" RXNET_PEER_IF "/statistics/tx_dropped", NULL},
+		10000);
 	close(rp.stop);
 	close(cp.stop);
 	tap_ok(read_all(cp.result, &crep, sizeof(crep)) && crep.err == 0 && crep.rounds > 0,
