@@ -268,6 +268,22 @@ void rx_handover_restore(const struct handover_ext_view *x, const struct handove
 	for (uint32_t i = 0; i < x->e->nrxflows; i++)
 		restored += restore_flow(&x->rxflows[i], fds, cs[x->rxflows[i].client],
 					 socks ? socks[x->rxflows[i].sock] : NULL);
+	/* Its flows are there: the thread may take what waited in the ring. */
+	for (uint32_t i = 0; socks && i < x->e->nrxsocks; i++) {
+		int ret;
+
+		if (!socks[i] || socks[i]->nflows == 1)
+			continue;
+		ret = rx_sock_run(socks[i]);
+		if (ret < 0) {
+			log_error_errno(
+				ret, "%s queue %u: cannot start its rx thread: %m; its flows end",
+				socks[i]->ifc->name, socks[i]->queue);
+			for (struct rx_flow *f = rx_all_flows; f; f = f->next)
+				if (f->sock == socks[i])
+					rx_flow_close(f);
+		}
+	}
 	/* The restore's own references: what no flow took goes now. */
 	for (uint32_t i = 0; socks && i < x->e->nrxsocks; i++)
 		if (socks[i])

@@ -225,10 +225,13 @@ void rx_sock_put(struct rx_sock *s);
 void rx_sock_kick(struct rx_sock *s);
 /* rx_sock_adopt() - the AF_XDP socket @xsk_fd on @ifc's @queue, with its
  * UMEM memfd, from the dmad before a restart: rings mapped again where the
- * kernel left them, its rx thread started. Takes @ifc's reference and both
- * fds, whatever it returns. */
+ * kernel left them. Takes @ifc's reference and both fds, whatever it
+ * returns. Its rx thread waits for rx_sock_run(): datagrams already in
+ * its RX ring are for flows not yet taken over. */
 int rx_sock_adopt(struct rx_iface *ifc, uint32_t queue, int xsk_fd, int umem_fd, uint64_t unmatched,
 		  struct rx_sock **ret_sock);
+/* rx_sock_run() - steer @s's queue to it and start its rx thread. */
+int rx_sock_run(struct rx_sock *s);
 /* The sockets. */
 extern struct rx_sock *rx_socks;
 /* Datagrams the kernel dropped on @s for want of room in its rings. */

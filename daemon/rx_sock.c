@@ -149,7 +149,7 @@ static void sock_free(struct rx_sock *s)
 	free(s);
 }
 
-static int thread_start(struct rx_sock *s)
+int rx_sock_run(struct rx_sock *s)
 {
 	char name[16];
 	int ret = rx_iface_set_xsk(s->ifc, s->queue, s->xsk_fd);
@@ -180,7 +180,7 @@ static int sock_start(struct rx_sock *s)
 	if (ret < 0)
 		return ret;
 	fill_all(s);
-	return thread_start(s);
+	return rx_sock_run(s);
 }
 
 /*
@@ -285,8 +285,6 @@ int rx_sock_adopt(struct rx_iface *ifc, uint32_t queue, int xsk_fd, int umem_fd,
 	ret = s->kick_fd < 0 ? -errno : umem_adopt(s);
 	if (ret == 0)
 		ret = rings_adopt(s);
-	if (ret == 0)
-		ret = thread_start(s);
 	if (ret < 0) {
 		sock_free(s);
 		return ret;
