@@ -89,6 +89,18 @@ static int attach(struct rx_iface *ifc)
 	return ret;
 }
 
+/*
+ * The program never reads its owner map, so the kernel would not list it
+ * among the program's maps, where rx_sweep() looks: bind it.
+ */
+static int bind_owner(struct rx_iface *ifc)
+{
+	return bpf_prog_bind_map(bpf_program__fd(ifc->skel->progs.dmad_xdp_rx),
+				 bpf_map__fd(ifc->skel->maps.dmad_owner), NULL) < 0
+		       ? -errno
+		       : 0;
+}
+
 static int load(struct rx_iface *ifc)
 {
 	uint32_t key = 0, pid = (uint32_t)getpid();
@@ -101,6 +113,9 @@ static int load(struct rx_iface *ifc)
 	ret = bpf_map_update_elem(bpf_map__fd(ifc->skel->maps.dmad_owner), &key, &pid, 0);
 	if (ret < 0)
 		return -errno;
+	ret = bind_owner(ifc);
+	if (ret < 0)
+		return ret;
 	ret = attach(ifc);
 	if (ret < 0)
 		return log_error_errno(ret, "cannot attach the XDP program to %s: %m", ifc->name);
@@ -325,7 +340,8 @@ static int load_on(struct rx_iface *ifc, int flows_fd, int xsks_fd, int owner_fd
 	    bpf_map__reuse_fd(ifc->skel->maps.dmad_owner, owner_fd) < 0 ||
 	    dmad_xdp__load(ifc->skel) < 0)
 		return -EBADF;
-	if (bpf_map_update_elem(bpf_map__fd(ifc->skel->maps.dmad_owner), &key, &pid, 0) < 0)
+	if (bpf_map_update_elem(bpf_map__fd(ifc->skel->maps.dmad_owner), &key, &pid, 0) < 0 ||
+	    bind_owner(ifc) < 0)
 		return -errno;
 	/* The link stays attached throughout: no datagram goes to the stack. */
 	if (bpf_link_update(ifc->link_fd, bpf_program__fd(ifc->skel->progs.dmad_xdp_rx), NULL) < 0)
