@@ -8,8 +8,9 @@
  * and flow sequence numbers only rising), and what it got plus what dmad
  * and the kernel counted as dropped equal to what was sent. dmactl status
  * totals (daemon-wide, and the copy client's own) never go down across a
- * restart, and a client's weight and a uid's rate set with dmactl set are
- * still set after the last. The longest stall each client saw is reported.
+ * restart, a client's weight and a uid's rate set with dmactl set are
+ * still set after the last, and so is the record of a client that went
+ * before the first. The longest stall each client saw is reported.
  */
 #include <errno.h>
 #include <poll.h>
@@ -262,6 +263,31 @@ static double json_at(const char *out, const char *arr, const char *key, double 
 	return v;
 }
 
+/* A client that copies once and goes. */
+static void gone_client(const char *socket)
+{
+	struct copier k;
+
+	if (copier_init(&k, socket, "rxr-gone", 1 << 20, 1 << 20, 64 << 10, 5) == 0) {
+		copier_round(&k, 16);
+		copier_fini(&k);
+	}
+}
+
+/* The ops of gone client "rxr-gone" in dmactl's status, -1 if none. */
+static double gone_ops(const char *socket)
+{
+	struct jv *st = harness_status_json(socket);
+	const struct jv *g = st ? jv_get(st, "gone_clients") : NULL;
+	double ops = -1;
+
+	for (size_t i = 0; g && jv_at(g, i); i++)
+		if (!strcmp(jv_str(jv_get(jv_at(g, i), "name"), ""), "rxr-gone"))
+			ops = jv_num(jv_get(jv_at(g, i), "ops"), -1);
+	jv_free(st);
+	return ops;
+}
+
 int main(void)
 {
 	const bool asan = getenv("ASAN_OPTIONS") != NULL;
@@ -274,6 +300,7 @@ int main(void)
 	bool monotonic = true;
 	char out[16384], idbuf[16];
 	unsigned done = 0;
+	double gone0 = -1;
 	pid_t sender;
 	double kdrops;
 
@@ -289,6 +316,11 @@ int main(void)
 	tap_ok(cid > 0 && dmactl(d->socket, out, sizeof(out), "set", idbuf, "weight", "7") == 0 &&
 		       dmactl(d->socket, out, sizeof(out), "set", "uid=4242", "rate", "64M") == 0,
 	       "dmactl set: client %s weight 7, uid 4242 rate 64M", idbuf);
+	gone_client(d->socket);
+	/* Its record comes once dmad has reaped it: a tick or so. */
+	for (int i = 0; i < 100 && (gone0 = gone_ops(d->socket)) <= 0; i++)
+		usleep(50000);
+	tap_ok(gone0 > 0, "a client copied and went: its record, with %.0f ops", gone0);
 
 	sender = rxnet_send(PORT, n, sizes, NSIZES, PACE_US);
 	for (; done < RESTARTS; done++) {
@@ -318,6 +350,7 @@ int main(void)
 		       json_at(out, "shares", "client", cid, "weight") == 7 &&
 		       json_at(out, "user_shares", "uid", 4242, "rate") == 64 << 20,
 	       "after the restarts the client's weight is 7 and uid 4242's rate 64M");
+	tap_ok(gone_ops(d->socket) == gone0, "and the gone client's record is still there");
 
 	tap_ok(harness_wait_child(sender, STEP_MS * 2, "sender"),
 	       "the sender sent all %u datagrams", n);
