@@ -135,10 +135,16 @@ static void rx_main(const char *socket, int progress, int result, int stop)
 	dmac_set_event_cb(c, on_event, &rep.restarts);
 	if (write(progress, "r", 1) != 1)
 		_exit(3);
-	/* Until nothing came for IDLE_MS after the first datagram. */
-	while (!last || harness_now_ms() - last < IDLE_MS) {
+	/* Until the sender is done (a byte on @stop) and nothing came for IDLE_MS. */
+	for (int64_t done_at = 0;;) {
 		struct pollfd p = {.fd = dmac_rx_fd(rx), .events = POLLIN};
-		int n = dmac_rx_peek(rx, pkts, 64);
+		int n;
+
+		if (!done_at && stopped(stop))
+			done_at = harness_now_ms();
+		if (done_at && harness_now_ms() - (last > done_at ? last : done_at) >= IDLE_MS)
+			break;
+		n = dmac_rx_peek(rx, pkts, 64);
 
 		if (n < 0) {
 			r = n;
@@ -165,9 +171,9 @@ static void rx_main(const char *socket, int progress, int result, int stop)
 	rep.err = r;
 	if (write(result, &rep, sizeof(rep)) != sizeof(rep))
 		_exit(3);
-	/* The flow stays open for the test to read its kernel drops. */
-	while (!stopped(stop))
-		usleep(10000);
+	/* The flow stays open for the test to read its kernel drops: until @stop closes. */
+	while (read(stop, &(char){0}, 1) > 0)
+		;
 	dmac_rx_close(rx);
 	dmac_disconnect(c);
 	_exit(0);
@@ -290,8 +296,11 @@ static double gone_ops(const char *socket)
 
 int main(void)
 {
-	const bool asan = getenv("ASAN_OPTIONS") != NULL;
-	const uint32_t n = asan ? ASAN_DGRAMS : N_DGRAMS;
+#ifdef __SANITIZE_ADDRESS__
+	const uint32_t n = ASAN_DGRAMS;
+#else
+	const uint32_t n = N_DGRAMS;
+#endif
 	double ops0, bytes0, cops0, cid, ops1, bytes1, cops1, id1;
 	struct copy_report crep = {0};
 	struct rx_report rrep = {0};
@@ -354,6 +363,8 @@ int main(void)
 
 	tap_ok(harness_wait_child(sender, STEP_MS * 2, "sender"),
 	       "the sender sent all %u datagrams", n);
+	if (write(rp.stop, "d", 1) != 1)
+		tap_bail("cannot tell the rx client the sender is done");
 	tap_ok(read_all(rp.result, &rrep, sizeof(rrep)), "the rx client reported");
 	tap_ok(rrep.err == 0, "the rx client saw no error (%s)", strerror(-rrep.err));
 	tap_ok(rrep.restarts == done, "the rx client saw %u RESTARTED events", rrep.restarts);
