@@ -100,7 +100,9 @@ static bool *repeated(const struct handover_view *v)
 		return NULL;
 	}
 	for (uint32_t i = 0; i < v->h->nfds; i++) {
-		if (fstat(v->fds[i].fd, &st) < 0)
+		/* Memfds only: every eventfd, BPF object and the like shares one
+		 * anonymous inode, but the store tells them apart. */
+		if (fstat(v->fds[i].fd, &st) < 0 || !S_ISREG(st.st_mode))
 			st = (struct stat){0};
 		ids[i] = (struct file_id){st.st_dev, st.st_ino, i};
 	}

@@ -20,11 +20,13 @@
 #include "handover_live.h"
 #include "handover_sessions.h"
 #include "handover_state.h"
+#include "handover_totals.h"
 #include "life.h"
 #include "log.h"
 #include "place.h"
 #include "region.h"
 #include "region_table.h"
+#include "rx.h"
 #include "share.h"
 
 struct handover_loaded {
@@ -216,7 +218,7 @@ static int restore_chan(struct client *c, const struct handover_chan *hc, int ri
 	ch->ops = hc->ops;
 	ch->bytes = hc->bytes;
 	ch->errors = hc->errors;
-	/* Its uid's weight and rate: a client's own `dmactl set` is not carried. */
+	/* Its client's weight and rate, carried with the client (handover_totals.c). */
 	share_chan_init(c, ch);
 	ch->node = place_node_of_pid(c->cred.pid);
 	ret = chan_attach(ch, hc->flags & HANDOVER_CHAN_ENGINE ? place(hc, ch->node) : NULL);
@@ -266,6 +268,8 @@ void handover_restore(struct handover_loaded *l)
 		free(l);
 		return;
 	}
+	/* Settings before the clients: a uid's default weight is a client's at adoption. */
+	handover_totals_restore(&v->ext);
 	for (uint32_t i = 0; i < v->h->nclients; i++) {
 		const struct handover_client *hc = &v->clients[i];
 
@@ -280,6 +284,7 @@ void handover_restore(struct handover_loaded *l)
 		cs[i]->next_chan_id = hc->next_chan_id;
 		if (cs[i]->hello)
 			memcpy(cs[i]->name, hc->name, sizeof(cs[i]->name));
+		handover_client_restore(cs[i], &v->ext.clients[i]);
 	}
 	for (uint32_t i = 0; i < v->h->nregions; i++) {
 		const struct handover_region *hr = &v->regions[i];
@@ -309,6 +314,7 @@ void handover_restore(struct handover_loaded *l)
 			client_close(c);
 		}
 	}
+	rx_handover_restore(&v->ext, fds, cs);
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;

@@ -21,8 +21,10 @@
 #include "device.h"
 #include "handover_sessions.h"
 #include "handover_state.h"
+#include "handover_totals.h"
 #include "log.h"
 #include "region_table.h"
+#include "rx.h"
 
 static uint64_t now_ns(void)
 {
@@ -46,7 +48,7 @@ static bool live(const struct client *c)
 
 struct writer {
 	struct handover_view v;
-	uint32_t nclients, nregions, nchans, ndevices, nfds;
+	uint32_t nclients, nregions, nchans, ndevices, nfds, nrxflows;
 };
 
 static uint32_t add_fd(struct writer *w, uint32_t kind, int fd)
@@ -55,6 +57,12 @@ static uint32_t add_fd(struct writer *w, uint32_t kind, int fd)
 
 	t[w->nfds] = (struct handover_fd){kind, fd};
 	return w->nfds++;
+}
+
+/* For rx_handover_save(). */
+static uint32_t add_fd_cb(void *w, uint32_t kind, int fd)
+{
+	return add_fd(w, kind, fd);
 }
 
 static void add_client(struct writer *w, struct client *c)
@@ -70,6 +78,7 @@ static void add_client(struct writer *w, struct client *c)
 			 (c->monitor ? HANDOVER_CLIENT_MONITOR : 0),
 	};
 	memcpy(hc->name, c->name, sizeof(hc->name));
+	handover_client_save(c, (struct handover_client_ext *)&w->v.ext.clients[ci]);
 	for (uint32_t id = 0; c->regions && id < c->regions->n; id++) {
 		struct region *r = region_table_get(c, id);
 
@@ -140,10 +149,17 @@ static int write_memfd(const void *buf, size_t len)
 	return fd;
 }
 
-/* Every live session into a state: malloc'd, its length in *@ret_len. */
-static void *build(int lfd, bool owned, struct writer *w, size_t *ret_len)
+/*
+ * Every live session into a state: malloc'd, its length in *@ret_len.
+ * Receive flows only with @with_rx: a planned restart carries them, the
+ * crash journal does not (their fds are not in the store, and the rx
+ * thread's positions change without the control thread).
+ */
+static void *build(int lfd, bool owned, bool with_rx, struct writer *w, size_t *ret_len)
 {
 	uint32_t nclients = 0, nregions = 0, nchans = 0, nfds;
+	struct handover_ext_counts x = {0};
+	struct client **cs;
 	size_t len;
 	void *buf;
 
@@ -154,18 +170,33 @@ static void *build(int lfd, bool owned, struct writer *w, size_t *ret_len)
 		nregions += c->nregions;
 		nchans += c->nchans;
 	}
-	nfds = 1 + nclients + nregions + 2 * nchans;
-	len = handover_state_size(nclients, nregions, nchans, dmad.ndev, nfds);
+	/* The clients in record order, for the flows to name theirs. */
+	cs = calloc(nclients + 1, sizeof(*cs));
+	if (!cs) {
+		log_error("cannot hand over: out of memory");
+		return NULL;
+	}
+	for (struct client *c = dmad.clients; c; c = c->next)
+		if (live(c))
+			cs[x.nclients++] = c;
+	handover_totals_count(&x);
+	if (with_rx)
+		rx_handover_count(cs, nclients, &x);
+	nfds = 1 + nclients + nregions + 2 * nchans + 4 * x.nrxifs + 2 * x.nrxsocks +
+	       2 * x.nrxflows;
+	len = handover_state_size_ext(nclients, nregions, nchans, dmad.ndev, nfds, &x);
 	if (len > HANDOVER_MAX_LEN) {
+		free(cs);
 		log_error("too many sessions to hand over (%zu bytes)", len);
 		return NULL;
 	}
 	buf = calloc(1, len);
 	if (!buf) {
+		free(cs);
 		log_error("cannot hand over: out of memory");
 		return NULL;
 	}
-	handover_state_init(buf, nclients, nregions, nchans, dmad.ndev, nfds, &w->v);
+	handover_state_init_ext(buf, nclients, nregions, nchans, dmad.ndev, nfds, &x, &w->v);
 	((struct handover_hdr *)w->v.h)->listen_fd = add_fd(w, HANDOVER_FD_LISTEN, lfd);
 	((struct handover_hdr *)w->v.h)->started_ns = dmad.restart_ns ? dmad.restart_ns : now_ns();
 	((struct handover_hdr *)w->v.h)->generation = dmad.generation + 1;
@@ -175,6 +206,11 @@ static void *build(int lfd, bool owned, struct writer *w, size_t *ret_len)
 			add_client(w, c);
 	for (unsigned i = 0; i < dmad.ndev; i++)
 		add_device(w, dmad.devs[i]);
+	handover_totals_save(&w->v.ext);
+	if (with_rx)
+		rx_handover_save(cs, nclients, &w->v.ext, add_fd_cb, w);
+	free(cs);
+	w->nrxflows = x.nrxflows;
 	*ret_len = len;
 	return buf;
 }
@@ -183,14 +219,14 @@ void *handover_save_state(int lfd, bool owned, size_t *ret_len)
 {
 	struct writer w = {0};
 
-	return build(lfd, owned, &w, ret_len);
+	return build(lfd, owned, false, &w, ret_len);
 }
 
 int handover_save(int lfd, bool owned)
 {
 	struct writer w = {0};
 	size_t len = 0;
-	void *buf = build(lfd, owned, &w, &len);
+	void *buf = build(lfd, owned, true, &w, &len);
 	int fd;
 
 	if (!buf)
@@ -203,9 +239,9 @@ int handover_save(int lfd, bool owned)
 	/* From here the exec keeps them. */
 	for (uint32_t i = 0; i < w.nfds; i++)
 		fcntl(w.v.fds[i].fd, F_SETFD, 0);
-	log_info("handing over %u client(s), %u region(s), %u channel(s), %u fds, %llu us after "
-		 "the restart was asked",
-		 w.nclients, w.nregions, w.nchans, w.nfds,
+	log_info("handing over %u client(s), %u region(s), %u channel(s), %u rx flow(s), %u fds, "
+		 "%llu us after the restart was asked",
+		 w.nclients, w.nregions, w.nchans, w.nrxflows, w.nfds,
 		 (unsigned long long)(now_ns() - w.v.h->started_ns) / 1000);
 	free(buf);
 	return fd;

@@ -18,14 +18,30 @@
 #include "dmad_ring.h"
 #include "handover_state.h"
 
-size_t handover_state_size(uint32_t nclients, uint32_t nregions, uint32_t nchans, uint32_t ndevices,
-			   uint32_t nfds)
+/* Bytes up to the end of the fd table: where the handover_ext.h part starts. */
+static size_t base_size(uint32_t nclients, uint32_t nregions, uint32_t nchans, uint32_t ndevices,
+			uint32_t nfds)
 {
 	return sizeof(struct handover_hdr) + (size_t)nclients * sizeof(struct handover_client) +
 	       (size_t)nregions * sizeof(struct handover_region) +
 	       (size_t)nchans * sizeof(struct handover_chan) +
 	       (size_t)ndevices * sizeof(struct handover_device) +
 	       (size_t)nfds * sizeof(struct handover_fd);
+}
+
+size_t handover_state_size_ext(uint32_t nclients, uint32_t nregions, uint32_t nchans,
+			       uint32_t ndevices, uint32_t nfds,
+			       const struct handover_ext_counts *x)
+{
+	return base_size(nclients, nregions, nchans, ndevices, nfds) + handover_ext_size(x);
+}
+
+size_t handover_state_size(uint32_t nclients, uint32_t nregions, uint32_t nchans, uint32_t ndevices,
+			   uint32_t nfds)
+{
+	const struct handover_ext_counts x = {.nclients = nclients};
+
+	return handover_state_size_ext(nclients, nregions, nchans, ndevices, nfds, &x);
 }
 
 static void view(const void *buf, const struct handover_hdr *h, struct handover_view *v)
@@ -47,13 +63,23 @@ static void view(const void *buf, const struct handover_hdr *h, struct handover_
 void handover_state_init(void *buf, uint32_t nclients, uint32_t nregions, uint32_t nchans,
 			 uint32_t ndevices, uint32_t nfds, struct handover_view *ret_view)
 {
+	const struct handover_ext_counts x = {.nclients = nclients};
+
+	handover_state_init_ext(buf, nclients, nregions, nchans, ndevices, nfds, &x, ret_view);
+}
+
+void handover_state_init_ext(void *buf, uint32_t nclients, uint32_t nregions, uint32_t nchans,
+			     uint32_t ndevices, uint32_t nfds, const struct handover_ext_counts *x,
+			     struct handover_view *ret_view)
+{
 	struct handover_hdr *h = buf;
 
 	*h = (struct handover_hdr){
 		.magic = HANDOVER_MAGIC,
 		.version = HANDOVER_VERSION,
 		.hdr_size = sizeof(*h),
-		.len = (uint32_t)handover_state_size(nclients, nregions, nchans, ndevices, nfds),
+		.len = (uint32_t)handover_state_size_ext(nclients, nregions, nchans, ndevices, nfds,
+							 x),
 		.client_size = sizeof(struct handover_client),
 		.region_size = sizeof(struct handover_region),
 		.chan_size = sizeof(struct handover_chan),
@@ -66,6 +92,8 @@ void handover_state_init(void *buf, uint32_t nclients, uint32_t nregions, uint32
 		.ndevices = ndevices,
 	};
 	view(buf, h, ret_view);
+	handover_ext_init((uint8_t *)buf + base_size(nclients, nregions, nchans, ndevices, nfds), x,
+			  &ret_view->ext);
 }
 
 #define REFUSE(why)               \
@@ -117,8 +145,7 @@ static bool header_ok(const struct handover_hdr *h, size_t len, const char **ret
 		*ret_why = "record sizes differ from this version's";
 	else if (h->len != len)
 		*ret_why = "its length field disagrees with its size (truncated?)";
-	else if (handover_state_size(h->nclients, h->nregions, h->nchans, h->ndevices, h->nfds) !=
-		 len)
+	else if (base_size(h->nclients, h->nregions, h->nchans, h->ndevices, h->nfds) > len)
 		*ret_why = "its record counts do not add up to its size";
 	else if (h->listen_fd >= h->nfds)
 		*ret_why = "no control socket in its fd table";
@@ -157,7 +184,7 @@ int handover_state_parse(const void *buf, size_t len, struct handover_view *ret_
 		REFUSE("out of memory checking it");
 
 	for (i = 0; i < h->nfds; i++) {
-		if (v.fds[i].kind < HANDOVER_FD_LISTEN || v.fds[i].kind > HANDOVER_FD_DOORBELL)
+		if (v.fds[i].kind < HANDOVER_FD_LISTEN || v.fds[i].kind > HANDOVER_FD_KIND_MAX)
 			REFUSE("an fd of unknown kind");
 		if (v.fds[i].fd <= STDERR_FILENO)
 			REFUSE("an fd number out of range");
@@ -217,6 +244,12 @@ int handover_state_parse(const void *buf, size_t len, struct handover_view *ret_
 		    d->copybreak > HANDOVER_MAX_COPYBREAK || d->rsvd)
 			REFUSE("a device record with a bad name or copybreak");
 	}
+	if (!handover_ext_parse(
+		    (const uint8_t *)buf +
+			    base_size(h->nclients, h->nregions, h->nchans, h->ndevices, h->nfds),
+		    len - base_size(h->nclients, h->nregions, h->nchans, h->ndevices, h->nfds), &v,
+		    used, &v.ext, ret_why))
+		goto refuse;
 	/* An fd no record names would be inherited and never closed. */
 	for (i = 0; i < h->nfds; i++)
 		if (!used[i])
@@ -234,7 +267,7 @@ refuse:
 }
 
 /* The memfd's name as /proc shows it ("/memfd:NAME (deleted)"), or anon_inode:[...]. */
-static bool fd_link_is(int fd, const char *want)
+bool handover_fd_link_is(int fd, const char *want)
 {
 	char path[64], link[128];
 	ssize_t n;
@@ -257,7 +290,7 @@ static bool unix_seqpacket(int fd, bool listening)
 	       getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l3) == 0 && !!acc == listening;
 }
 
-static bool sealed(int fd, int want)
+bool handover_fd_sealed(int fd, int want)
 {
 	struct stat st;
 	int seals = fcntl(fd, F_GET_SEALS);
@@ -281,21 +314,24 @@ static const char *fd_wrong(int fd, uint32_t kind)
 						 : "a client's fd is not a connected AF_UNIX "
 						   "SOCK_SEQPACKET socket";
 	case HANDOVER_FD_REGION:
-		return sealed(fd, F_SEAL_SHRINK) ? NULL
-						 : "a region's fd is not a memfd sealed against "
-						   "shrinking";
+		return handover_fd_sealed(fd, F_SEAL_SHRINK)
+			       ? NULL
+			       : "a region's fd is not a memfd sealed against "
+				 "shrinking";
 	case HANDOVER_FD_RING:
-		if (!fd_link_is(fd, "/memfd:dmad-ring") ||
-		    !sealed(fd, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) || fstat(fd, &st) < 0 ||
+		if (!handover_fd_link_is(fd, "/memfd:dmad-ring") ||
+		    !handover_fd_sealed(fd, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) ||
+		    fstat(fd, &st) < 0 ||
 		    st.st_size !=
 			    dmad_proto_ring_size(DMAD_PROTO_SQ_ENTRIES, DMAD_PROTO_ERR_ENTRIES))
 			return "a ring's fd is not a sealed dmad-ring memfd of a ring's size";
 		return NULL;
 	case HANDOVER_FD_DOORBELL:
-		return fd_link_is(fd, "anon_inode:[eventfd]") ? NULL
-							      : "a doorbell's fd is not an eventfd";
+		return handover_fd_link_is(fd, "anon_inode:[eventfd]")
+			       ? NULL
+			       : "a doorbell's fd is not an eventfd";
 	}
-	return "an fd of unknown kind";
+	return handover_ext_fd_wrong(fd, kind);
 }
 
 int handover_state_check_fds(const struct handover_view *v, const char **ret_why,

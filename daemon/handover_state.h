@@ -13,20 +13,22 @@
  *
  * Layout: the header, then nclients client records, nregions region
  * records, nchans channel records, ndevices device records and nfds fd
- * records, back to back. The
+ * records, back to back, then the part handover_ext.h describes. The
  * header gives each record's size, so a reader tells a layout it does not
  * know from a damaged one; this version reads only its own sizes.
  */
 #ifndef DMAD_HANDOVER_STATE_H
 #define DMAD_HANDOVER_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "dmad_proto.h"
+#include "handover_ext.h"
 
 #define HANDOVER_MAGIC	 0x4f484d44u /* "DMHO" */
-#define HANDOVER_VERSION 2u	     /* 2: device records */
+#define HANDOVER_VERSION 3u	     /* 2: device records; 3: handover_ext.h's part */
 /* Far above what the largest session count makes, far below trouble. */
 #define HANDOVER_MAX_LEN (256u << 20)
 /* Descriptors carry 16-bit region ids. */
@@ -40,7 +42,15 @@ enum handover_fd_kind {
 	HANDOVER_FD_REGION = 3,	  /* a client's memfd, sealed against shrinking */
 	HANDOVER_FD_RING = 4,	  /* a channel's ring: dmad's own sealed memfd */
 	HANDOVER_FD_DOORBELL = 5, /* a channel's doorbell eventfd */
+	/* handover_ext.h's: a receive flow's and what it is received on. */
+	HANDOVER_FD_RX_AREA = 6,   /* a flow's receive area: dmad's sealed memfd */
+	HANDOVER_FD_RX_EVENT = 7,  /* a flow's eventfd, the client sleeps on it */
+	HANDOVER_FD_XSK = 8,	   /* an AF_XDP socket */
+	HANDOVER_FD_UMEM = 9,	   /* its UMEM: dmad's sealed memfd */
+	HANDOVER_FD_BPF_LINK = 10, /* the bpf_link attaching the XDP program */
+	HANDOVER_FD_BPF_MAP = 11,  /* one of that program's maps */
 };
+#define HANDOVER_FD_KIND_MAX HANDOVER_FD_BPF_MAP
 
 #define HANDOVER_F_SOCKET_OWNED                                          \
 	(1u << 0) /* dmad bound the control socket: unlink it at the end \
@@ -130,11 +140,17 @@ struct handover_view {
 	const struct handover_chan *chans;
 	const struct handover_device *devices;
 	const struct handover_fd *fds;
+	struct handover_ext_view ext;
 };
 
-/* Bytes a state with these counts takes. */
+/* Bytes a state with these counts takes (its handover_ext.h part with
+ * no records but the clients'). */
 size_t handover_state_size(uint32_t nclients, uint32_t nregions, uint32_t nchans, uint32_t ndevices,
 			   uint32_t nfds);
+/* The same, with @x's counts for that part (x->nclients is @nclients). */
+size_t handover_state_size_ext(uint32_t nclients, uint32_t nregions, uint32_t nchans,
+			       uint32_t ndevices, uint32_t nfds,
+			       const struct handover_ext_counts *x);
 
 /*
  * handover_state_init() - write a header for these counts at @buf (of
@@ -143,6 +159,10 @@ size_t handover_state_size(uint32_t nclients, uint32_t nregions, uint32_t nchans
  */
 void handover_state_init(void *buf, uint32_t nclients, uint32_t nregions, uint32_t nchans,
 			 uint32_t ndevices, uint32_t nfds, struct handover_view *ret_view);
+/* The same, with @x's counts for the handover_ext.h part. */
+void handover_state_init_ext(void *buf, uint32_t nclients, uint32_t nregions, uint32_t nchans,
+			     uint32_t ndevices, uint32_t nfds, const struct handover_ext_counts *x,
+			     struct handover_view *ret_view);
 
 /*
  * handover_state_parse() - check @len bytes at @buf (8-aligned) as a state:
@@ -162,5 +182,10 @@ int handover_state_parse(const void *buf, size_t len, struct handover_view *ret_
  */
 int handover_state_check_fds(const struct handover_view *v, const char **ret_why,
 			     uint32_t *ret_index);
+
+/* Does /proc name @fd's file @want... ("/memfd:NAME", "anon_inode:[eventfd]")? */
+bool handover_fd_link_is(int fd, const char *want);
+/* Is @fd a regular file (a memfd) with at least the seals @want? */
+bool handover_fd_sealed(int fd, int want);
 
 #endif /* DMAD_HANDOVER_STATE_H */

@@ -435,18 +435,22 @@ int main(int argc, char **argv)
 	if (workers_launch() < 0)
 		goto fail_workers;
 	dmad.engines_ns = now_ns();
-	/* XDP programs a dmad that died left attached steer traffic nowhere. */
-	rx_sweep();
 	if (loaded)
 		handover_restore(loaded);
+	/* XDP programs a dmad that died left attached steer traffic nowhere.
+	 * After the restore: a program handed over is this dmad's by then. */
+	rx_sweep();
 	handover_live_start(journal_state);
 	ret = control_run(lfd, ready);
 	if (dmad.restart)
 		control_quiesce();
 	else
 		notify_stopping();
-	/* Flows first: their last copies need the workers. */
-	rx_shutdown();
+	/* Flows first: their last copies need the workers. A restart hands them on. */
+	if (dmad.restart)
+		rx_quiesce();
+	else
+		rx_shutdown();
 	workers_stop();
 	if (dmad.restart)
 		hand_over(lfd, owned);

@@ -123,3 +123,31 @@ unsigned retired_clients(const struct dmad_proto_gone_client **ret_records)
 	*ret_records = gone;
 	return ngone;
 }
+
+/* @n carried records before the @have of this dmad's own at @dst (of @max),
+ * the oldest going first when they do not all fit. Returns the count. */
+static unsigned merge(void *dst, unsigned have, const void *carried, unsigned n, unsigned max,
+		      size_t size)
+{
+	uint8_t *d = dst;
+	unsigned keep_own = have < max ? have : max;
+	unsigned keep_carried = n < max - keep_own ? n : max - keep_own;
+
+	memmove(d + keep_carried * size, d + (have - keep_own) * size, keep_own * size);
+	memcpy(d, (const uint8_t *)carried + (n - keep_carried) * size, keep_carried * size);
+	return keep_carried + keep_own;
+}
+
+void retired_carry(const struct retired_sum *carried, const struct dmad_proto_released *recs,
+		   unsigned nrecs, const struct dmad_proto_gone_client *gone_recs,
+		   unsigned ngone_recs)
+{
+	/* Added to, not replacing, what this dmad's own start may have released. */
+	sum.ops += carried->ops;
+	sum.bytes += carried->bytes;
+	sum.errors += carried->errors;
+	sum.devices += carried->devices;
+	nrecords =
+		merge(records, nrecords, recs, nrecs, DMAD_PROTO_RELEASED_MAX, sizeof(records[0]));
+	ngone = merge(gone, ngone, gone_recs, ngone_recs, DMAD_PROTO_GONE_MAX, sizeof(gone[0]));
+}

@@ -53,4 +53,14 @@ int retired_clients_reset(void);
 /* The gone clients' records, oldest first; returns how many. */
 unsigned retired_clients(const struct dmad_proto_gone_client **ret_records);
 
+/*
+ * retired_carry() - at a restart's takeover: the dmad before it had counted
+ * @sum (every engine's counters, released devices included) and kept these
+ * records; the totals go on from there. Added to what this dmad counted
+ * already; its own records come after the carried ones (the oldest go
+ * when they do not all fit).
+ */
+void retired_carry(const struct retired_sum *sum, const struct dmad_proto_released *records,
+		   unsigned nrecords, const struct dmad_proto_gone_client *gone, unsigned ngone);
+
 #endif /* DMAD_RETIRED_H */

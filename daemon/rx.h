@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "client.h"
+#include "handover_state.h"
 
 /*
  * rx_open() - RX_OPEN: open a flow for @c; the reply carries its receive
@@ -53,5 +54,33 @@ void rx_sweep(void);
  * the workers still run; detaches every XDP program.
  */
 void rx_shutdown(void);
+
+/*
+ * rx_quiesce() - a restart hands the flows on (rx_handover.c): have every
+ * socket's rx thread publish what it took and exit, while the workers still
+ * run. A socket that does not within the bound has its flows closed.
+ */
+void rx_quiesce(void);
+
+/*
+ * rx_handover_count() - into @n, the rx interfaces, sockets and flows a
+ * handover state holds: the flows of the @nc clients @cs (record order)
+ * that go on. After rx_quiesce().
+ */
+void rx_handover_count(struct client *const *cs, uint32_t nc, struct handover_ext_counts *n);
+
+/* rx_handover_save() - their records into @x, each fd through @add_fd,
+ * which returns its fd table index. */
+void rx_handover_save(struct client *const *cs, uint32_t nc, const struct handover_ext_view *x,
+		      uint32_t (*add_fd)(void *ctx, uint32_t kind, int fd), void *ctx);
+
+/*
+ * rx_handover_restore() - the flows of the checked @x again, their fds in
+ * @fds (taken); cs[i] is client record i's client, NULL if not restored.
+ * A flow that cannot go on is told so through its area (-ENODEV to its
+ * client). After the workers launched, before rx_sweep().
+ */
+void rx_handover_restore(const struct handover_ext_view *x, const struct handover_fd *fds,
+			 struct client *const *cs);
 
 #endif /* DMAD_DAEMON_RX_H */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "chan.h"
@@ -32,19 +33,22 @@
 #endif
 
 struct rx_flow *rx_all_flows;
+uint32_t rx_flow_last_id;
 
-static int area_create(struct rx_flow *f, uint32_t slot_size, uint32_t slot_count)
+static uint64_t area_size(uint32_t slot_size, uint32_t slot_count)
+{
+	return dmad_rx_data_offset(slot_count) + (uint64_t)slot_count * dmad_rx_stride(slot_size);
+}
+
+/* Map the area memfd and write its fixed header line (again, after a restart). */
+static int area_map(struct rx_flow *f, uint32_t slot_size, uint32_t slot_count)
 {
 	uint32_t stride = dmad_rx_stride(slot_size);
 	uint64_t data = dmad_rx_data_offset(slot_count);
-	uint64_t size = data + (uint64_t)slot_count * stride;
+	uint64_t size = area_size(slot_size, slot_count);
 	struct dmad_rx_area *a;
 	int ret;
 
-	f->area_fd = memfd_create("dmad-rx", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (f->area_fd < 0 || ftruncate(f->area_fd, (off_t)size) < 0 ||
-	    fcntl(f->area_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		return -errno;
 	/* The owner's memory as much as a region is: charged to it. */
 	ret = region_map(f->area_fd, size, f->owner->acct, &f->area_region);
 	if (ret < 0)
@@ -74,6 +78,15 @@ static int area_create(struct rx_flow *f, uint32_t slot_size, uint32_t slot_coun
 	f->pend = calloc(slot_count, sizeof(*f->pend));
 	f->hold = calloc(RX_FRAMES, sizeof(*f->hold));
 	return f->pend && f->hold ? 0 : -ENOMEM;
+}
+
+static int area_create(struct rx_flow *f, uint32_t slot_size, uint32_t slot_count)
+{
+	f->area_fd = memfd_create("dmad-rx", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (f->area_fd < 0 || ftruncate(f->area_fd, (off_t)area_size(slot_size, slot_count)) < 0 ||
+	    fcntl(f->area_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return -errno;
+	return area_map(f, slot_size, slot_count);
 }
 
 /* The flow's own channel and the region table it checks against; see the top. */
@@ -139,7 +152,6 @@ static void sock_unlink(struct rx_flow *f)
 
 int rx_flow_create(struct client *owner, const struct rx_flow_spec *spec, struct rx_flow **ret_flow)
 {
-	static uint32_t next_id;
 	struct rx_iface *ifc;
 	struct rx_flow *f;
 	int ret;
@@ -153,7 +165,7 @@ int rx_flow_create(struct client *owner, const struct rx_flow_spec *spec, struct
 		return -ENOMEM;
 	}
 	f->owner = owner;
-	f->id = ++next_id;
+	f->id = ++rx_flow_last_id;
 	/* Its area memfd and eventfd; the area's mapping and the channel are
 	 * charged where they are made. */
 	f->fds_charged = quota_charge(owner->acct, quota_fds(2)) == 0;
@@ -201,6 +213,77 @@ fail:
 	/* rx_sock_get() took the interface's reference, whatever it returned. */
 	flow_free(f);
 	return ret;
+}
+
+/* The area the dmad before a restart made: of the size its geometry gives. */
+static int area_adopt(struct rx_flow *f, const struct rx_flow_carried *c)
+{
+	struct stat st;
+	int ret;
+
+	if (fstat(f->area_fd, &st) < 0 ||
+	    (uint64_t)st.st_size != area_size(c->slot_size, c->slot_count))
+		return -EBADF;
+	ret = area_map(f, c->slot_size, c->slot_count);
+	if (ret < 0)
+		return ret;
+	f->tail = f->published = c->tail;
+	f->seq = c->seq;
+	f->st = c->stats;
+	f->drops_reported = c->drops_reported;
+	/* The client's head is read afresh; the tail is ours. */
+	f->cached_head = c->tail - c->slot_count;
+	__atomic_store_n(&f->area->tail, c->tail, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int rx_flow_adopt(struct client *owner, struct rx_sock *sock, const struct rx_flow_carried *c,
+		  int area_fd, int efd, struct rx_flow **ret_flow)
+{
+	struct rx_flow *f = calloc(1, sizeof(*f));
+	int ret;
+
+	if (!f) {
+		close(area_fd);
+		close(efd);
+		rx_sock_put(sock);
+		return -ENOMEM;
+	}
+	f->owner = owner;
+	f->sock = sock;
+	f->area_fd = area_fd;
+	f->efd = efd;
+	f->id = c->id;
+	f->port = c->port;
+	f->proto = c->proto;
+	f->queue = sock->queue;
+	f->fds_charged = quota_charge(owner->acct, quota_fds(2)) == 0;
+	ret = f->fds_charged ? area_adopt(f, c) : -EDQUOT;
+	if (ret == 0)
+		ret = chan_setup(f);
+	if (ret < 0) {
+		flow_free(f);
+		return ret;
+	}
+	f->copybreak = c->copybreak;
+	if (f->id > rx_flow_last_id)
+		rx_flow_last_id = f->id;
+	pthread_mutex_lock(&sock->lock);
+	f->snext = sock->flows;
+	sock->flows = f;
+	pthread_mutex_unlock(&sock->lock);
+	rx_sock_kick(sock);
+	/* Its map entry stayed through the restart; made sure of here. */
+	ret = rx_iface_keep_flow(sock->ifc, f);
+	if (ret < 0) {
+		sock_unlink(f);
+		flow_free(f);
+		return ret;
+	}
+	f->next = rx_all_flows;
+	rx_all_flows = f;
+	*ret_flow = f;
+	return 0;
 }
 
 void rx_flow_close(struct rx_flow *f)

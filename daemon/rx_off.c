@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <unistd.h>
 
 #include "rx.h"
 
@@ -50,4 +51,41 @@ void rx_sweep(void)
 
 void rx_shutdown(void)
 {
+}
+
+void rx_quiesce(void)
+{
+}
+
+void rx_handover_count(struct client *const *cs, uint32_t nc, struct handover_ext_counts *n)
+{
+	(void)cs, (void)nc;
+	n->nrxifs = n->nrxsocks = n->nrxflows = 0;
+}
+
+void rx_handover_save(struct client *const *cs, uint32_t nc, const struct handover_ext_view *x,
+		      uint32_t (*add_fd)(void *ctx, uint32_t kind, int fd), void *ctx)
+{
+	(void)cs, (void)nc, (void)x, (void)add_fd, (void)ctx;
+}
+
+/* Flows from a dmad with receive offload: this one cannot serve them. */
+void rx_handover_restore(const struct handover_ext_view *x, const struct handover_fd *fds,
+			 struct client *const *cs)
+{
+	(void)cs;
+	for (uint32_t i = 0; i < x->e->nrxifs; i++) {
+		close(fds[x->rxifs[i].link].fd);
+		close(fds[x->rxifs[i].flows_map].fd);
+		close(fds[x->rxifs[i].xsks_map].fd);
+		close(fds[x->rxifs[i].owner_map].fd);
+	}
+	for (uint32_t i = 0; i < x->e->nrxsocks; i++) {
+		close(fds[x->rxsocks[i].xsk].fd);
+		close(fds[x->rxsocks[i].umem].fd);
+	}
+	for (uint32_t i = 0; i < x->e->nrxflows; i++) {
+		close(fds[x->rxflows[i].area].fd);
+		close(fds[x->rxflows[i].event].fd);
+	}
 }

@@ -61,6 +61,7 @@ struct rx_iface {
 	int link_fd;   /* the bpf_link: closing it (or dying) detaches the program */
 	uint32_t mode; /* enum dmad_rx_xdp_mode */
 	unsigned nsocks;
+	uint32_t ho_index; /* its record in a handover state being written */
 	struct rx_iface *next;
 };
 
@@ -78,6 +79,8 @@ struct rx_sock {
 	pthread_mutex_t lock;  /* guards flows and each flow's closing flag */
 	struct rx_flow *flows; /* this socket's flows, linked by snext */
 	bool stop;	       /* under lock */
+	bool quiesce;	       /* under lock: a restart hands the socket on; see rx_quiesce() */
+	uint32_t quiesced;     /* thread -> control: quiescing done, the thread is out */
 
 	/* Rx thread only; read without the lock by `dmactl flows`. */
 	uint64_t unmatched; /* datagrams for no open flow (closed meanwhile) */
@@ -91,6 +94,11 @@ struct rx_sock {
 	pthread_t thread;
 	bool started;
 	unsigned nflows;
+	/* Taken over from the dmad before a restart (rx_sock_adopt()): its
+	 * rings are mapped here, not by libxdp. */
+	void *fq_map, *rx_map;
+	size_t fq_len, rx_len;
+	uint32_t ho_index; /* its record in a handover state being written */
 	struct rx_sock *next;
 };
 
@@ -162,10 +170,28 @@ struct rx_flow_spec {
 
 /* rx_flow.c: every flow, open or closing, linked by next. */
 extern struct rx_flow *rx_all_flows;
+/* The newest flow id handed out; a restart carries it on. */
+extern uint32_t rx_flow_last_id;
+
+/* What a flow was when the dmad before a restart handed it on. */
+struct rx_flow_carried {
+	uint32_t id;
+	uint16_t port;
+	uint8_t proto;
+	uint32_t slot_size, slot_count, copybreak;
+	uint32_t tail, seq;
+	uint64_t drops_reported;
+	struct dmad_rx_stats stats;
+};
 
 /* rx_flow_create() - the flow, its socket and program, live on return. */
 int rx_flow_create(struct client *owner, const struct rx_flow_spec *spec,
 		   struct rx_flow **ret_flow);
+/* rx_flow_adopt() - @c's flow on @sock (whose reference it takes) again,
+ * from its area memfd and eventfd (taken, whatever it returns); steered to
+ * again, and live, on return. */
+int rx_flow_adopt(struct client *owner, struct rx_sock *sock, const struct rx_flow_carried *c,
+		  int area_fd, int efd, struct rx_flow **ret_flow);
 /* rx_flow_close() - stop steering to @f and wake its client; freed by rx_flow_reap(). */
 void rx_flow_close(struct rx_flow *f);
 /* rx_flow_reap() - free closed @f if its copies have landed; true when freed. */
@@ -177,11 +203,37 @@ void rx_iface_put(struct rx_iface *ifc);
 int rx_iface_set_xsk(struct rx_iface *ifc, uint32_t queue, int xsk_fd);
 int rx_iface_add_flow(struct rx_iface *ifc, const struct rx_flow *f);
 void rx_iface_del_flow(struct rx_iface *ifc, const struct rx_flow *f);
+/* rx_iface_keep_flow() - steer @f's port to it, whatever the map held. */
+int rx_iface_keep_flow(struct rx_iface *ifc, const struct rx_flow *f);
+/* rx_iface_adopt() - the interface @name's program, attached by @link_fd,
+ * with its maps, from the dmad before a restart: this dmad's program takes
+ * the link's place (bpf_link_update: traffic never goes unsteered) and
+ * uses the same maps. Takes every fd, whatever it returns. */
+int rx_iface_adopt(const char *name, uint32_t mode, int link_fd, int flows_fd, int xsks_fd,
+		   int owner_fd, struct rx_iface **ret_ifc);
+/* rx_iface_prune() - remove map entries of flows and queues that no
+ * longer have one here (not taken over). */
+void rx_iface_prune(struct rx_iface *ifc);
+/* rx_lib_log() - libbpf's and libxdp's messages to dmad's log. */
+void rx_lib_log(void);
+/* The interfaces with flows. */
+extern struct rx_iface *rx_ifaces;
 
 /* rx_sock.c: AF_XDP socket and rx thread for one (interface, queue). */
 int rx_sock_get(struct rx_iface *ifc, uint32_t queue, struct rx_sock **ret_sock);
 void rx_sock_put(struct rx_sock *s);
 void rx_sock_kick(struct rx_sock *s);
+/* rx_sock_adopt() - the AF_XDP socket @xsk_fd on @ifc's @queue, with its
+ * UMEM memfd, from the dmad before a restart: rings mapped again where the
+ * kernel left them. Takes @ifc's reference and both fds, whatever it
+ * returns. Its rx thread waits for rx_sock_run(): datagrams already in
+ * its RX ring are for flows not yet taken over. */
+int rx_sock_adopt(struct rx_iface *ifc, uint32_t queue, int xsk_fd, int umem_fd, uint64_t unmatched,
+		  struct rx_sock **ret_sock);
+/* rx_sock_run() - steer @s's queue to it and start its rx thread. */
+int rx_sock_run(struct rx_sock *s);
+/* The sockets. */
+extern struct rx_sock *rx_socks;
 /* Datagrams the kernel dropped on @s for want of room in its rings. */
 uint64_t rx_sock_kernel_drops(const struct rx_sock *s);
 

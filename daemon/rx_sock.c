@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +30,7 @@
 #define BUSY_RETRIES  100
 #define BUSY_RETRY_MS 10
 
-static struct rx_sock *socks;
+struct rx_sock *rx_socks;
 
 static int umem_create(struct rx_sock *s)
 {
@@ -126,6 +127,14 @@ static void sock_free(struct rx_sock *s)
 	if (s->xsk) {
 		rx_iface_set_xsk(s->ifc, s->queue, -1);
 		xsk_socket__delete(s->xsk);
+	} else if (s->xsk_fd >= 0) {
+		/* Taken over: libxdp never knew it. Its UMEM goes with the socket. */
+		rx_iface_set_xsk(s->ifc, s->queue, -1);
+		if (s->fq_map)
+			munmap(s->fq_map, s->fq_len);
+		if (s->rx_map)
+			munmap(s->rx_map, s->rx_len);
+		close(s->xsk_fd);
 	}
 	/* Only fails while a socket still uses it, and the one that did is gone. */
 	if (s->umem)
@@ -140,9 +149,24 @@ static void sock_free(struct rx_sock *s)
 	free(s);
 }
 
-static int sock_start(struct rx_sock *s)
+int rx_sock_run(struct rx_sock *s)
 {
 	char name[16];
+	int ret = rx_iface_set_xsk(s->ifc, s->queue, s->xsk_fd);
+
+	if (ret < 0)
+		return ret;
+	ret = -pthread_create(&s->thread, NULL, rx_thread_main, s);
+	if (ret < 0)
+		return ret;
+	s->started = true;
+	snprintf(name, sizeof(name), "rx-%.12s", s->ifc->name);
+	pthread_setname_np(s->thread, name);
+	return 0;
+}
+
+static int sock_start(struct rx_sock *s)
+{
 	int ret;
 
 	s->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -156,15 +180,119 @@ static int sock_start(struct rx_sock *s)
 	if (ret < 0)
 		return ret;
 	fill_all(s);
-	ret = rx_iface_set_xsk(s->ifc, s->queue, s->xsk_fd);
+	return rx_sock_run(s);
+}
+
+/*
+ * Map a ring of @size entries of @esize bytes of the socket, as libxdp
+ * does. A ring of another size than this dmad makes is refused: mapping
+ * a page more than its size must fail.
+ */
+static void *ring_map(int fd, const struct xdp_ring_offset *off, uint32_t size, size_t esize,
+		      off_t pgoff, size_t *ret_len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = off->desc + size * esize;
+	size_t over = (len + page - 1) / page * page + page;
+	void *p = mmap(NULL, over, PROT_READ | PROT_WRITE, MAP_SHARED, fd, pgoff);
+
+	if (p != MAP_FAILED) {
+		munmap(p, over);
+		return NULL;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, pgoff);
+	if (p == MAP_FAILED)
+		return NULL;
+	*ret_len = len;
+	return p;
+}
+
+/* The socket's rings where the kernel has them: its indices go on. */
+static int rings_adopt(struct rx_sock *s)
+{
+	struct xdp_mmap_offsets off;
+	socklen_t optlen = sizeof(off);
+	uint8_t *m;
+
+	if (getsockopt(s->xsk_fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &optlen) < 0 ||
+	    optlen != sizeof(off))
+		return -EBADF;
+	m = s->fq_map = ring_map(s->xsk_fd, &off.fr, RX_FRAMES, sizeof(uint64_t),
+				 XDP_UMEM_PGOFF_FILL_RING, &s->fq_len);
+	if (!m)
+		return -EBADF;
+	s->fq = (struct xsk_ring_prod){
+		.mask = RX_FRAMES - 1,
+		.size = RX_FRAMES,
+		.producer = (uint32_t *)(m + off.fr.producer),
+		.consumer = (uint32_t *)(m + off.fr.consumer),
+		.ring = m + off.fr.desc,
+		.flags = (uint32_t *)(m + off.fr.flags),
+	};
+	s->fq.cached_prod = *s->fq.producer;
+	s->fq.cached_cons = *s->fq.consumer + RX_FRAMES;
+	m = s->rx_map = ring_map(s->xsk_fd, &off.rx, RX_RING_SIZE, sizeof(struct xdp_desc),
+				 XDP_PGOFF_RX_RING, &s->rx_len);
+	if (!m)
+		return -EBADF;
+	s->rx = (struct xsk_ring_cons){
+		.mask = RX_RING_SIZE - 1,
+		.size = RX_RING_SIZE,
+		.producer = (uint32_t *)(m + off.rx.producer),
+		.consumer = (uint32_t *)(m + off.rx.consumer),
+		.ring = m + off.rx.desc,
+		.flags = (uint32_t *)(m + off.rx.flags),
+	};
+	s->rx.cached_prod = *s->rx.producer;
+	s->rx.cached_cons = *s->rx.consumer;
+	return 0;
+}
+
+static int umem_adopt(struct rx_sock *s)
+{
+	const uint64_t len = (uint64_t)RX_FRAMES * RX_FRAME_SIZE;
+	struct stat st;
+	int ret;
+
+	if (fstat(s->umem_fd, &st) < 0 || (uint64_t)st.st_size != len)
+		return -EBADF;
+	ret = region_map(s->umem_fd, len, NULL, &s->umem_region);
 	if (ret < 0)
 		return ret;
-	ret = -pthread_create(&s->thread, NULL, rx_thread_main, s);
-	if (ret < 0)
+	s->umem_va = s->umem_region->view.va;
+	return 0;
+}
+
+int rx_sock_adopt(struct rx_iface *ifc, uint32_t queue, int xsk_fd, int umem_fd, uint64_t unmatched,
+		  struct rx_sock **ret_sock)
+{
+	struct rx_sock *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s) {
+		close(xsk_fd);
+		close(umem_fd);
+		rx_iface_put(ifc);
+		return -ENOMEM;
+	}
+	s->ifc = ifc;
+	s->queue = queue;
+	s->xsk_fd = xsk_fd;
+	s->umem_fd = umem_fd;
+	s->unmatched = unmatched;
+	pthread_mutex_init(&s->lock, NULL);
+	s->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ret = s->kick_fd < 0 ? -errno : umem_adopt(s);
+	if (ret == 0)
+		ret = rings_adopt(s);
+	if (ret < 0) {
+		sock_free(s);
 		return ret;
-	s->started = true;
-	snprintf(name, sizeof(name), "rx-%.12s", s->ifc->name);
-	pthread_setname_np(s->thread, name);
+	}
+	s->nflows = 1;
+	s->next = rx_socks;
+	rx_socks = s;
+	*ret_sock = s;
 	return 0;
 }
 
@@ -173,7 +301,7 @@ int rx_sock_get(struct rx_iface *ifc, uint32_t queue, struct rx_sock **ret_sock)
 	struct rx_sock *s;
 	int ret;
 
-	for (s = socks; s; s = s->next) {
+	for (s = rx_socks; s; s = s->next) {
 		if (s->ifc == ifc && s->queue == queue) {
 			s->nflows++;
 			rx_iface_put(ifc); /* the socket already holds the interface */
@@ -196,15 +324,15 @@ int rx_sock_get(struct rx_iface *ifc, uint32_t queue, struct rx_sock **ret_sock)
 		return ret;
 	}
 	s->nflows = 1;
-	s->next = socks;
-	socks = s;
+	s->next = rx_socks;
+	rx_socks = s;
 	*ret_sock = s;
 	return 0;
 }
 
 void rx_sock_put(struct rx_sock *s)
 {
-	struct rx_sock **pp = &socks;
+	struct rx_sock **pp = &rx_socks;
 
 	if (--s->nflows)
 		return;

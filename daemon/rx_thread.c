@@ -449,7 +449,9 @@ void *rx_thread_main(void *arg)
 			pthread_mutex_unlock(&s->lock);
 			break;
 		}
-		work = receive(s, &r);
+		/* Quiescing for a restart: the datagram half taken is finished, no other started.
+		 */
+		work = !s->quiesce || s->cur.n ? receive(s, &r) : 0;
 		taken += work;
 		for (struct rx_flow *f = s->flows; f; f = f->snext)
 			submit(f);
@@ -458,6 +460,12 @@ void *rx_thread_main(void *arg)
 			inflight |= f->published != f->tail || f->hold_head != f->hold_tail;
 		}
 		flush(s, &r);
+		if (s->quiesce && !inflight && !s->cur.n) {
+			/* Every record published, every frame back in the fill ring. */
+			__atomic_store_n(&s->quiesced, 1, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
 		pthread_mutex_unlock(&s->lock);
 
 		if (work) {

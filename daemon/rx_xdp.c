@@ -28,7 +28,7 @@
 
 #define PROG_NAME "dmad_xdp_rx"
 
-static struct rx_iface *ifaces;
+struct rx_iface *rx_ifaces;
 
 /*
  * libbpf and libxdp print to stderr by default; their words go to our log
@@ -89,6 +89,18 @@ static int attach(struct rx_iface *ifc)
 	return ret;
 }
 
+/*
+ * The program never reads its owner map, so the kernel would not list it
+ * among the program's maps, where rx_sweep() looks: bind it.
+ */
+static int bind_owner(struct rx_iface *ifc)
+{
+	return bpf_prog_bind_map(bpf_program__fd(ifc->skel->progs.dmad_xdp_rx),
+				 bpf_map__fd(ifc->skel->maps.dmad_owner), NULL) < 0
+		       ? -errno
+		       : 0;
+}
+
 static int load(struct rx_iface *ifc)
 {
 	uint32_t key = 0, pid = (uint32_t)getpid();
@@ -101,6 +113,9 @@ static int load(struct rx_iface *ifc)
 	ret = bpf_map_update_elem(bpf_map__fd(ifc->skel->maps.dmad_owner), &key, &pid, 0);
 	if (ret < 0)
 		return -errno;
+	ret = bind_owner(ifc);
+	if (ret < 0)
+		return ret;
 	ret = attach(ifc);
 	if (ret < 0)
 		return log_error_errno(ret, "cannot attach the XDP program to %s: %m", ifc->name);
@@ -122,7 +137,7 @@ int rx_iface_get(const char *name, struct rx_iface **ret_ifc)
 	struct rx_iface *ifc;
 	int ifindex, ret;
 
-	for (ifc = ifaces; ifc; ifc = ifc->next) {
+	for (ifc = rx_ifaces; ifc; ifc = ifc->next) {
 		if (!strcmp(ifc->name, name)) {
 			ifc->nsocks++;
 			*ret_ifc = ifc;
@@ -144,15 +159,15 @@ int rx_iface_get(const char *name, struct rx_iface **ret_ifc)
 		return ret;
 	}
 	ifc->nsocks = 1;
-	ifc->next = ifaces;
-	ifaces = ifc;
+	ifc->next = rx_ifaces;
+	rx_ifaces = ifc;
 	*ret_ifc = ifc;
 	return 0;
 }
 
 void rx_iface_put(struct rx_iface *ifc)
 {
-	struct rx_iface **pp = &ifaces;
+	struct rx_iface **pp = &rx_ifaces;
 
 	if (--ifc->nsocks)
 		return;
@@ -182,6 +197,16 @@ int rx_iface_add_flow(struct rx_iface *ifc, const struct rx_flow *f)
 	    0)
 		return errno == EEXIST ? -EADDRINUSE : -errno;
 	return 0;
+}
+
+int rx_iface_keep_flow(struct rx_iface *ifc, const struct rx_flow *f)
+{
+	struct dmad_rx_flow_key key = {.port = f->port, .proto = f->proto};
+	struct dmad_rx_flow_val val = {.queue = f->queue, .flow_id = f->id};
+
+	return bpf_map_update_elem(bpf_map__fd(ifc->skel->maps.dmad_flows), &key, &val, BPF_ANY) < 0
+		       ? -errno
+		       : 0;
 }
 
 void rx_iface_del_flow(struct rx_iface *ifc, const struct rx_flow *f)
@@ -271,12 +296,17 @@ static void sweep_one(const struct if_nameindex *it)
 	}
 }
 
+void rx_lib_log(void)
+{
+	libbpf_set_print(libbpf_print);
+	libxdp_set_print(libxdp_print);
+}
+
 void rx_sweep(void)
 {
 	struct if_nameindex *all;
 
-	libbpf_set_print(libbpf_print);
-	libxdp_set_print(libxdp_print);
+	rx_lib_log();
 	all = if_nameindex();
 
 	if (!all)
@@ -284,4 +314,107 @@ void rx_sweep(void)
 	for (struct if_nameindex *it = all; it->if_index; it++)
 		sweep_one(it);
 	if_freenameindex(all);
+}
+
+/* Is @link_fd an XDP link on @ifindex? */
+static bool xdp_link_on(int link_fd, int ifindex)
+{
+	struct bpf_link_info info = {0};
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(link_fd, &info, &len) == 0 &&
+	       info.type == BPF_LINK_TYPE_XDP && (int)info.xdp.ifindex == ifindex;
+}
+
+/* This dmad's program, on the maps the dmad before it filled. libbpf
+ * refuses a map of another type or size at load. */
+static int load_on(struct rx_iface *ifc, int flows_fd, int xsks_fd, int owner_fd)
+{
+	uint32_t key = 0, pid = (uint32_t)getpid();
+
+	ifc->skel = dmad_xdp__open();
+	if (!ifc->skel)
+		return -errno;
+	if (bpf_map__reuse_fd(ifc->skel->maps.dmad_flows, flows_fd) < 0 ||
+	    bpf_map__reuse_fd(ifc->skel->maps.dmad_xsks, xsks_fd) < 0 ||
+	    bpf_map__reuse_fd(ifc->skel->maps.dmad_owner, owner_fd) < 0 ||
+	    dmad_xdp__load(ifc->skel) < 0)
+		return -EBADF;
+	if (bpf_map_update_elem(bpf_map__fd(ifc->skel->maps.dmad_owner), &key, &pid, 0) < 0 ||
+	    bind_owner(ifc) < 0)
+		return -errno;
+	/* The link stays attached throughout: no datagram goes to the stack. */
+	if (bpf_link_update(ifc->link_fd, bpf_program__fd(ifc->skel->progs.dmad_xdp_rx), NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+int rx_iface_adopt(const char *name, uint32_t mode, int link_fd, int flows_fd, int xsks_fd,
+		   int owner_fd, struct rx_iface **ret_ifc)
+{
+	struct rx_iface *ifc = calloc(1, sizeof(*ifc));
+	int ret = ifc ? 0 : -ENOMEM;
+
+	if (ifc) {
+		snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+		ifc->ifindex = (int)if_nametoindex(name);
+		ifc->link_fd = link_fd;
+		ifc->mode = mode;
+		if (!ifc->ifindex)
+			ret = -ENXIO;
+		else if (!xdp_link_on(link_fd, ifc->ifindex))
+			ret = -EBADF;
+		else
+			ret = load_on(ifc, flows_fd, xsks_fd, owner_fd);
+	} else {
+		close(link_fd);
+	}
+	/* The skeleton holds copies of the maps' fds. */
+	close(flows_fd);
+	close(xsks_fd);
+	close(owner_fd);
+	if (ret < 0) {
+		if (ifc)
+			iface_free(ifc);
+		return ret;
+	}
+	ifc->nsocks = 1;
+	ifc->next = rx_ifaces;
+	rx_ifaces = ifc;
+	*ret_ifc = ifc;
+	return 0;
+}
+
+static bool flow_here(const struct rx_iface *ifc, const struct dmad_rx_flow_key *k)
+{
+	for (const struct rx_flow *f = rx_all_flows; f; f = f->next)
+		if (f->sock->ifc == ifc && !f->closing && f->port == k->port &&
+		    f->proto == k->proto)
+			return true;
+	return false;
+}
+
+void rx_iface_prune(struct rx_iface *ifc)
+{
+	int flows = bpf_map__fd(ifc->skel->maps.dmad_flows);
+	struct dmad_rx_flow_key k, next, gone[DMAD_RX_MAX_FLOWS];
+	unsigned ngone = 0;
+	void *prev = NULL;
+
+	while (ngone < DMAD_RX_MAX_FLOWS && bpf_map_get_next_key(flows, prev, &next) == 0) {
+		if (!flow_here(ifc, &next))
+			gone[ngone++] = next;
+		k = next;
+		prev = &k;
+	}
+	for (unsigned i = 0; i < ngone; i++)
+		bpf_map_delete_elem(flows, &gone[i]);
+	for (uint32_t q = 0; q < DMAD_RX_MAX_QUEUES; q++) {
+		bool used = false;
+
+		for (const struct rx_sock *s = rx_socks; s; s = s->next)
+			used |= s->ifc == ifc && s->queue == q;
+		if (!used)
+			rx_iface_set_xsk(ifc, q, -1);
+	}
 }

@@ -187,6 +187,27 @@ int share_on_list(struct client *c, const struct client_req *rq, struct client_r
 	return 0;
 }
 
+bool share_uid_get(unsigned i, uint32_t *ret_uid, uint32_t *ret_weight, uint64_t *ret_rate)
+{
+	if (i >= nuids)
+		return false;
+	*ret_uid = uids[i].uid;
+	*ret_weight = uids[i].weight;
+	*ret_rate = uids[i].rate.bps;
+	return true;
+}
+
+int share_uid_carry(uint32_t uid, uint32_t weight, uint64_t rate)
+{
+	struct uid_share *u = find_uid(uid, true);
+
+	if (!u)
+		return -ENOSPC;
+	u->weight = weight;
+	rate_set(&u->rate, rate);
+	return 0;
+}
+
 /* A decimal number, with @suffix an optional binary K, M, G or T after it.
  * Returns 0 or -EINVAL. */
 static int parse_num(const char *s, bool suffix, uint64_t *ret)

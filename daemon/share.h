@@ -30,4 +30,14 @@ void share_chan_init(struct client *c, struct chan *ch);
 int share_on_set(struct client *c, const struct client_req *rq, struct client_rep *rep);
 int share_on_list(struct client *c, const struct client_req *rq, struct client_rep *rep);
 
+/*
+ * share_uid_get() - the settings of the @i-th uid that has some, for a
+ * restart's handover (handover_totals.c). False past the last.
+ */
+bool share_uid_get(unsigned i, uint32_t *ret_uid, uint32_t *ret_weight, uint64_t *ret_rate);
+
+/* share_uid_carry() - @uid's settings as the dmad before a restart had them
+ * (weight 0: the default). Before any client is restored. Returns 0 or -ENOSPC. */
+int share_uid_carry(uint32_t uid, uint32_t weight, uint64_t rate);
+
 #endif /* DMAD_SHARE_H */

@@ -18,7 +18,7 @@
 #include "harness.h"
 #include "jsonread.h"
 
-#define MAX_DAEMONS 4
+#define MAX_DAEMONS 8
 #define MAX_ARGS    16
 #define LOG_TAIL    (32 * 1024) /* most of a log worth reading in a TAP stream */
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: the handover state a new dmad reads at start
- * (handover_state.c). The input is the state itself; the process holds one
+ * (handover_state.c, with its settings, totals and flows part,
+ * handover_ext.c). The input is the state itself; the process holds one
  * real fd of each kind at fixed numbers (FD_BASE + kind), so that inputs
  * can reach the checks of each fd's kind as well as the parse. A state
  * accepted must name only records and fds inside it: checked again here,
@@ -14,6 +15,10 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
 
 #include "dmad_ring.h"
 #include "handover_state.h"
@@ -39,7 +44,7 @@ static int memfd(const char *name, off_t size, int seals)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct sockaddr sa = {.sa_family = AF_UNIX};
-	int sp[2], l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int sp[2], l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), xsk;
 
 	(void)argc, (void)argv;
 	/* Autobind in the abstract namespace: a listening socket with no file. */
@@ -54,7 +59,45 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
 	      FD_BASE + HANDOVER_FD_RING);
 	place(eventfd(0, EFD_CLOEXEC), FD_BASE + HANDOVER_FD_DOORBELL);
+	place(memfd("dmad-rx", 4096, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+	      FD_BASE + HANDOVER_FD_RX_AREA);
+	place(eventfd(0, EFD_CLOEXEC), FD_BASE + HANDOVER_FD_RX_EVENT);
+	place(memfd("dmad-umem", 4096, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+	      FD_BASE + HANDOVER_FD_UMEM);
+	/* Where the kernel lets us: an AF_XDP socket needs CAP_NET_RAW. No
+	 * bpf_link or map: entries of those kinds reach their refusal. */
+	xsk = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (xsk >= 0)
+		place(xsk, FD_BASE + HANDOVER_FD_XSK);
 	return 0;
+}
+
+static void recheck_ext(const struct handover_view *v)
+{
+	const struct handover_ext_view *x = &v->ext;
+	uint32_t nfds = v->h->nfds;
+
+	for (uint32_t i = 0; i < x->e->nrxifs; i++)
+		if (x->rxifs[i].link >= nfds || x->rxifs[i].flows_map >= nfds ||
+		    x->rxifs[i].xsks_map >= nfds || x->rxifs[i].owner_map >= nfds ||
+		    !memchr(x->rxifs[i].name, '\0', sizeof(x->rxifs[i].name)))
+			abort();
+	for (uint32_t i = 0; i < x->e->nrxsocks; i++)
+		if (x->rxsocks[i].iface >= x->e->nrxifs ||
+		    x->rxsocks[i].queue >= DMAD_RX_MAX_QUEUES || x->rxsocks[i].xsk >= nfds ||
+		    x->rxsocks[i].umem >= nfds || x->rxsocks[i].xsk == x->rxsocks[i].umem)
+			abort();
+	for (uint32_t i = 0; i < x->e->nrxflows; i++) {
+		const struct handover_rxflow *f = &x->rxflows[i];
+
+		if (f->client >= v->h->nclients || f->sock >= x->e->nrxsocks || f->area >= nfds ||
+		    f->event >= nfds || f->area == f->event || !f->slot_count ||
+		    (f->slot_count & (f->slot_count - 1)) || f->slot_size > DMAD_RX_SLOT_MAX)
+			abort();
+	}
+	if (x->e->nuids > HANDOVER_UIDS_MAX || x->e->nreleased > DMAD_PROTO_RELEASED_MAX ||
+	    x->e->ngone > DMAD_PROTO_GONE_MAX)
+		abort();
 }
 
 static void recheck(const struct handover_view *v)
@@ -81,6 +124,7 @@ static void recheck(const struct handover_view *v)
 	for (uint32_t i = 0; i < h->nfds; i++)
 		if (v->fds[i].fd <= 2)
 			abort();
+	recheck_ext(v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

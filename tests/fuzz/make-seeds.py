@@ -161,10 +161,24 @@ write("dmactl", "monitor-json", b"monitor\0--json\0\0" + hello_rep + rep(b"") +
 # handover: the state itself; fds FD_BASE + kind are real ones in the target.
 FD_BASE = 100
 LISTEN, CLIENT, REGION, RING, DOORBELL = 1, 2, 3, 4, 5
+RX_AREA, RX_EVENT, XSK, UMEM, BPF_LINK, BPF_MAP = 6, 7, 8, 9, 10, 11
 
 
-def state(clients, regions, chans, fds, devices=(), listen=0, version=2, cut=0):
+def ext(nclients, uids=(), released=(), gone=(), rxifs=(), rxsocks=(), rxflows=(),
+        next_flow_id=0, totals=(0, 0, 0), cexts=None):
+    """The settings, totals and flows part (daemon/handover_ext.h)."""
+    if cexts is None:
+        cexts = [struct.pack("<IIQQQQ", 0, 0, 0, 0, 0, 0)] * nclients
+    h = struct.pack("<HHHHHHHHIIIIIIIIQQQ", 72, 40, 16, 200, 80, 40, 24, 120,
+                    len(uids), len(released), len(gone), len(rxifs), len(rxsocks),
+                    len(rxflows), next_flow_id, 0, *totals)
+    return h + b"".join(list(cexts) + list(uids) + list(released) + list(gone) +
+                        list(rxifs) + list(rxsocks) + list(rxflows))
+
+
+def state(clients, regions, chans, fds, devices=(), listen=0, version=3, cut=0, tail=None):
     body = b"".join(list(clients) + list(regions) + list(chans) + list(devices) + list(fds))
+    body += ext(len(clients)) if tail is None else tail
     n = 72 + len(body)
     h = struct.pack("<IHHIIHHHHIIIIIIQQHHI", 0x4F484D44, version, 72, n, 0, 48, 24, 96, 8,
                     len(clients), len(regions), len(chans), len(fds), listen, 0,
@@ -193,6 +207,34 @@ write("handover", "wrong-kind",
       state([ho_client], [ho_region], [ho_chan],
             ho_fds[:3] + [fd(RING, FD_BASE + DOORBELL), fd(DOORBELL, FD_BASE + RING)]))
 
+# A client with settings and totals, one flow on one AF_XDP socket.
+ho_rx_fds = [fd(LISTEN), fd(CLIENT), fd(BPF_LINK), fd(BPF_MAP), fd(BPF_MAP, 120),
+             fd(BPF_MAP, 121), fd(XSK), fd(UMEM), fd(RX_AREA), fd(RX_EVENT)]
+ho_rxif = name("dmrx0", 16) + struct.pack("<IIIIII", 2, 3, 4, 5, 1, 0)
+ho_rxsock = struct.pack("<IIIIQ", 0, 0, 6, 7, 0)
+ho_stats = struct.pack("<8Q", 100, 51200, 1, 0, 0, 90, 10, 0)
+ho_rxflow = struct.pack("<IIIHBBIIIIIIIIQ", 0, 1, 0, 7000, 17, 0, 2048, 64, 0, 8, 9, 100, 101,
+                        0, 1) + ho_stats
+ho_cext = struct.pack("<IIQQQQ", 7, 1, 1 << 20, 3, 4096, 0)
+ho_uid = struct.pack("<IIQ", 4242, 0, 64 << 20)
+ho_released = name("dma_skeleton1") + name("dma_skeleton") + name("removed on request", 96) + \
+    struct.pack("<QQQQII", 1, 5, 500, 0, 4, 0)
+ho_gone = name("copier") + struct.pack("<QQQQIIII", 1, 12, 4096, 0, 2, 0, 0, 0)
+
+
+def rx_tail(queue=0, kinds_ok=True, **kw):
+    sock = struct.pack("<IIIIQ", 0, queue, 6, 7, 0)
+    return ext(1, uids=[ho_uid], released=[ho_released], gone=[ho_gone], rxifs=[ho_rxif],
+               rxsocks=[sock], rxflows=[ho_rxflow], next_flow_id=1, totals=(1000, 1 << 20, 0),
+               cexts=[ho_cext], **kw)
+
+
+write("handover", "rx-flow", state([ho_client], [], [], ho_rx_fds, tail=rx_tail()))
+write("handover", "rx-queue-out-of-range",
+      state([ho_client], [], [], ho_rx_fds, tail=rx_tail(queue=64)))
+write("handover", "rx-xsk-wrong-kind",
+      state([ho_client], [], [], ho_rx_fds[:6] + [fd(XSK, FD_BASE + RX_EVENT)] +
+            ho_rx_fds[7:9] + [fd(RX_EVENT, FD_BASE + XSK)], tail=rx_tail()))
 
 # journal: the session journal, a header page then a state and its names.
 def journal(st, names, sel=0, off=4096, version=1, cut=0):

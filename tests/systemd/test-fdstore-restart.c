@@ -13,6 +13,11 @@
  * A second client has one memfd registered as two regions: the store
  * keeps one of several fds of the same file, and the table must not lose
  * the other.
+ * Where dmad has receive offload and the test runs as root, a third client
+ * has a receive flow on a veth pair: after each restart a paced stream
+ * reaches it whole, every byte and sequence number checked, the sequence
+ * going on from before (its AF_XDP socket, UMEM, bpf_link, maps, area and
+ * eventfd went through the store too).
  * Then a store whose state is truncated: the next dmad refuses it with a
  * log line, starts clean and serves a new client.
  */
@@ -31,10 +36,22 @@
 #include "copier.h"
 #include "harness.h"
 #include "sdstore.h"
+#include "sdtest.h"
+#ifdef FDSTORE_RX
+#include "rxnet.h"
+#endif
 
 #define ROUNDS	   2
 #define STEP_MS	   30000
 #define STATE_NAME "dmad-state"
+/* The control socket; the copier's socket, two regions, a ring and its
+ * doorbell; the sharer's socket and two regions. */
+#define STORED_FDS 9
+/* The receiver's socket; its flow's area, eventfd, AF_XDP socket, UMEM,
+ * bpf_link and three maps. */
+#define RX_STORED_FDS 9
+#define RX_PORT	      7301
+#define RX_N	      300
 
 struct report {
 	int32_t err;
@@ -171,6 +188,36 @@ static bool truncate_state(struct sds *st)
 	return false;
 }
 
+#ifdef FDSTORE_RX
+static const uint32_t rx_sizes[] = {4, 100, 1000, RXNET_MTU_PAYLOAD};
+static struct dmac_client *rx_client;
+static struct dmac_rx *rx;
+
+/* As root: a receiver with a flow, and a first stream to it. */
+static bool rx_open(void)
+{
+	struct dmac_rx_spec spec = rxnet_spec(RX_PORT, 2048, 1024);
+
+	if (geteuid() != 0)
+		return false;
+	return ok(dmac_connect(sock, "receiver", &rx_client) == 0 &&
+			  dmac_rx_open(rx_client, &spec, &rx) == 0,
+		  "a third client receives on %s port %d", RXNET_IF, RX_PORT);
+}
+
+/* Stream @round (from 0): RX_N datagrams, each checked, sequence numbers going on. */
+static void rx_stream(unsigned round)
+{
+	pid_t pid = rxnet_send(RX_PORT, RX_N, rx_sizes, 4, 500);
+	struct rxnet_seen s = rxnet_receive(rx, 0, RX_N, 1 + round * RX_N, rx_sizes, 4, 5000);
+
+	harness_wait_child(pid, STEP_MS, "sender");
+	ok(s.packets == RX_N && !s.bad_seq && !s.bad_len && !s.bad_payload,
+	   "stream %u: %u of %d datagrams, every byte and sequence number right (%u/%u/%u bad)",
+	   round, s.packets, RX_N, s.bad_seq, s.bad_len, s.bad_payload);
+}
+#endif
+
 int main(void)
 {
 	struct sds st;
@@ -180,12 +227,18 @@ int main(void)
 	struct copier fresh;
 	char line[128];
 	pid_t client, sharer;
+	unsigned nclients = 2, nstored, live_fds;
 	int r;
 
 	harness_watchdog(240);
 	unsetenv("DMAC_COPYBREAK");
 	sdt_path(sock, sizeof(sock), "dmad.sock");
 	sds_open(&st);
+#ifdef FDSTORE_RX
+	/* Before dmad starts: it must run in the veth pair's namespace. */
+	if (geteuid() == 0)
+		rxnet_setup();
+#endif
 
 	start(&dmads[0], "dmad-0", &st);
 	if (!ok(sds_ready(&st, STEP_MS), "dmad --fdstore under a manager: READY=1"))
@@ -211,31 +264,46 @@ int main(void)
 	close(sprog[1]), close(sstop[0]);
 	if (!ok(step(sprog[0], 'r'), "a second client has one memfd registered as two regions"))
 		return tap_done();
+#ifdef FDSTORE_RX
+	nclients += rx_open();
+	if (nclients == 3)
+		rx_stream(0);
+#endif
+	nstored = STORED_FDS + (nclients == 3 ? RX_STORED_FDS : 0);
+	/* The journal, and what was stored for the copy sessions; of the
+	 * receiver, its socket only. */
+	live_fds = 1 + STORED_FDS + (nclients == 3);
 
 	for (unsigned n = 1; n <= ROUNDS; n++) {
 		r = sds_stop(&st, &dmads[n - 1], SIGTERM, STEP_MS);
 		ok(r == 0, "restart %u: SIGTERM, and dmad exits 0 (%d)", n, r);
-		/* The control socket; the copier's socket, two regions, a ring and
-		 * its doorbell; the sharer's socket and two regions. */
-		ok(sds_has(&st, STATE_NAME) && sds_has(&st, "dmad-fd-8") && st.n == 10,
-		   "restart %u: the store holds dmad-state and dmad-fd-0..8, and no fd stored as "
+		snprintf(line, sizeof(line), "dmad-fd-%u", nstored - 1);
+		ok(sds_has(&st, STATE_NAME) && sds_has(&st, line) && st.n == nstored + 1,
+		   "restart %u: the store holds dmad-state and dmad-fd-0..%u, and no fd stored as "
 		   "created (%u fds)",
-		   n, st.n);
+		   n, nstored - 1, st.n);
 		start(&dmads[n], n == 1 ? "dmad-1" : "dmad-2", &st);
 		ok(sds_ready(&st, STEP_MS), "restart %u: the next dmad, given them, is ready", n);
-		ok(!sds_count(&st, "dmad-fd-") && !sds_has(&st, STATE_NAME) && st.forgotten == 10,
+		ok(!sds_count(&st, "dmad-fd-") && !sds_has(&st, STATE_NAME) &&
+			   st.forgotten == nstored + 1,
 		   "restart %u: and told the store to forget all of them (%u forgotten)", n,
 		   st.forgotten);
 		/* Kept for a crash (handover_live.h): the control socket, the
 		 * clients' sockets, the regions, the ring and its doorbell, and
-		 * the journal naming them. */
-		ok(sds_count(&st, "dmad-live-") == 10 && st.n == 10,
-		   "restart %u: and stored its own 9 fds and journal instead (%u, %u in all)", n,
-		   sds_count(&st, "dmad-live-"), st.n);
+		 * the journal naming them; not the receive flow's fds (a crash
+		 * ends flows). */
+		ok(sds_count(&st, "dmad-live-") == live_fds && st.n == live_fds,
+		   "restart %u: and stored its own %u fds and journal instead (%u, %u in all)", n,
+		   live_fds - 1, sds_count(&st, "dmad-live-"), st.n);
 		through &= ok(step(prog[0], 'k') && step(sprog[0], 'k'),
 			      "restart %u: both clients saw RESTARTED", n);
-		snprintf(line, sizeof(line), "restart %u: 2 of 2 client(s) restored", n);
-		ok(sdt_log_has(&dmads[n], line), "restart %u: both sessions restored", n);
+		snprintf(line, sizeof(line), "restart %u: %u of %u client(s) restored", n, nclients,
+			 nclients);
+		ok(sdt_log_has(&dmads[n], line), "restart %u: every session restored", n);
+#ifdef FDSTORE_RX
+		if (nclients == 3)
+			rx_stream(n);
+#endif
 	}
 	close(stop[1]);
 	if (read(res[0], &rep, sizeof(rep)) != sizeof(rep))

@@ -87,6 +87,15 @@ static void *good_state(const struct fds *f, size_t *ret_len)
 	return buf;
 }
 
+/* Entry @i of the fd table of good_state()'s @buf. */
+static struct handover_fd *fd_entry(uint8_t *buf, uint32_t i)
+{
+	struct handover_view v;
+
+	handover_state_init(buf, 1, 1, 1, 1, 5, &v);
+	return (struct handover_fd *)&v.fds[i];
+}
+
 static int parse(void *buf, size_t len, const char **why)
 {
 	struct handover_view v;
@@ -197,34 +206,34 @@ int main(void)
 
 	/* Well-formed records, fds that are not what the table says. */
 	buf = good_state(&f, &len);
-	((struct handover_fd *)(buf + len) - 3)->fd = pipefd[0];
+	fd_entry(buf, 2)->fd = pipefd[0];
 	tap_ok(fds_refused(buf, len, 2), "a pipe as a region's memfd: refused");
 	free(buf);
 
 	buf = good_state(&f, &len);
 	other = memfd("region", 8192, 0);
-	((struct handover_fd *)(buf + len) - 3)->fd = other;
+	fd_entry(buf, 2)->fd = other;
 	tap_ok(fds_refused(buf, len, 2), "an unsealed memfd as a region: refused");
 	close(other);
 	free(buf);
 
 	buf = good_state(&f, &len);
 	other = ring_memfd("not-a-ring", RING_SEALS);
-	((struct handover_fd *)(buf + len) - 2)->fd = other;
+	fd_entry(buf, 3)->fd = other;
 	tap_ok(fds_refused(buf, len, 3), "a sealed memfd of another name as a ring: refused");
 	close(other);
 	free(buf);
 
 	buf = good_state(&f, &len);
 	other = ring_memfd("dmad-ring", 0);
-	((struct handover_fd *)(buf + len) - 2)->fd = other;
+	fd_entry(buf, 3)->fd = other;
 	tap_ok(fds_refused(buf, len, 3), "an unsealed dmad-ring memfd as a ring: refused");
 	close(other);
 	free(buf);
 
 	buf = good_state(&f, &len);
 	other = dup(f.listen);
-	((struct handover_fd *)(buf + len) - 4)->fd = other;
+	fd_entry(buf, 1)->fd = other;
 	tap_ok(fds_refused(buf, len, 1), "a listening socket as a client's: refused");
 	close(other);
 	free(buf);
@@ -232,7 +241,7 @@ int main(void)
 	buf = good_state(&f, &len);
 	other = dup(f.doorbell);
 	close(other);
-	((struct handover_fd *)(buf + len) - 1)->fd = other;
+	fd_entry(buf, 4)->fd = other;
 	tap_ok(fds_refused(buf, len, 4), "a closed fd as a doorbell: refused");
 	free(buf);
 
