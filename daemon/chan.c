@@ -132,8 +132,6 @@ int chan_create(const struct chan_owner *o, uint32_t caps, struct chan **ret_cha
 		goto fail_errno;
 	ch->copybreak = dmad.copybreak;
 	ring_init(ch->ring, ch->ring_size, ch->copybreak);
-	handover_live_add(ch->ring_fd, false);
-	handover_live_add(ch->doorbell_fd, false);
 	list_add(ch);
 	*ret_chan = ch;
 	return 0;

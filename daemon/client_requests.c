@@ -20,6 +20,7 @@
 #include "dmad_rx.h"
 #include "events.h"
 #include "handover.h"
+#include "handover_live.h"
 #include "hotplug.h"
 #include "life.h"
 #include "log.h"
@@ -80,6 +81,7 @@ static int on_region_reg(struct client *c, const struct client_req *rq, struct c
 	ret = region_map(rq->fds[0], req->len, c->acct, &r);
 	if (ret < 0)
 		return ret;
+	handover_live_add(r->fd, true);
 	ret = region_table_add(c, r);
 	if (ret < 0) {
 		region_unmap(r);
@@ -119,6 +121,9 @@ static int on_chan_get(struct client *c, const struct client_req *rq, struct cli
 	ret = chan_create(&(struct chan_owner){&c->regions, c->acct, c->id}, req->caps, &ch);
 	if (ret < 0)
 		return ret;
+	/* A client's, for a crash (a receive flow's own channel is not). */
+	handover_live_add(ch->ring_fd, false);
+	handover_live_add(ch->doorbell_fd, false);
 	ch->id = ++c->next_chan_id;
 	ch->client = c;
 	share_chan_init(c, ch);

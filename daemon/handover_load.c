@@ -185,6 +185,7 @@ static int restore_region(struct client *c, const struct handover_region *hr, in
 
 	if (ret < 0)
 		return ret;
+	handover_live_add(r->fd, true);
 	ret = region_table_put(c, r, hr->id);
 	if (ret < 0) {
 		region_unmap(r);

@@ -91,7 +91,6 @@ int region_map(int fd, uint64_t len, struct quota_acct *acct, struct region **re
 		quota_release(acct, quota_region(len));
 		return -ENOTSUP;
 	}
-	handover_live_add(r->fd, true);
 	*ret_region = r;
 	return 0;
 }

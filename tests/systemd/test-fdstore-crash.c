@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "copier.h"
+#include "handover_state.h"
 #include "harness.h"
 #include "jsonread.h"
 #include "sdstore.h"
@@ -240,9 +241,11 @@ static bool swap_ring_doorbell(struct sds *st)
 {
 	enum { NAME = 48, RING = 4, DOORBELL = 5 };
 	uint64_t slot[4]; /* off, len, nnames, seq */
-	uint32_t sel, nfds, kind;
+	struct handover_hdr h;
+	uint32_t sel, kind;
 	char a[NAME], b[NAME];
 	int64_t ring = -1, bell = -1;
+	uint64_t table;
 	int fd = -1;
 
 	for (unsigned i = 0; i < st->n; i++)
@@ -250,10 +253,14 @@ static bool swap_ring_doorbell(struct sds *st)
 			fd = st->fds[i];
 	if (fd < 0 || pread(fd, &sel, 4, 8) != 4 || sel > 1 ||
 	    pread(fd, slot, sizeof(slot), 16 + 32 * sel) != sizeof(slot) ||
-	    pread(fd, &nfds, 4, (off_t)slot[0] + 36) != 4 || nfds != slot[2])
+	    pread(fd, &h, sizeof(h), (off_t)slot[0]) != sizeof(h) || h.nfds != slot[2])
 		return false;
-	for (uint32_t i = 0; i < nfds; i++) {
-		off_t at = (off_t)(slot[0] + slot[1] - 8ull * (nfds - i));
+	/* The fd table follows the records; the settings part follows it. */
+	table = slot[0] + h.hdr_size + (uint64_t)h.nclients * h.client_size +
+		(uint64_t)h.nregions * h.region_size + (uint64_t)h.nchans * h.chan_size +
+		(uint64_t)h.ndevices * h.device_size;
+	for (uint32_t i = 0; i < h.nfds; i++) {
+		off_t at = (off_t)(table + (uint64_t)h.fd_size * i);
 
 		if (pread(fd, &kind, 4, at) != 4)
 			return false;
