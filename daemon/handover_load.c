@@ -17,6 +17,7 @@
 #include "chan.h"
 #include "client.h"
 #include "device.h"
+#include "handover_bridge.h"
 #include "handover_sessions.h"
 #include "handover_state.h"
 #include "life.h"
@@ -29,6 +30,7 @@
 struct handover_loaded {
 	void *buf;
 	struct handover_view v;
+	struct handover_bridge *bridge; /* serves the rings until the workers do */
 };
 
 static bool listening_socket(int fd)
@@ -152,6 +154,7 @@ int handover_read(int fd, const int32_t *map, uint32_t nmap, struct handover_loa
 	close_inherited(false);
 	for (uint32_t i = 0; i < l->v.h->ndevices; i++)
 		device_calibration_carry(l->v.devices[i].name, l->v.devices[i].copybreak);
+	l->bridge = handover_bridge_start(&l->v);
 	dmad.generation = l->v.h->generation;
 	*ret_lfd = l->v.fds[l->v.h->listen_fd].fd;
 	*ret_owned = l->v.h->flags & HANDOVER_F_SOCKET_OWNED;
@@ -246,10 +249,11 @@ void handover_restore(struct handover_loaded *l)
 	struct client **cs = calloc(v->h->nclients + 1, sizeof(*cs));
 	uint32_t restored = 0;
 	struct timespec ts;
-	uint64_t now;
+	uint64_t now, served = 0;
 	int ret;
 
 	if (!cs) {
+		handover_bridge_stop(l->bridge, (struct handover_chan *)v->chans, v->h->nchans);
 		log_error("cannot restore sessions: out of memory; closing them");
 		for (uint32_t i = 0; i < v->h->nfds; i++)
 			if (i != v->h->listen_fd)
@@ -285,6 +289,9 @@ void handover_restore(struct handover_loaded *l)
 			client_close(c);
 		}
 	}
+	/* The buffer is ours: the bridge writes where it left each ring into
+	 * the records, and no worker has the rings before it has stopped. */
+	served = handover_bridge_stop(l->bridge, (struct handover_chan *)v->chans, v->h->nchans);
 	for (uint32_t i = 0; i < v->h->nchans; i++) {
 		const struct handover_chan *hc = &v->chans[i];
 		struct client *c = cs[hc->client];
@@ -308,15 +315,17 @@ void handover_restore(struct handover_loaded *l)
 		if (!cs[i] || cs[i]->closing)
 			continue;
 		restored++;
+		/* The stall is until the rings were served again, by the bridge if it ran. */
 		if (cs[i]->hello)
-			tell(cs[i], since(now, v->h->started_ns));
+			tell(cs[i], since(served ? served : now, v->h->started_ns));
 	}
 	log_info("restart %llu: %u of %u client(s) restored, %llu us after it began (drain and "
-		 "exec %llu us, EAL %llu, engines %llu, sessions %llu)",
+		 "exec %llu us, EAL %llu, engines %llu, sessions %llu); rings served again after "
+		 "%llu us",
 		 (unsigned long long)v->h->generation, restored, v->h->nclients,
 		 since(now, v->h->started_ns), since(dmad.main_ns, v->h->started_ns),
 		 since(dmad.eal_ns, dmad.main_ns), since(dmad.engines_ns, dmad.eal_ns),
-		 since(now, dmad.engines_ns));
+		 since(now, dmad.engines_ns), since(served ? served : now, v->h->started_ns));
 	free(cs);
 	free(l->buf);
 	free(l);
