@@ -51,7 +51,7 @@ struct handover_bridge {
 	struct bridge_chan *chans;
 	struct region_table **tables; /* per client record; NULL: not served */
 	struct region_view *views;    /* per region record; va NULL: not mapped */
-	uint64_t served_ns;	      /* first pass; written by the thread */
+	uint64_t served_ns;	      /* the thread began; read after the join */
 	bool stop;
 };
 
@@ -119,18 +119,14 @@ static void need_wakeup(struct handover_bridge *b, bool on)
 static void *bridge_main(void *arg)
 {
 	struct handover_bridge *b = arg;
-	bool first = true;
 
+	__atomic_store_n(&b->served_ns, now_ns(), __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
 		struct epoll_event ev[8];
 		unsigned work = 0;
 
 		for (uint32_t i = 0; i < b->nchans; i++)
 			work += serve(&b->chans[i]);
-		if (first) {
-			__atomic_store_n(&b->served_ns, now_ns(), __ATOMIC_RELEASE);
-			first = false;
-		}
 		if (work)
 			continue;
 		/* Sleep as a worker does: raise NEED_WAKEUP, then look once more. */
@@ -225,7 +221,8 @@ static void unmap_all(struct handover_bridge *b)
 }
 
 /* Map @hc's ring and watch its doorbell; false leaves it to the workers. */
-static bool add_chan(struct handover_bridge *b, const struct handover_view *v, uint32_t rec)
+static bool add_chan(struct handover_bridge *b, const struct handover_view *v, uint32_t rec,
+		     const bool *serve)
 {
 	uint32_t ring_size = dmad_proto_ring_size(DMAD_PROTO_SQ_ENTRIES, DMAD_PROTO_ERR_ENTRIES);
 	const struct handover_chan *hc = &v->chans[rec];
@@ -233,7 +230,7 @@ static bool add_chan(struct handover_bridge *b, const struct handover_view *v, u
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
 	void *ring;
 
-	if (!(hc->flags & HANDOVER_CHAN_ENGINE) || !b->tables[hc->client])
+	if (!(hc->flags & HANDOVER_CHAN_ENGINE) || !serve[hc->client] || !b->tables[hc->client])
 		return false;
 	/* handover_state_check_fds() checked its size and seals. */
 	ring = mmap(NULL, ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fds[hc->ring].fd, 0);
@@ -258,7 +255,7 @@ static bool add_chan(struct handover_bridge *b, const struct handover_view *v, u
 	return true;
 }
 
-struct handover_bridge *handover_bridge_start(const struct handover_view *v)
+struct handover_bridge *handover_bridge_start(const struct handover_view *v, const bool *serve)
 {
 	struct handover_bridge *b = calloc(1, sizeof(*b));
 	struct epoll_event ev = {.events = EPOLLIN};
@@ -285,7 +282,11 @@ struct handover_bridge *handover_bridge_start(const struct handover_view *v)
 	if (ret < 0)
 		goto fail_free;
 	for (uint32_t i = 0; i < v->h->nchans; i++)
-		add_chan(b, v, i);
+		add_chan(b, v, i, serve);
+	if (!b->nchans) {
+		unmap_all(b);
+		return NULL;
+	}
 	ret = -pthread_create(&b->thread, NULL, bridge_main, b);
 	if (ret < 0)
 		goto fail_free;

@@ -15,6 +15,8 @@
 #ifndef DMAD_HANDOVER_BRIDGE_H
 #define DMAD_HANDOVER_BRIDGE_H
 
+#include <stdbool.h>
+
 #include "handover_state.h"
 
 struct handover_bridge;
@@ -22,12 +24,14 @@ struct handover_bridge;
 /*
  * handover_bridge_start() - map the regions and rings of @v (checked by
  * handover_state_check_fds()) and serve every channel that was on an
- * engine. A client whose regions cannot all be mapped is left for
- * handover_restore() alone. Control thread, before EAL starts. Returns the
- * bridge, or NULL (logged) when nothing could start: the restart then
- * stalls until the workers run, as without it.
+ * engine, of each client record i with @serve[i]. It meters nothing and
+ * knows no weights: the caller leaves out the clients with a byte rate. A
+ * client whose regions cannot all be mapped is left for handover_restore()
+ * alone. Control thread, before EAL starts. Returns the bridge, or NULL
+ * (logged) when it could not start, or had no ring to serve: the restart
+ * then stalls until the workers run, as without it.
  */
-struct handover_bridge *handover_bridge_start(const struct handover_view *v);
+struct handover_bridge *handover_bridge_start(const struct handover_view *v, const bool *serve);
 
 /*
  * handover_bridge_stop() - stop serving, wait for the thread, and write

@@ -120,6 +120,24 @@ static bool remap(struct handover_view *v, const int32_t *map, uint32_t nmap, co
 	return true;
 }
 
+/* Serve the rings until the workers can, but those of a client whose uid
+ * has a byte rate: the bridge does not meter. */
+static void start_bridge(struct handover_loaded *l)
+{
+	bool *serve = calloc(l->v.h->nclients + 1, sizeof(*serve));
+
+	for (uint32_t i = 0; serve && i < l->v.h->nclients; i++) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+
+		serve[i] = getsockopt(l->v.fds[l->v.clients[i].sock].fd, SOL_SOCKET, SO_PEERCRED,
+				      &cred, &len) == 0 &&
+			   !share_uid_metered(cred.uid);
+	}
+	l->bridge = serve ? handover_bridge_start(&l->v, serve) : NULL;
+	free(serve);
+}
+
 int handover_read(int fd, const int32_t *map, uint32_t nmap, struct handover_loaded **ret_loaded,
 		  int *ret_lfd, bool *ret_owned)
 {
@@ -154,7 +172,7 @@ int handover_read(int fd, const int32_t *map, uint32_t nmap, struct handover_loa
 	close_inherited(false);
 	for (uint32_t i = 0; i < l->v.h->ndevices; i++)
 		device_calibration_carry(l->v.devices[i].name, l->v.devices[i].copybreak);
-	l->bridge = handover_bridge_start(&l->v);
+	start_bridge(l);
 	dmad.generation = l->v.h->generation;
 	*ret_lfd = l->v.fds[l->v.h->listen_fd].fd;
 	*ret_owned = l->v.h->flags & HANDOVER_F_SOCKET_OWNED;
