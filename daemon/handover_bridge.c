@@ -301,10 +301,11 @@ fail:
 }
 
 uint64_t handover_bridge_stop(struct handover_bridge *b, struct handover_chan *chans,
-			      uint32_t nchans)
+			      uint32_t nchans, uint64_t *ret_descs)
 {
 	uint64_t served;
 
+	*ret_descs = 0;
 	if (!b)
 		return 0;
 	__atomic_store_n(&b->stop, true, __ATOMIC_RELEASE);
@@ -317,6 +318,7 @@ uint64_t handover_bridge_stop(struct handover_bridge *b, struct handover_chan *c
 
 		if (c->rec >= nchans)
 			continue;
+		*ret_descs += c->head - hc->head;
 		hc->head = c->head;
 		hc->err_tail = c->err_tail;
 		hc->ops += c->ops;

@@ -38,9 +38,10 @@ struct handover_bridge *handover_bridge_start(const struct handover_view *v, con
  * each served channel's consumer index, error count and counters into
  * @chans (the state's @nchans records the bridge was started with);
  * unmap and free everything. Returns when the rings were first served
- * again (CLOCK_MONOTONIC ns; 0: never). Accepts NULL (returns 0).
+ * again (CLOCK_MONOTONIC ns; 0: never), and in *@ret_descs how many
+ * descriptors the bridge took. Accepts NULL (returns 0, no descriptors).
  */
 uint64_t handover_bridge_stop(struct handover_bridge *b, struct handover_chan *chans,
-			      uint32_t nchans);
+			      uint32_t nchans, uint64_t *ret_descs);
 
 #endif /* DMAD_HANDOVER_BRIDGE_H */

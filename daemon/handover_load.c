@@ -31,6 +31,7 @@ struct handover_loaded {
 	void *buf;
 	struct handover_view v;
 	struct handover_bridge *bridge; /* serves the rings until the workers do */
+	bool *bridged;			/* per client record: its rings among them */
 };
 
 static bool listening_socket(int fd)
@@ -135,7 +136,10 @@ static void start_bridge(struct handover_loaded *l)
 			   !share_uid_metered(cred.uid);
 	}
 	l->bridge = serve ? handover_bridge_start(&l->v, serve) : NULL;
-	free(serve);
+	if (l->bridge)
+		l->bridged = serve;
+	else
+		free(serve);
 }
 
 int handover_read(int fd, const int32_t *map, uint32_t nmap, struct handover_loaded **ret_loaded,
@@ -267,15 +271,17 @@ void handover_restore(struct handover_loaded *l)
 	struct client **cs = calloc(v->h->nclients + 1, sizeof(*cs));
 	uint32_t restored = 0;
 	struct timespec ts;
-	uint64_t now, served = 0;
+	uint64_t now, served = 0, bridged = 0;
 	int ret;
 
 	if (!cs) {
-		handover_bridge_stop(l->bridge, (struct handover_chan *)v->chans, v->h->nchans);
+		handover_bridge_stop(l->bridge, (struct handover_chan *)v->chans, v->h->nchans,
+				     &bridged);
 		log_error("cannot restore sessions: out of memory; closing them");
 		for (uint32_t i = 0; i < v->h->nfds; i++)
 			if (i != v->h->listen_fd)
 				close(fds[i].fd);
+		free(l->bridged);
 		free(l->buf);
 		free(l);
 		return;
@@ -309,7 +315,8 @@ void handover_restore(struct handover_loaded *l)
 	}
 	/* The buffer is ours: the bridge writes where it left each ring into
 	 * the records, and no worker has the rings before it has stopped. */
-	served = handover_bridge_stop(l->bridge, (struct handover_chan *)v->chans, v->h->nchans);
+	served = handover_bridge_stop(l->bridge, (struct handover_chan *)v->chans, v->h->nchans,
+				      &bridged);
 	for (uint32_t i = 0; i < v->h->nchans; i++) {
 		const struct handover_chan *hc = &v->chans[i];
 		struct client *c = cs[hc->client];
@@ -333,18 +340,21 @@ void handover_restore(struct handover_loaded *l)
 		if (!cs[i] || cs[i]->closing)
 			continue;
 		restored++;
-		/* The stall is until the rings were served again, by the bridge if it ran. */
+		/* The stall is until its rings were served again, by the bridge if it ran. */
 		if (cs[i]->hello)
-			tell(cs[i], since(served ? served : now, v->h->started_ns));
+			tell(cs[i], since(l->bridged && l->bridged[i] && served ? served : now,
+					  v->h->started_ns));
 	}
 	log_info("restart %llu: %u of %u client(s) restored, %llu us after it began (drain and "
 		 "exec %llu us, EAL %llu, engines %llu, sessions %llu); rings served again after "
-		 "%llu us",
+		 "%llu us, %llu descriptor(s) by the bridge",
 		 (unsigned long long)v->h->generation, restored, v->h->nclients,
 		 since(now, v->h->started_ns), since(dmad.main_ns, v->h->started_ns),
 		 since(dmad.eal_ns, dmad.main_ns), since(dmad.engines_ns, dmad.eal_ns),
-		 since(now, dmad.engines_ns), since(served ? served : now, v->h->started_ns));
+		 since(now, dmad.engines_ns), since(served ? served : now, v->h->started_ns),
+		 (unsigned long long)bridged);
 	free(cs);
+	free(l->bridged);
 	free(l->buf);
 	free(l);
 }

@@ -13,7 +13,10 @@
  * touched them) as after the first restart (a first start calibrates, a
  * takeover does not): what a dmad leaks across its exec adds up at every
  * restart. Only dmactl's own connection comes and goes meanwhile; the first
- * reading is before any, the last waits for it to go.
+ * reading is before any, the last waits for it to go. At the end every
+ * channel is back on a dma_skeleton (the bridge that serves the rings
+ * while the new dmad's EAL starts hands them to the engines), and the
+ * bridge took descriptors in the restarts.
  *
  *   RESTART_CLIENTS=4 RESTART_COUNT=20 meson test -C build test-restart-handover -v
  * is the benchmark (stall p99 over every client and restart;
@@ -29,6 +32,7 @@
 
 #include "copier.h"
 #include "harness.h"
+#include "jsonread.h"
 #include "procstat.h"
 
 #define MAX_CLIENTS    16
@@ -158,17 +162,42 @@ static void settle(pid_t pid, int fds, struct procstat *now)
 		usleep(100000);
 }
 
-/* Each restart's own account of where its time went, from dmad's log. */
-static void show_phases(const struct harness_dmad *d)
+/* Each restart's own account of where its time went, from dmad's log;
+ * returns the descriptors the bridge took while EAL started, in all. */
+static unsigned long long show_phases(const struct harness_dmad *d)
 {
 	FILE *f = fopen(d->log, "re");
+	unsigned long long all = 0, n;
 	char line[512];
+	const char *at;
 
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, " after it began ("))
-			tap_diag("%.*s", (int)strcspn(line, "\n"), line);
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strstr(line, " after it began ("))
+			continue;
+		tap_diag("%.*s", (int)strcspn(line, "\n"), line);
+		if (strstr(line, "by the bridge") && (at = strrchr(line, ',')) &&
+		    sscanf(at, ", %llu descriptor", &n) == 1)
+			all += n;
+	}
 	if (f)
 		fclose(f);
+	return all;
+}
+
+/* The clients' channels, by dmactl status: how many are on a dma_skeleton. */
+static unsigned on_skeleton(const char *socket, unsigned *ret_all)
+{
+	struct jv *st = harness_status_json(socket);
+	const struct jv *ch;
+	unsigned n = 0;
+
+	*ret_all = 0;
+	for (size_t i = 0; st && (ch = jv_at(jv_get(st, "channels"), i)); i++) {
+		(*ret_all)++;
+		n += !strncmp(jv_str(jv_get(ch, "device"), ""), "dma_skeleton", 12);
+	}
+	jv_free(st);
+	return n;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -196,7 +225,7 @@ int main(void)
 	bool unsanitized = !san || !strcmp(san, "none");
 	struct procstat first, base, now;
 
-	tap_plan(10);
+	tap_plan(12);
 	harness_watchdog(600);
 	d = harness_dmad_start(NULL);
 	pid = d->pid;
@@ -254,7 +283,17 @@ int main(void)
 		tap_ok(1, "mappings # SKIP built with -Db_sanitize=%s", san);
 		tap_ok(1, "resident memory # SKIP built with -Db_sanitize=%s", san);
 	}
-	show_phases(d);
+	unsigned nchans, skel = on_skeleton(d->socket, &nchans);
+
+	tap_ok(nchans == nclients && skel == nclients,
+	       "every client's channel is back on a dma_skeleton after the restarts, none left on "
+	       "the CPU: %u of %u",
+	       skel, nchans);
+	unsigned long long bridged = show_phases(d);
+
+	tap_ok(bridged > 0,
+	       "the bridge served the rings while EAL started: %llu descriptors over %u restarts",
+	       bridged, done);
 
 	bool no_errors = true, all_seen = true;
 	uint64_t copies = 0;
