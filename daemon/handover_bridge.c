@@ -51,7 +51,8 @@ struct handover_bridge {
 	struct bridge_chan *chans;
 	struct region_table **tables; /* per client record; NULL: not served */
 	struct region_view *views;    /* per region record; va NULL: not mapped */
-	uint64_t served_ns;	      /* the thread began; read after the join */
+	uint64_t served_ns;	      /* the first pass began */
+	bool running;		      /* the thread was started */
 	bool stop;
 };
 
@@ -116,25 +117,28 @@ static void need_wakeup(struct handover_bridge *b, bool on)
 		dmad_ring_cons_need_wakeup(b->chans[i].ring, on);
 }
 
+static unsigned serve_all(struct handover_bridge *b)
+{
+	unsigned work = 0;
+
+	for (uint32_t i = 0; i < b->nchans; i++)
+		work += serve(&b->chans[i]);
+	return work;
+}
+
 static void *bridge_main(void *arg)
 {
 	struct handover_bridge *b = arg;
 
-	__atomic_store_n(&b->served_ns, now_ns(), __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
 		struct epoll_event ev[8];
-		unsigned work = 0;
 
-		for (uint32_t i = 0; i < b->nchans; i++)
-			work += serve(&b->chans[i]);
-		if (work)
+		if (serve_all(b))
 			continue;
 		/* Sleep as a worker does: raise NEED_WAKEUP, then look once more. */
 		need_wakeup(b, true);
 		dmad_ring_cons_sleep_fence();
-		for (uint32_t i = 0; i < b->nchans; i++)
-			work += serve(&b->chans[i]);
-		if (!work)
+		if (!serve_all(b))
 			epoll_wait(b->epfd, ev, 8, -1);
 		need_wakeup(b, false);
 	}
@@ -287,9 +291,18 @@ struct handover_bridge *handover_bridge_start(const struct handover_view *v, con
 		unmap_all(b);
 		return NULL;
 	}
+	/* The first pass here: on a busy machine a new thread may wait for a
+	 * CPU, and what the clients queued during the exec is served now. */
+	b->served_ns = now_ns();
+	serve_all(b);
 	ret = -pthread_create(&b->thread, NULL, bridge_main, b);
-	if (ret < 0)
-		goto fail_free;
+	if (ret < 0) {
+		/* Kept all the same: where the first pass left each ring goes to the workers. */
+		log_warning_errno(ret, "cannot serve the handed-over rings before the engines "
+				       "are up, past what was queued: %m");
+		return b;
+	}
+	b->running = true;
 	pthread_setname_np(b->thread, "dmad-bridge");
 	return b;
 
@@ -311,7 +324,10 @@ uint64_t handover_bridge_stop(struct handover_bridge *b, struct handover_chan *c
 	__atomic_store_n(&b->stop, true, __ATOMIC_RELEASE);
 	if (eventfd_write(b->stop_fd, 1) < 0)
 		log_warning_errno(-errno, "cannot wake the handover bridge: %m");
-	pthread_join(b->thread, NULL);
+	if (b->running)
+		pthread_join(b->thread, NULL);
+	else
+		need_wakeup(b, true); /* as the thread leaves them */
 	for (uint32_t i = 0; i < b->nchans; i++) {
 		const struct bridge_chan *c = &b->chans[i];
 		struct handover_chan *hc = &chans[c->rec];

@@ -27,9 +27,12 @@ struct handover_bridge;
  * engine, of each client record i with @serve[i]. It meters nothing and
  * knows no weights: the caller leaves out the clients with a byte rate. A
  * client whose regions cannot all be mapped is left for handover_restore()
- * alone. Control thread, before EAL starts. Returns the bridge, or NULL
- * (logged) when it could not start, or had no ring to serve: the restart
- * then stalls until the workers run, as without it.
+ * alone. The first pass over the rings is made here, on the calling thread;
+ * the bridge's thread makes the rest. Control thread, before EAL starts.
+ * Returns the bridge (to be stopped, even if its thread could not start:
+ * the first pass moved the rings), or NULL (logged) when it could not
+ * start, or had no ring to serve: the restart then stalls until the
+ * workers run, as without it.
  */
 struct handover_bridge *handover_bridge_start(const struct handover_view *v, const bool *serve);
 
