@@ -10,7 +10,7 @@
  * dmad holds as many fds after the last restart as at its first start,
  * and as many mappings and as much private memory (resident size less the
  * clients' regions and rings, whose pages count as far as its copies
- * touched them) as after the first restart (a first start calibrates, a
+ * touched them), within a small slack each, as after the first restart (a first start calibrates, a
  * takeover does not): what a dmad leaks across its exec adds up at every
  * restart. Only dmactl's own connection comes and goes meanwhile; the first
  * reading is before any, the last waits for it to go. At the end every
@@ -41,6 +41,14 @@
 #define STEP_MS	       60000 /* a restart and every client's next round, at most */
 #define SETTLE_MS      10000 /* for dmad to see dmactl's last connection close */
 #define SLACK_ANON_KIB 1024  /* malloc arenas and stacks as touched, not a leak */
+/*
+ * Mappings that depend on when a reading falls, not on a leak: whether a
+ * dma_skeleton idle for 100 ms was parked before it (glibc maps
+ * libgcc_s.so.1, 5 mappings, at a process's first pthread_cancel) and a
+ * thread's stack or malloc arena (2). A leak of one per restart passes
+ * it within RESTART_COUNT 10 (the suite's).
+ */
+#define SLACK_MAPS 8
 
 struct report {
 	int32_t err; /* 0, or the first -errno a call returned */
@@ -273,8 +281,8 @@ int main(void)
 	       "%d",
 	       done, first.fds, now.fds);
 	if (unsanitized) {
-		tap_ok(now.maps == base.maps, "... and the same mappings: %d, %d", base.maps,
-		       now.maps);
+		tap_ok(now.maps <= base.maps + SLACK_MAPS,
+		       "... and the same mappings (+%d): %d, %d", SLACK_MAPS, base.maps, now.maps);
 		tap_ok(now.anon_kib <= base.anon_kib + SLACK_ANON_KIB,
 		       "private resident memory back to %ld KiB (+%d): %ld KiB (all resident: "
 		       "%ld, %ld KiB)",
