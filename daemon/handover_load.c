@@ -17,6 +17,7 @@
 #include "chan.h"
 #include "client.h"
 #include "device.h"
+#include "handover_bridge.h"
 #include "handover_live.h"
 #include "handover_sessions.h"
 #include "handover_state.h"
@@ -32,6 +33,8 @@
 struct handover_loaded {
 	void *buf;
 	struct handover_view v;
+	struct handover_bridge *bridge; /* serves the rings until the workers do */
+	bool *bridged;			/* per client record: its rings among them */
 };
 
 static bool listening_socket(int fd)
@@ -121,6 +124,44 @@ static bool remap(struct handover_view *v, const int32_t *map, uint32_t nmap, co
 	return true;
 }
 
+/* A byte rate the state carries for client record @i or its @uid (dmactl set). */
+static bool carried_rate(const struct handover_view *v, uint32_t i, uint32_t uid)
+{
+	if (v->ext.clients && v->ext.clients[i].rate)
+		return true;
+	for (uint32_t u = 0; v->ext.e && u < v->ext.e->nuids; u++)
+		if (v->ext.uids[u].uid == uid && v->ext.uids[u].rate)
+			return true;
+	return false;
+}
+
+/* Serve the rings until the workers can, but those of a client whose uid
+ * or itself has a byte rate: the bridge does not meter. Not after a crash: the
+ * journal's ring positions are stale, and where a ring resumes is known
+ * only at restore (handover_live_resume()). */
+static void start_bridge(struct handover_loaded *l)
+{
+	bool *serve;
+
+	if (handover_live_crashed())
+		return;
+	serve = calloc(l->v.h->nclients + 1, sizeof(*serve));
+
+	for (uint32_t i = 0; serve && i < l->v.h->nclients; i++) {
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+
+		serve[i] = getsockopt(l->v.fds[l->v.clients[i].sock].fd, SOL_SOCKET, SO_PEERCRED,
+				      &cred, &len) == 0 &&
+			   !share_uid_metered(cred.uid) && !carried_rate(&l->v, i, cred.uid);
+	}
+	l->bridge = serve ? handover_bridge_start(&l->v, serve) : NULL;
+	if (l->bridge)
+		l->bridged = serve;
+	else
+		free(serve);
+}
+
 int handover_read(int fd, const int32_t *map, uint32_t nmap, struct handover_loaded **ret_loaded,
 		  int *ret_lfd, bool *ret_owned)
 {
@@ -155,6 +196,7 @@ int handover_read(int fd, const int32_t *map, uint32_t nmap, struct handover_loa
 	close_inherited(false);
 	for (uint32_t i = 0; i < l->v.h->ndevices; i++)
 		device_calibration_carry(l->v.devices[i].name, l->v.devices[i].copybreak);
+	start_bridge(l);
 	dmad.generation = l->v.h->generation;
 	*ret_lfd = l->v.fds[l->v.h->listen_fd].fd;
 	*ret_owned = l->v.h->flags & HANDOVER_F_SOCKET_OWNED;
@@ -257,14 +299,17 @@ void handover_restore(struct handover_loaded *l)
 	struct client **cs = calloc(v->h->nclients + 1, sizeof(*cs));
 	uint32_t restored = 0;
 	struct timespec ts;
-	uint64_t now;
+	uint64_t now, served = 0, bridged = 0;
 	int ret;
 
 	if (!cs) {
+		handover_bridge_stop(l->bridge, (struct handover_chan *)v->chans, v->h->nchans,
+				     &bridged);
 		log_error("cannot restore sessions: out of memory; closing them");
 		for (uint32_t i = 0; i < v->h->nfds; i++)
 			if (i != v->h->listen_fd)
 				close(fds[i].fd);
+		free(l->bridged);
 		free(l->buf);
 		free(l);
 		return;
@@ -299,6 +344,10 @@ void handover_restore(struct handover_loaded *l)
 			client_close(c);
 		}
 	}
+	/* The buffer is ours: the bridge writes where it left each ring into
+	 * the records, and no worker has the rings before it has stopped. */
+	served = handover_bridge_stop(l->bridge, (struct handover_chan *)v->chans, v->h->nchans,
+				      &bridged);
 	for (uint32_t i = 0; i < v->h->nchans; i++) {
 		const struct handover_chan *hc = &v->chans[i];
 		struct client *c = cs[hc->client];
@@ -323,16 +372,21 @@ void handover_restore(struct handover_loaded *l)
 		if (!cs[i] || cs[i]->closing)
 			continue;
 		restored++;
+		/* The stall is until its rings were served again, by the bridge if it ran. */
 		if (cs[i]->hello)
-			tell(cs[i], since(now, v->h->started_ns));
+			tell(cs[i], since(l->bridged && l->bridged[i] && served ? served : now,
+					  v->h->started_ns));
 	}
 	log_info("restart %llu: %u of %u client(s) restored, %llu us after it began (drain and "
-		 "exec %llu us, EAL %llu, engines %llu, sessions %llu)",
+		 "exec %llu us, EAL %llu, engines %llu, sessions %llu); rings served again after "
+		 "%llu us, %llu descriptor(s) by the bridge",
 		 (unsigned long long)v->h->generation, restored, v->h->nclients,
 		 since(now, v->h->started_ns), since(dmad.main_ns, v->h->started_ns),
 		 since(dmad.eal_ns, dmad.main_ns), since(dmad.engines_ns, dmad.eal_ns),
-		 since(now, dmad.engines_ns));
+		 since(now, dmad.engines_ns), since(served ? served : now, v->h->started_ns),
+		 (unsigned long long)bridged);
 	free(cs);
+	free(l->bridged);
 	free(l->buf);
 	free(l);
 }

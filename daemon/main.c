@@ -381,10 +381,10 @@ int main(int argc, char **argv)
 	eal_at = parse_args(argc, argv, &copybreak);
 	if (eal_at < 0 || reload_init(config_path, pinned) < 0)
 		return EXIT_FAILURE;
-	admin_init();
 	limits_init();
 
-	/* Blocked before EAL starts threads, so only the signalfd sees them. */
+	/* Blocked before any thread starts (a restart's bridge, EAL's), so only
+	 * the signalfd sees them. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -398,6 +398,9 @@ int main(int argc, char **argv)
 	if (metrics_spec && metrics_listen(metrics_spec) < 0)
 		return EXIT_FAILURE;
 	lfd = takeover(&loaded, &owned);
+	/* After the takeover, whose bridge serves the rings meanwhile: the
+	 * group's lookup may load NSS modules (~2.5 ms). Before any request. */
+	admin_init();
 	if (lfd < 0)
 		lfd = control_listen(dmad.cfg.socket_path, &owned);
 	if (lfd < 0) {

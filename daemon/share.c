@@ -58,6 +58,13 @@ void share_chan_init(struct client *c, struct chan *ch)
 	__atomic_store_n(&ch->rate[1], u && u->rate.bps ? &u->rate : NULL, __ATOMIC_RELEASE);
 }
 
+bool share_uid_metered(uid_t uid)
+{
+	struct uid_share *u = find_uid(uid, false);
+
+	return u && u->rate.bps;
+}
+
 /* Every channel of @c gets what @c and its uid are set to now. */
 static void apply(struct client *c)
 {

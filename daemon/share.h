@@ -26,6 +26,14 @@ void share_client_init(struct client *c);
 /* share_chan_init() - @ch of @c gets its owner's weight and limits. */
 void share_chan_init(struct client *c, struct chan *ch);
 
+/*
+ * share_uid_metered() - do the clients of @uid have a byte rate, whatever
+ * their own settings (those of an admin's SHARE_SET for one client are
+ * not carried across a restart)? A restart's bridge leaves their rings to
+ * the workers, which meter them.
+ */
+bool share_uid_metered(uid_t uid);
+
 /* Request handlers (client_requests.c's table): SHARE_SET, admins only; SHARES. */
 int share_on_set(struct client *c, const struct client_req *rq, struct client_rep *rep);
 int share_on_list(struct client *c, const struct client_req *rq, struct client_rep *rep);

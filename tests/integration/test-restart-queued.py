@@ -4,9 +4,11 @@
 limit keeps it there): the restart finishes only what the engines hold and
 hands the rest of each ring over, so the queue is still waiting when the
 restart has answered, instead of being served by the old dmad while every
-client stalls; then every copy completes on the new dmad, with the right
-bytes, and the client sees no error. (A uid's rate set with dmactl is not
-carried over: the new dmad serves the queue at full speed.)"""
+client stalls; nor does the new dmad's bridge, which serves the rings
+while EAL starts, take it past the rate (the uid's rate is --user-share's,
+which the new dmad has too; one set with dmactl is not carried over). Once
+the rate is lifted, every copy completes on the new dmad, with the right
+bytes, and the client sees no error."""
 import ctypes
 import os
 import sys
@@ -21,10 +23,7 @@ DMAC_IN_PROGRESS, DMAC_COMPLETE = 1, 0
 
 def main():
     tap = Tap()
-    d = Dmad(tap, "--engines", "1")
-    code, _, err = dmactl(d, "set", "uid=%d" % os.getuid(), "rate", RATE)
-    tap.ok(code == 0, "dmactl set uid=%d rate %s (%d %s)" % (os.getuid(), RATE, code,
-                                                            err.strip()))
+    d = Dmad(tap, "--engines", "1", "--user-share", "%d:rate=%s" % (os.getuid(), RATE))
     lib = ctypes.CDLL(os.environ["LIBDMACLIENT"])
     lib.dmac_region_alloc.restype = ctypes.c_void_p
     lib.dmac_region_alloc.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
@@ -58,6 +57,9 @@ def main():
            "the last copy still waits after the restart: the queue was handed over, "
            "not drained first (%d)" % state)
 
+    code, _, err = dmactl(d, "set", "uid=%d" % os.getuid(), "rate", "0")
+    tap.ok(code == 0, "dmactl set uid=%d rate 0 lifts the rate (%d %s)" % (os.getuid(), code,
+                                                                         err.strip()))
     r = lib.dmac_wait(chan, cookies[-1], 60000)
     tap.ok(r == 0, "then every copy completes on the new dmad (%d)" % r)
     done = sum(lib.dmac_is_complete(chan, c) == DMAC_COMPLETE for c in cookies)
