@@ -125,6 +125,10 @@ static unsigned visit(struct device *d, struct chan *ch, struct round *r, uint64
 	ch->deficit += (int64_t)(mult * quantum);
 	lim.deficit = ch->deficit;
 	n = worker_poll_chan(d, ch, false, &lim);
+	/* Done already (the CPU engine): its client need not wait for the
+	 * copies of the channels after it in this round. */
+	if (n)
+		worker_retire_inline(d);
 	charge(ch, lim.bytes);
 	ch->deficit = lim.deficit;
 	if (n == avail) {

@@ -30,6 +30,14 @@ struct worker_take {
 unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping,
 			  struct worker_take *lim);
 
+/*
+ * worker_retire_inline() - when @d holds nothing on its engine (the CPU
+ * engine, which copies as it takes), complete what the fifo holds now, so
+ * that a channel's copy is published before the next channel's turn. The
+ * owning worker only. Returns how many completed.
+ */
+unsigned worker_retire_inline(struct device *d);
+
 /* worker_kick() - make a sleeping worker look at its lists again. Any thread. */
 void worker_kick(struct worker *w);
 
