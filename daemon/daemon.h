@@ -62,6 +62,11 @@ struct chan {
 	int64_t deficit;	 /* deficit round robin: bytes it may take on its turn */
 	uint64_t inflight_bytes; /* bytes of the descriptors in flight */
 	uint64_t active_tsc;	 /* it last had work queued or in flight */
+	/* A copy at the head done in chunks (worker_chunk.c): on which engine,
+	 * at which consumed count, how many bytes so far. */
+	const struct device *chunk_dev;
+	uint64_t chunk_at;
+	uint32_t chunk_done;
 
 	/* Control side. */
 	uint32_t id;
@@ -119,8 +124,9 @@ struct device {
 	uint32_t fault_hang;	  /* fault injection: stop submitting and reaping */
 	bool parks;		  /* engine quirk: a thread that polls, stopped while idle */
 	bool shares_cpu;	  /* engine quirk: runs on host CPUs: yield while waiting */
-	bool parked;		  /* worker-owned: stopped while its worker sleeps */
-	bool stopped;		  /* worker-owned: the engine is stopped (parked or failed) */
+	bool copies_inline; /* the worker copies as it takes (CPU engine): chunked when shared */
+	bool parked;	    /* worker-owned: stopped while its worker sleeps */
+	bool stopped;	    /* worker-owned: the engine is stopped (parked or failed) */
 
 	/* Written by the owning worker only. */
 	struct inflight *fifo;
