@@ -54,7 +54,8 @@ struct client {
 	struct quota_acct *acct;	/* what it maps and holds, for its user and in all */
 	uint32_t weight;		/* its share of an engine (share.c) */
 	bool weight_own;		/* set for it, not its unit's or uid's default */
-	char unit[DMAD_PROTO_UNIT_MAX]; /* its systemd unit at connect; "": none */
+	bool unit_known;		/* unit looked up (share.c) */
+	char unit[DMAD_PROTO_UNIT_MAX]; /* its systemd unit; "": none */
 	struct rate rate;		/* its byte-rate limit; workers read it */
 	uint64_t refused_ms;		/* CLOCK_MONOTONIC, when refused */
 

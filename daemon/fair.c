@@ -146,6 +146,11 @@ static unsigned visit(struct device *d, struct chan *ch, struct round *r, uint64
 		return chunks > 0;
 	}
 	n = worker_poll_chan(d, ch, false, &lim);
+	/* The chunked head was not taken: its chunks' credit goes back, and
+	 * what it lacks is its rest. */
+	lim.deficit -= lim.done;
+	if (lim.need > lim.done)
+		lim.need -= lim.done;
 	/* Done already (the CPU engine): its client need not wait for the
 	 * copies of the channels after it in this round. */
 	if (n)

@@ -37,11 +37,29 @@ static struct uid_share *find_uid(uid_t uid, bool create)
 	return &uids[nuids++];
 }
 
+/* @c's unit, looked up once: at connect while any unit has a setting,
+ * else when first asked (a lookup reads /proc/PID/cgroup, tens of us that
+ * a connect need not pay when no unit has a setting to apply). */
+static const char *unit_of(struct client *c)
+{
+	if (!c->unit_known) {
+		share_unit_of_pid(c->cred.pid, c->unit);
+		c->unit_known = true;
+	}
+	return c->unit;
+}
+
+/* The settings of @c's unit, if any unit has any. */
+static const struct unit_share *unit_share_of(struct client *c)
+{
+	return share_units_any() ? share_unit_find(unit_of(c)) : NULL;
+}
+
 /* A weight set for the client wins over its unit's default, which wins
  * over its uid's, which wins over the daemon's. */
 static void resolve_weight(struct client *c)
 {
-	const struct unit_share *n = share_unit_find(c->unit);
+	const struct unit_share *n = unit_share_of(c);
 	struct uid_share *u = find_uid(c->cred.uid, false);
 
 	if (c->weight_own)
@@ -53,7 +71,7 @@ static void resolve_weight(struct client *c)
  * the unit has one, else its uid's clients together. */
 static struct rate *group_rate(struct client *c)
 {
-	const struct unit_share *n = share_unit_find(c->unit);
+	const struct unit_share *n = unit_share_of(c);
 	struct uid_share *u = find_uid(c->cred.uid, false);
 
 	if (n && n->rate.bps)
@@ -63,7 +81,6 @@ static struct rate *group_rate(struct client *c)
 
 void share_client_init(struct client *c)
 {
-	share_unit_of_pid(c->cred.pid, c->unit);
 	resolve_weight(c);
 }
 
@@ -203,7 +220,7 @@ static void list_units(struct client *c, struct dmad_proto_shares *h,
 	for (struct client *o = dmad.clients; o && i < h->nclient; o = o->next) {
 		if (o->closing || o->refused || (!c->admin && o != c))
 			continue;
-		if (*o->unit)
+		if (*unit_of(o))
 			sc[i].unit = unit_record(h, sn, room, used, o->unit);
 		i++;
 	}

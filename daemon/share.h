@@ -29,8 +29,8 @@ int share_parse_user(const char *arg);
  */
 int share_set_units(const char *list, const char *where);
 
-/* share_client_init() - at connect: @c's unit, and its weight from its
- * unit's, its uid's or the daemon's default, the first that has one. */
+/* share_client_init() - at connect: @c's weight from its unit's, its
+ * uid's or the daemon's default, the first that has one. */
 void share_client_init(struct client *c);
 
 /* share_chan_init() - @ch of @c gets its owner's weight and limits. */

@@ -54,6 +54,14 @@ const struct unit_share *share_unit_find(const char *name)
 	return u && (u->weight || u->rate.bps) ? u : NULL;
 }
 
+bool share_units_any(void)
+{
+	for (unsigned i = 0; i < nunits; i++)
+		if (units[i].weight || units[i].rate.bps)
+			return true;
+	return false;
+}
+
 const struct unit_share *share_unit_at(unsigned i)
 {
 	return i < nunits ? &units[i] : NULL;

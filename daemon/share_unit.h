@@ -45,6 +45,9 @@ void share_unit_of_pid(pid_t pid, char ret[DMAD_PROTO_UNIT_MAX]);
 /* share_unit_find() - the unit @name's settings, or NULL when it has none. */
 const struct unit_share *share_unit_find(const char *name);
 
+/* share_units_any() - has any unit a setting now? */
+bool share_units_any(void);
+
 /* share_unit_at() - the @i-th unit with a slot (for SHARES), NULL past the last. */
 const struct unit_share *share_unit_at(unsigned i);
 

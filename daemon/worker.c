@@ -210,9 +210,10 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 			break;
 		}
 		ret = validate_desc(&desc, t, &x);
-		if (unlikely(lim && lim->done) && !ret) {
+		if (unlikely(lim && lim->done)) {
 			/* Its first bytes were copied in chunks: the rest only. */
-			worker_chunk_rest(&x, lim->done);
+			if (!ret)
+				worker_chunk_rest(&x, lim->done);
 			lim->done = 0;
 		}
 		if (!ret)

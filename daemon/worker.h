@@ -46,11 +46,12 @@ unsigned worker_retire_inline(struct device *d);
  * with other channels: copy the next CHUNK of @ch's head when more than a
  * chunk of it is left (charged to @lim's deficit; the head stays in the
  * ring, so order and region lifetime are as for any queued copy), and
- * return 1: its turn is over. Return 0 when the head is not chunked or has
- * at most a chunk left; then @lim->done says how much of it is done for
- * worker_poll_chan(), and @lim->deficit is credited with it. Return
- * -ENOBUFS, copying nothing, when the deficit does not cover a chunk
- * (@lim->need says how much would). The owning worker only.
+ * return 1. Return 0 when the head is not chunked or has at most a chunk
+ * left; then @lim->done says how much of it is done for worker_poll_chan(),
+ * and @lim->deficit is credited with it: a take that does not reach the
+ * head leaves @lim->done as it was, and the caller takes the credit back.
+ * Return -ENOBUFS, copying nothing, when the deficit does not cover a
+ * chunk (@lim->need says how much would). The owning worker only.
  */
 int worker_chunk_head(struct device *d, struct chan *ch, struct worker_take *lim);
 

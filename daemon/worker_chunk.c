@@ -56,9 +56,9 @@ int worker_chunk_head(struct device *d, struct chan *ch, struct worker_take *lim
 		return 0;
 	}
 	if (desc.len - ch->chunk_done <= CHUNK) {
+		/* Paid for chunk by chunk: the take charges only the rest. */
 		lim->done = ch->chunk_done;
 		lim->deficit += ch->chunk_done;
-		ch->chunk_done = 0;
 		return 0;
 	}
 	if (lim->deficit < (int64_t)CHUNK) {
