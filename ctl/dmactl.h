@@ -131,7 +131,8 @@ struct shares {
 	struct ctl_conn *conn;
 	const struct dmad_proto_share_client *client;
 	const struct dmad_proto_share_uid *uid;
-	uint32_t nclient, nuid;
+	const struct dmad_proto_share_unit *unit; /* protocol 1.8 */
+	uint32_t nclient, nuid, nunit;
 };
 int shares_fetch(struct dmactl *o, struct shares *ret);
 void shares_print(const struct shares *s, bool no_legend);

@@ -51,11 +51,13 @@ struct client {
 	bool monitor;		 /* asked MONITOR: gets monitor events (monitor.c) */
 	uint64_t monitor_lost;	 /* monitor events that did not fit, not yet reported */
 
-	struct quota_acct *acct; /* what it maps and holds, for its user and in all */
-	uint32_t weight;	 /* its share of an engine (share.c) */
-	bool weight_own;	 /* set for it, not its uid's default */
-	struct rate rate;	 /* its byte-rate limit; workers read it */
-	uint64_t refused_ms;	 /* CLOCK_MONOTONIC, when refused */
+	struct quota_acct *acct;	/* what it maps and holds, for its user and in all */
+	uint32_t weight;		/* its share of an engine (share.c) */
+	bool weight_own;		/* set for it, not its unit's or uid's default */
+	bool unit_known;		/* unit looked up (share.c) */
+	char unit[DMAD_PROTO_UNIT_MAX]; /* its systemd unit; "": none */
+	struct rate rate;		/* its byte-rate limit; workers read it */
+	uint64_t refused_ms;		/* CLOCK_MONOTONIC, when refused */
 
 	struct region_table *regions; /* RCU-published, read by workers */
 	struct region_zombie *zombies;

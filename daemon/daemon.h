@@ -63,6 +63,11 @@ struct chan {
 	uint64_t inflight_bytes; /* bytes of the descriptors in flight */
 	uint64_t active_tsc;	 /* it last had work queued or in flight */
 	uint32_t stripes;	 /* stripe.h: its striped copies in flight */
+	/* A copy at the head done in chunks (worker_chunk.c): on which engine,
+	 * at which consumed count, how many bytes so far. */
+	const struct device *chunk_dev;
+	uint64_t chunk_at;
+	uint32_t chunk_done;
 
 	/* Control side. */
 	uint32_t id;
@@ -136,6 +141,7 @@ struct device {
 	bool parked;		  /* worker-owned: stopped while its worker sleeps */
 	bool stopped;		  /* worker-owned: the engine is stopped (parked or failed) */
 	uint32_t stripe_off;	  /* control -> worker: going away, take no more stripe parts */
+	bool copies_inline; /* the worker copies as it takes (CPU engine): chunked when shared */
 
 	/* Written by the owning worker only. */
 	struct inflight *fifo;

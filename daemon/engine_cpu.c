@@ -85,6 +85,7 @@ int engine_cpu_create(struct device **ret_dev)
 	d->capa = RTE_DMA_CAPA_MEM_TO_MEM | RTE_DMA_CAPA_SVA | RTE_DMA_CAPA_OPS_COPY |
 		  RTE_DMA_CAPA_OPS_FILL;
 	d->nb_desc = NB_DESC;
+	d->copies_inline = true;
 	d->watchdog_default_ms = UINT32_MAX; /* it cannot hang: it holds nothing */
 	/* A copy made by another thread's memcpy never beats the client's own:
 	 * what calibration finds for any software engine, without the noise. */

@@ -94,13 +94,24 @@ struct round {
 	uint64_t *resume;
 };
 
-/* One channel's turn, earning @mult quanta. Returns the descriptors taken. */
+/* The head lacks @need bytes of credit: note how many quanta would do. */
+static void short_of(struct round *r, uint64_t need, int64_t deficit, uint64_t quantum)
+{
+	uint64_t lack = (need - (uint64_t)deficit + quantum - 1) / quantum;
+
+	if (!r->short_by || lack < r->short_by)
+		r->short_by = lack;
+}
+
+/* One channel's turn, earning @mult quanta. Returns the descriptors taken,
+ * or 1 for chunks of a copy (worker_chunk_head()) when none was. */
 static unsigned visit(struct device *d, struct chan *ch, struct round *r, uint64_t mult)
 {
 	uint32_t avail = ch->faulted ? 0 : dmad_ring_cons_avail(ch->ring, ch->head);
 	uint64_t w = weight_of(ch), quantum = w * QUANTUM_UNIT;
 	struct worker_take lim = {.descs = UINT32_MAX};
-	unsigned n;
+	unsigned n, chunks = 0;
+	int c = 0;
 
 	if (!avail) {
 		/* DRR: an empty queue keeps no credit. */
@@ -124,21 +135,37 @@ static unsigned visit(struct device *d, struct chan *ch, struct round *r, uint64
 	}
 	ch->deficit += (int64_t)(mult * quantum);
 	lim.deficit = ch->deficit;
+	/* Copies inline, shared: a large head goes a chunk at a time, as
+	 * many as its credit covers, so that its neighbours' turns come. */
+	while (d->copies_inline && r->nactive > 1 && (c = worker_chunk_head(d, ch, &lim)) > 0)
+		chunks++;
+	if (c < 0) {
+		ch->deficit = lim.deficit;
+		if (!chunks)
+			short_of(r, lim.need, lim.deficit, quantum);
+		return chunks > 0;
+	}
 	n = worker_poll_chan(d, ch, false, &lim);
+	/* The chunked head was not taken: its chunks' credit goes back, and
+	 * what it lacks is its rest. */
+	lim.deficit -= lim.done;
+	if (lim.need > lim.done)
+		lim.need -= lim.done;
+	/* Done already (the CPU engine): its client need not wait for the
+	 * copies of the channels after it in this round. */
+	if (n)
+		worker_retire_inline(d);
 	charge(ch, lim.bytes);
 	ch->deficit = lim.deficit;
 	if (n == avail) {
 		ch->deficit = 0;
 	} else if (lim.need) {
-		uint64_t lack = (lim.need - (uint64_t)lim.deficit + quantum - 1) / quantum;
-
-		if (!r->short_by || lack < r->short_by)
-			r->short_by = lack;
+		short_of(r, lim.need, lim.deficit, quantum);
 	} else {
 		/* Stopped by its share, its rate or the room: no credit banked. */
 		ch->deficit = RTE_MIN(ch->deficit, (int64_t)quantum);
 	}
-	return n;
+	return n + (!n && chunks);
 }
 
 unsigned fair_serve(struct device *d, const struct chan_array *a, uint64_t now,

@@ -5,8 +5,12 @@
  * loaded engine, at most one move per MOVE_MS, by the move machinery of a
  * removal: the channel is unpublished (one grace period), drains where it
  * is, and only then is attached to its new engine, so its copies complete
- * in order. A channel with nothing queued drains at once.
+ * in order. A channel with nothing queued drains at once. A channel whose
+ * NUMA node has ONLINE engines only ever moves to another on that node
+ * (place_least()): an engine near its client's memory, busy, beats one
+ * idle across the interconnect.
  */
+#include <string.h>
 #include <stdio.h>
 
 #include "chan.h"
@@ -27,15 +31,31 @@ static struct {
 	uint64_t last_ms; /* the last look at the loads */
 } mv;
 
+/* Where @ch goes from @from: the least loaded other engine, on its node
+ * when its node has engines; NULL: nowhere. */
+static struct device *target(const struct chan *ch, const struct device *from)
+{
+	return place_least(dmad.devs, dmad.ndev, ch->node, from);
+}
+
 /* @ch has drained where it was: attach it to the least loaded engine now. */
 static void arrive(uint64_t now_ms)
 {
 	struct chan *ch = mv.ch;
-	struct device *to = place_pick(ch->caps, PLACE_NODE_ANY);
-	struct event ev = {.type = EVENT_CHAN_MOVED,
-			   .ch = ch,
-			   .from = mv.from,
-			   .stall_us = (now_ms - mv.start_ms) * 1000};
+	struct device *from = NULL, *to;
+	struct event ev;
+
+	for (unsigned i = 0; i < dmad.ndev; i++)
+		if (!strcmp(dmad.devs[i]->name, mv.from))
+			from = dmad.devs[i];
+	/* Its node's engines may all have gone meanwhile: then any. */
+	to = target(ch, from);
+	if (!to)
+		to = place_pick(ch->caps, ch->node);
+	ev = (struct event){.type = EVENT_CHAN_MOVED,
+			    .ch = ch,
+			    .from = mv.from,
+			    .stall_us = (now_ms - mv.start_ms) * 1000};
 
 	mv.ch = NULL;
 	ch->rebalancing = false;
@@ -69,17 +89,20 @@ static void measure(struct device *d, uint64_t ms)
 	}
 }
 
-/* Of @d's channels, the busiest whose move narrows the @gap between @d and
- * the least loaded engine: it must carry less than the gap. */
-static struct chan *choose(struct device *d, uint64_t gap)
+/* Of @d's channels, the busiest whose move narrows the gap between @d and
+ * the engine it would go to: it must carry less than the gap. */
+static struct chan *choose(struct device *d)
 {
+	uint64_t load = place_load(d);
 	struct chan_array *a = d->chans;
 	struct chan *best = NULL;
 
 	for (uint32_t i = 0; a && i < a->n; i++) {
 		struct chan *ch = a->c[i];
+		struct device *to = ch->dead || !ch->balance_rate ? NULL : target(ch, d);
+		uint64_t to_load = to ? place_load(to) : UINT64_MAX;
 
-		if (!ch->dead && ch->balance_rate && ch->balance_rate < gap &&
+		if (to && to_load < load && ch->balance_rate < load - to_load &&
 		    (!best || ch->balance_rate > best->balance_rate))
 			best = ch;
 	}
@@ -130,7 +153,7 @@ void hotplug_balance_tick(uint64_t now_ms)
 			hot = d;
 	}
 	if (hot && cold && cold != hot) {
-		struct chan *ch = choose(hot, place_load(hot) - place_load(cold));
+		struct chan *ch = choose(hot);
 
 		if (!ch)
 			return;

@@ -1,8 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <dirent.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "place.h"
 
@@ -51,22 +47,33 @@ static bool better(const struct device *d, const struct device *best)
 	return l < bl || (l == bl && d->nchans < best->nchans);
 }
 
-struct device *place_pick(uint32_t caps, int node)
+struct device *place_least(struct device *const *devs, unsigned n, int node,
+			   const struct device *skip)
 {
 	struct device *best = NULL, *near = NULL;
+	bool on_node = false;
 
-	(void)caps; /* fill is emulated on engines without it: every device qualifies */
-	for (unsigned i = 0; i < dmad.ndev; i++) {
-		struct device *d = dmad.devs[i];
+	for (unsigned i = 0; i < n; i++) {
+		struct device *d = devs[i];
+		bool here = node != PLACE_NODE_ANY && d->numa_node == node;
 
 		if (d->state != DMAD_PROTO_DEV_ONLINE || d->failed)
 			continue;
+		on_node |= here;
+		if (d == skip)
+			continue;
 		if (!best || better(d, best))
 			best = d;
-		if (node != PLACE_NODE_ANY && d->numa_node == node && (!near || better(d, near)))
+		if (here && (!near || better(d, near)))
 			near = d;
 	}
-	return near ? near : best;
+	return on_node ? near : best;
+}
+
+struct device *place_pick(uint32_t caps, int node)
+{
+	(void)caps; /* fill is emulated on engines without it: every device qualifies */
+	return place_least(dmad.devs, dmad.ndev, node, NULL);
 }
 
 struct device *place_chan(uint32_t caps, int node)
@@ -74,46 +81,4 @@ struct device *place_chan(uint32_t caps, int node)
 	struct device *d = place_pick(caps, node);
 
 	return d ? d : dmad.cfg.cpu_engine ? dmad.cpu : NULL;
-}
-
-/* The node of @cpu: /sys/devices/system/cpu/cpuN has a nodeM link to it. */
-static int node_of_cpu(long cpu)
-{
-	char path[64];
-	struct dirent *e;
-	int node = PLACE_NODE_ANY;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%ld", cpu);
-	dir = opendir(path);
-	while (dir && (e = readdir(dir)))
-		if (!strncmp(e->d_name, "node", 4) && e->d_name[4] >= '0' && e->d_name[4] <= '9')
-			node = atoi(e->d_name + 4);
-	if (dir)
-		closedir(dir);
-	return node;
-}
-
-int place_node_of_pid(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	long cpu = -1;
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return PLACE_NODE_ANY;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* After the command name, which may hold spaces and parentheses:
-	 * field 3 is the state; "processor" is field 39. */
-	p = strrchr(buf, ')');
-	for (int field = 2; p && field < 39; field++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		cpu = strtol(p + 1, NULL, 10);
-	return cpu >= 0 ? node_of_cpu(cpu) : PLACE_NODE_ANY;
 }

@@ -8,6 +8,7 @@
  *   DMAD_COPYBREAK=4096		bytes; empty: the calibrated value
  *   DMAD_WATCHDOG_MS=100
  *   DMAD_DRAIN_TIMEOUT_MS=5000
+ *   DMAD_UNIT_SHARE="backup.service:weight=50,rate=200M ingest.service:weight=300"
  *
  * KEY=VALUE lines, the value optionally in quotes, # or ; comments. Keys
  * dmad does not know are left to whoever reads them.
@@ -23,6 +24,8 @@
 #include "log.h"
 #include "notify.h"
 #include "reload.h"
+#include "share.h"
+#include "share_unit.h"
 
 struct settings {
 	unsigned set; /* which of the values below the file named */
@@ -30,6 +33,7 @@ struct settings {
 	uint32_t copybreak;
 	uint32_t watchdog_ms;
 	uint32_t drain_timeout_ms;
+	char unit_share[1024]; /* DMAD_UNIT_SHARE, checked; "": none */
 };
 
 static const struct key {
@@ -124,6 +128,15 @@ static int parse_line(struct settings *s, char *line, unsigned lineno)
 		value[n - 1] = '\0';
 		value++;
 	}
+	if (!strcmp(name, "DMAD_UNIT_SHARE")) {
+		char where[512];
+
+		snprintf(where, sizeof(where), "%s:%u", rl.path, lineno);
+		if (share_units_parse(value, where, false) < 0)
+			return -EINVAL;
+		snprintf(s->unit_share, sizeof(s->unit_share), "%s", value);
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strcmp(name, keys[i].name))
 			continue;
@@ -195,6 +208,8 @@ static void apply(void)
 	/* New channels and HELLO replies; channels that exist keep theirs. */
 	if (rl.copybreak_known)
 		dmad.copybreak = PICK(RELOAD_COPYBREAK, copybreak);
+	/* Only the file says it; checked when read. */
+	share_set_units(rl.file.unit_share, rl.path ? rl.path : "DMAD_UNIT_SHARE");
 }
 
 int reload_init(const char *path, unsigned pinned)

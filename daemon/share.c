@@ -8,6 +8,7 @@
 #include "fair.h"
 #include "log.h"
 #include "share.h"
+#include "share_unit.h"
 
 /* Uids with a setting of their own. Never freed: a worker may hold a
  * pointer to one's bucket at any time. Set by admins only, so bounded. */
@@ -36,26 +37,59 @@ static struct uid_share *find_uid(uid_t uid, bool create)
 	return &uids[nuids++];
 }
 
-static uint32_t default_weight(uid_t uid)
+/* @c's unit, looked up once: at connect while any unit has a setting,
+ * else when first asked (a lookup reads /proc/PID/cgroup, tens of us that
+ * a connect need not pay when no unit has a setting to apply). */
+static const char *unit_of(struct client *c)
 {
-	struct uid_share *u = find_uid(uid, false);
+	if (!c->unit_known) {
+		share_unit_of_pid(c->cred.pid, c->unit);
+		c->unit_known = true;
+	}
+	return c->unit;
+}
 
-	return u && u->weight ? u->weight : FAIR_WEIGHT_DEFAULT;
+/* The settings of @c's unit, if any unit has any. */
+static const struct unit_share *unit_share_of(struct client *c)
+{
+	return share_units_any() ? share_unit_find(unit_of(c)) : NULL;
+}
+
+/* A weight set for the client wins over its unit's default, which wins
+ * over its uid's, which wins over the daemon's. */
+static void resolve_weight(struct client *c)
+{
+	const struct unit_share *n = unit_share_of(c);
+	struct uid_share *u = find_uid(c->cred.uid, false);
+
+	if (c->weight_own)
+		return;
+	c->weight = n && n->weight ? n->weight : u && u->weight ? u->weight : FAIR_WEIGHT_DEFAULT;
+}
+
+/* The limit of the group @c belongs to: its unit's clients together when
+ * the unit has one, else its uid's clients together. */
+static struct rate *group_rate(struct client *c)
+{
+	const struct unit_share *n = unit_share_of(c);
+	struct uid_share *u = find_uid(c->cred.uid, false);
+
+	if (n && n->rate.bps)
+		return (struct rate *)&n->rate;
+	return u && u->rate.bps ? &u->rate : NULL;
 }
 
 void share_client_init(struct client *c)
 {
-	c->weight = default_weight(c->cred.uid);
+	resolve_weight(c);
 }
 
 void share_chan_init(struct client *c, struct chan *ch)
 {
-	struct uid_share *u = find_uid(c->cred.uid, false);
-
 	__atomic_store_n(&ch->weight, c->weight, __ATOMIC_RELAXED);
 	/* Release: a worker that sees the pointer sees the bucket's settings. */
 	__atomic_store_n(&ch->rate[0], c->rate.bps ? &c->rate : NULL, __ATOMIC_RELEASE);
-	__atomic_store_n(&ch->rate[1], u && u->rate.bps ? &u->rate : NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&ch->rate[1], group_rate(c), __ATOMIC_RELEASE);
 }
 
 bool share_uid_metered(uid_t uid)
@@ -109,12 +143,21 @@ static int set_uid(uid_t uid, uint32_t what, uint64_t value)
 	for (struct client *c = dmad.clients; c; c = c->next) {
 		if (c->cred.uid != uid)
 			continue;
-		/* A weight of its own wins over its uid's default. */
-		if (what == DMAD_PROTO_SHARE_WEIGHT && !c->weight_own)
-			c->weight = u->weight;
+		resolve_weight(c);
 		apply(c);
 	}
 	return 0;
+}
+
+int share_set_units(const char *list, const char *where)
+{
+	int r = share_units_parse(list, where, true);
+
+	for (struct client *c = dmad.clients; c; c = c->next) {
+		resolve_weight(c);
+		apply(c);
+	}
+	return r;
 }
 
 int share_on_set(struct client *c, const struct client_req *rq, struct client_rep *rep)
@@ -148,6 +191,51 @@ int share_on_set(struct client *c, const struct client_req *rq, struct client_re
 	return r;
 }
 
+/* The record of unit @name, added unless there is one. Returns 1 + its
+ * index, or 0 when it does not fit. */
+static uint32_t unit_record(struct dmad_proto_shares *h, struct dmad_proto_share_unit *sn,
+			    size_t room, size_t *used, const char *name)
+{
+	const struct unit_share *u = share_unit_find(name);
+
+	for (uint32_t i = 0; i < h->nunit; i++)
+		if (!strcmp(sn[i].name, name))
+			return i + 1;
+	if (*used + sizeof(*sn) > room) {
+		h->flags |= DMAD_PROTO_LIST_TRUNCATED;
+		return 0;
+	}
+	sn[h->nunit] = (struct dmad_proto_share_unit){
+		.weight = u ? u->weight : 0,
+		.rate = u ? u->rate.bps : 0,
+	};
+	snprintf(sn[h->nunit].name, sizeof(sn->name), "%s", name);
+	*used += sizeof(*sn);
+	return ++h->nunit;
+}
+
+/* After the uid records: the unit of each client listed (in the order the
+ * client records were written), then, for an admin, every unit with a
+ * default share. */
+static void list_units(struct client *c, struct dmad_proto_shares *h,
+		       struct dmad_proto_share_client *sc, struct dmad_proto_share_unit *sn,
+		       size_t room, size_t *used)
+{
+	const struct unit_share *u;
+	uint32_t i = 0;
+
+	for (struct client *o = dmad.clients; o && i < h->nclient; o = o->next) {
+		if (o->closing || o->refused || (!c->admin && o != c))
+			continue;
+		if (*unit_of(o))
+			sc[i].unit = unit_record(h, sn, room, used, o->unit);
+		i++;
+	}
+	for (unsigned k = 0; c->admin && (u = share_unit_at(k)); k++)
+		if (u->weight || u->rate.bps)
+			unit_record(h, sn, room, used, u->name);
+}
+
 int share_on_list(struct client *c, const struct client_req *rq, struct client_rep *rep)
 {
 	static uint8_t body[DMAD_PROTO_MSG_MAX - sizeof(struct dmad_proto_hdr)];
@@ -156,6 +244,7 @@ int share_on_list(struct client *c, const struct client_req *rq, struct client_r
 	const size_t room = sizeof(body) - sizeof(*h);
 	size_t used = 0;
 	struct dmad_proto_share_uid *su;
+	struct dmad_proto_share_unit *sn;
 
 	(void)rq;
 	*h = (struct dmad_proto_shares){.flags = c->admin ? 0 : DMAD_PROTO_LIST_OWN_ONLY};
@@ -189,6 +278,8 @@ int share_on_list(struct client *c, const struct client_req *rq, struct client_r
 		};
 		used += sizeof(*su);
 	}
+	sn = (void *)(su + h->nuid);
+	list_units(c, h, sc, sn, room, &used);
 	rep->body = body;
 	rep->len = (uint32_t)(sizeof(*h) + used);
 	return 0;
@@ -243,11 +334,33 @@ static int parse_num(const char *s, bool suffix, uint64_t *ret)
 	return 0;
 }
 
+int share_parse_setting(char *kv, struct share_setting *ret)
+{
+	char *save = NULL;
+	uint64_t v;
+
+	*ret = (struct share_setting){0};
+	for (kv = strtok_r(kv, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(kv, "weight=", 7)) {
+			if (parse_num(kv + 7, false, &v) < 0 || v < FAIR_WEIGHT_MIN ||
+			    v > FAIR_WEIGHT_MAX)
+				return -EINVAL;
+			ret->weight = (uint32_t)v;
+		} else if (!strncmp(kv, "rate=", 5)) {
+			if (parse_num(kv + 5, true, &ret->rate) < 0 || ret->rate > RATE_MAX)
+				return -EINVAL;
+			ret->has_rate = true;
+		} else {
+			return -EINVAL;
+		}
+	}
+	return ret->weight || ret->has_rate ? 0 : -EINVAL;
+}
+
 int share_parse_user(const char *arg)
 {
-	char buf[256], *who, *rest, *kv, *save = NULL;
-	uint64_t weight = 0, rate = 0;
-	bool has_rate = false;
+	char buf[256], *who, *rest;
+	struct share_setting set;
 	struct uid_share *u;
 	struct passwd *pw;
 	uid_t uid;
@@ -265,28 +378,15 @@ int share_parse_user(const char *arg)
 			goto bad;
 		uid = (uid_t)v;
 	}
-	for (kv = strtok_r(rest, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-		if (!strncmp(kv, "weight=", 7)) {
-			if (parse_num(kv + 7, false, &weight) < 0 || weight < FAIR_WEIGHT_MIN ||
-			    weight > FAIR_WEIGHT_MAX)
-				goto bad;
-		} else if (!strncmp(kv, "rate=", 5)) {
-			if (parse_num(kv + 5, true, &rate) < 0 || rate > RATE_MAX)
-				goto bad;
-			has_rate = true;
-		} else {
-			goto bad;
-		}
-	}
-	if (!weight && !has_rate)
+	if (share_parse_setting(rest, &set) < 0)
 		goto bad;
 	u = find_uid(uid, true);
 	if (!u)
 		return log_error_errno(-ENOSPC, "--user-share: more than %d users", UIDS_MAX);
-	if (weight)
-		u->weight = (uint32_t)weight;
-	if (has_rate)
-		rate_set(&u->rate, rate);
+	if (set.weight)
+		u->weight = set.weight;
+	if (set.has_rate)
+		rate_set(&u->rate, set.rate);
 	return 0;
 bad:
 	return log_error_errno(-EINVAL,

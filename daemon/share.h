@@ -20,7 +20,17 @@
  */
 int share_parse_user(const char *arg);
 
-/* share_client_init() - @c's weight from its uid's default, at connect. */
+/*
+ * share_set_units() - DMAD_UNIT_SHARE from the config file (@where names
+ * it for errors): each systemd unit's default weight for its clients and
+ * the rate limit of its clients together, replacing the last setting;
+ * every client's weight and limits follow. Returns as share_units_parse()
+ * (share_unit.h); with @list checked by it first, 0.
+ */
+int share_set_units(const char *list, const char *where);
+
+/* share_client_init() - at connect: @c's weight from its unit's, its
+ * uid's or the daemon's default, the first that has one. */
 void share_client_init(struct client *c);
 
 /* share_chan_init() - @ch of @c gets its owner's weight and limits. */

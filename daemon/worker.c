@@ -124,6 +124,12 @@ static unsigned reap(struct device *d)
 	return count;
 }
 
+unsigned worker_retire_inline(struct device *d)
+{
+	/* Nothing on the engine: every entry in the fifo is already done. */
+	return d->on_dev ? 0 : reap(d);
+}
+
 /*
  * The engine is gone or hung (the control thread set d->failed and took
  * every channel off it): stop it so a late completion cannot land, retire
@@ -228,7 +234,12 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 		if (unlikely(ch->stripes) && (desc.flags & DMAD_PROTO_DF_FENCE))
 			break;
 		ret = validate_desc(&desc, t, &x);
-		if (unlikely(x.len >= dmad.stripe_min) && !ret) {
+		if (unlikely(lim && lim->done)) {
+			/* Its first bytes were copied in chunks: the rest only. */
+			if (!ret)
+				worker_chunk_rest(&x, lim->done);
+			lim->done = 0;
+		} else if (unlikely(x.len >= dmad.stripe_min) && !ret) {
 			ret = stripe_copy(d, ch, &x, desc.cookie);
 			if (ret > 0) {
 				/* Its own part took the slot of a later descriptor. */

@@ -5,6 +5,8 @@
 
 #include "daemon.h"
 
+struct xfer;
+
 /* worker_main() - the lcore loop; @arg is the struct worker. */
 int worker_main(void *arg);
 
@@ -20,6 +22,7 @@ struct worker_take {
 	uint64_t tokens;
 	uint64_t bytes; /* out: taken */
 	uint32_t need;	/* out */
+	uint32_t done;	/* in: bytes of the head already copied (worker_chunk_head()) */
 };
 
 /*
@@ -38,6 +41,31 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping,
  */
 int worker_execute(struct device *d, const struct xfer *x);
 void worker_cpu_redo(const struct inflight *e);
+
+/*
+ * worker_retire_inline() - when @d holds nothing on its engine (the CPU
+ * engine, which copies as it takes), complete what the fifo holds now, so
+ * that a channel's copy is published before the next channel's turn. The
+ * owning worker only. Returns how many completed.
+ */
+unsigned worker_retire_inline(struct device *d);
+
+/*
+ * worker_chunk_head() - on an engine whose worker copies inline, shared
+ * with other channels: copy the next CHUNK of @ch's head when more than a
+ * chunk of it is left (charged to @lim's deficit; the head stays in the
+ * ring, so order and region lifetime are as for any queued copy), and
+ * return 1. Return 0 when the head is not chunked or has at most a chunk
+ * left; then @lim->done says how much of it is done for worker_poll_chan(),
+ * and @lim->deficit is credited with it: a take that does not reach the
+ * head leaves @lim->done as it was, and the caller takes the credit back.
+ * Return -ENOBUFS, copying nothing, when the deficit does not cover a
+ * chunk (@lim->need says how much would). The owning worker only.
+ */
+int worker_chunk_head(struct device *d, struct chan *ch, struct worker_take *lim);
+
+/* worker_chunk_rest() - @x less its first @done bytes. */
+void worker_chunk_rest(struct xfer *x, uint32_t done);
 
 /* worker_kick() - make a sleeping worker look at its lists again. Any thread. */
 void worker_kick(struct worker *w);

@@ -23,8 +23,10 @@
  * SHARES, a device's recent load and a channel's NUMA node in STATUS;
  * 6: RESTART, the RESTARTED event and the liveness page's handover word;
  * 7: STATUS ends with each client's totals and the gone clients' records,
- * which RESET_FAILED of "" clears too. */
-#define DMAD_PROTO_VERSION_MINOR 8u
+ * which RESET_FAILED of "" clears too; 8: DMAD_PROTO_DF_NO_STRIPE; 9:
+ * SHARES names each client's systemd unit and lists the units' default
+ * shares. */
+#define DMAD_PROTO_VERSION_MINOR 9u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -33,6 +35,7 @@
 #define DMAD_PROTO_REQ_MAX  4096  /* largest request the daemon accepts */
 #define DMAD_PROTO_MSG_MAX  65536 /* largest message the daemon sends */
 #define DMAD_PROTO_FDS_MAX  2	  /* most fds one message carries */
+#define DMAD_PROTO_UNIT_MAX 256	  /* systemd unit names, NUL included (systemd's UNIT_NAME_MAX) */
 
 enum dmad_proto_type {
 	DMAD_PROTO_HELLO = 1,	   /* reply + 1 fd: the liveness page (below) */
@@ -410,21 +413,23 @@ struct dmad_proto_share_set_req {
 
 /*
  * SHARES reply body: this header, then nclient client records, then nuid
- * uid records (those with a setting of their own). Every client for an
- * admin, the asker's own only for anyone else (flag OWN_ONLY, as STATUS).
+ * uid records (those with a setting of their own), then (minor 9) nunit
+ * unit records: the units the listed clients run in and those with a
+ * default share. Every client for an admin, the asker's own only for
+ * anyone else (flag OWN_ONLY, as STATUS).
  */
 struct dmad_proto_shares {
 	uint32_t nclient;
 	uint32_t nuid;
 	uint32_t flags; /* DMAD_PROTO_LIST_* */
-	uint32_t rsvd;
+	uint32_t nunit; /* 0 before minor 9 */
 };
 
 struct dmad_proto_share_client {
 	uint32_t client_id;
 	uint32_t uid;
 	uint32_t weight;
-	uint32_t rsvd;
+	uint32_t unit; /* its systemd unit: 1 + its unit record's index; 0: none */
 	uint64_t rate; /* bytes per second; 0: no limit of its own */
 };
 
@@ -432,6 +437,13 @@ struct dmad_proto_share_uid {
 	uint32_t uid;
 	uint32_t weight; /* default for its new clients; 0: the daemon's */
 	uint64_t rate;	 /* its clients together; 0: no limit */
+};
+
+struct dmad_proto_share_unit {
+	uint32_t weight; /* default for its clients; 0: none (its uid's) */
+	uint32_t rsvd;
+	uint64_t rate;			/* its clients together; 0: none (their uid's) */
+	char name[DMAD_PROTO_UNIT_MAX]; /* "backup.service", NUL-terminated */
 };
 
 enum dmad_proto_event_type {
@@ -531,5 +543,6 @@ _Static_assert(sizeof(struct dmad_proto_share_set_req) == 24, "share set req");
 _Static_assert(sizeof(struct dmad_proto_shares) == 16, "shares");
 _Static_assert(sizeof(struct dmad_proto_share_client) == 24, "share client");
 _Static_assert(sizeof(struct dmad_proto_share_uid) == 16, "share uid");
+_Static_assert(sizeof(struct dmad_proto_share_unit) == 272, "share unit");
 
 #endif /* DMAD_PROTO_H */
