@@ -19,7 +19,11 @@
 #include "fair.h"
 #include "worker.h"
 
-#define BURST 32
+/* Descriptors taken from a ring, and completions reaped, per pass: a
+ * client's whole window at once, so that the pass's fixed cost (RCU, the
+ * device walk, a doorbell, the engine's completion call) is shared by all. */
+#define TAKE_MAX 256
+#define REAP_MAX 256
 
 /* Single writer; dmactl's reader loads them while we run (plain mov on x86). */
 #define STAT_ADD(x, v) __atomic_store_n(&(x), (x) + (v), __ATOMIC_RELAXED)
@@ -34,7 +38,16 @@ static void wake_waiter(struct chan *ch)
 		woke = true;
 }
 
-static void retire(struct device *d, struct inflight *e)
+/* Descriptors of one channel retired together, published at once. */
+struct run {
+	struct chan *ch;
+	uint32_t n, ok;	   /* retired, and of them succeeded */
+	uint32_t cookie;   /* the last one's */
+	uint64_t bytes;	   /* all of them: in flight until now */
+	uint64_t ok_bytes; /* the ones that succeeded */
+};
+
+static void retire(struct device *d, const struct inflight *e, struct run *r)
 {
 	struct chan *ch = e->ch;
 
@@ -48,15 +61,35 @@ static void retire(struct device *d, struct inflight *e)
 		STAT_ADD(ch->errors, 1);
 		STAT_ADD(d->errors, 1);
 	} else {
-		STAT_ADD(ch->ops, 1);
-		STAT_ADD(ch->bytes, e->len);
-		STAT_ADD(d->ops, 1);
-		STAT_ADD(d->bytes, e->len);
+		r->ok++;
+		r->ok_bytes += e->len;
 	}
-	dmad_ring_complete(ch->ring, e->cookie);
-	ch->inflight_bytes -= e->len;
-	__atomic_store_n(&ch->retired, ch->retired + 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&ch->inflight, ch->inflight - 1, __ATOMIC_RELEASE);
+	r->n++;
+	r->cookie = e->cookie;
+	r->bytes += e->len;
+}
+
+/*
+ * One store of `completed` for the whole run (its last cookie says the
+ * earlier ones are done too), one of each count, and a wake-up only once
+ * the channel has nothing done left at the head of the fifo.
+ */
+static void publish(struct device *d, const struct run *r)
+{
+	struct chan *ch = r->ch;
+
+	STAT_ADD(ch->ops, r->ok);
+	STAT_ADD(ch->bytes, r->ok_bytes);
+	STAT_ADD(d->ops, r->ok);
+	STAT_ADD(d->bytes, r->ok_bytes);
+	dmad_ring_complete(ch->ring, r->cookie);
+	ch->inflight_bytes -= r->bytes;
+	__atomic_store_n(&ch->retired, ch->retired + r->n, __ATOMIC_RELEASE);
+	__atomic_store_n(&ch->inflight, ch->inflight - r->n, __ATOMIC_RELEASE);
+	/* The control thread reads head and tail to see a device drained. */
+	__atomic_store_n(&d->fifo_head, d->fifo_head + r->n, __ATOMIC_RELEASE);
+	if (d->fifo_head == d->fifo_tail || d->fifo[d->fifo_head & d->fifo_mask].ch != ch)
+		wake_waiter(ch);
 }
 
 /* Do with the CPU what an engine was asked to (the regions are still mapped:
@@ -72,41 +105,55 @@ static void cpu_redo(const struct inflight *e)
 	engine_cpu_exec(&x);
 }
 
-static void retire_head(struct device *d)
+/*
+ * Retire, in order from the head of the fifo, what is done: the @n
+ * completions the engine reported (@ok[i]: whether the i-th succeeded; what
+ * it failed, the CPU redoes, as the descriptor was valid), what never went
+ * to it, and with @redo everything still on it, redone by the CPU.
+ */
+static unsigned retire_done(struct device *d, const bool *ok, unsigned n, bool redo)
 {
-	struct inflight *e = &d->fifo[d->fifo_head & d->fifo_mask];
+	struct run r = {0};
+	unsigned k = 0, count = 0;
 
-	retire(d, e);
-	/* The control thread reads head and tail to see a device drained. */
-	__atomic_store_n(&d->fifo_head, d->fifo_head + 1, __ATOMIC_RELEASE);
-	if (d->fifo_head == d->fifo_tail || d->fifo[d->fifo_head & d->fifo_mask].ch != e->ch)
-		wake_waiter(e->ch);
+	while (d->fifo_head + r.n != d->fifo_tail) {
+		struct inflight *e = &d->fifo[(d->fifo_head + r.n) & d->fifo_mask];
+
+		if (e->on_dev) {
+			if (k < n) {
+				if (!ok[k++]) {
+					cpu_redo(e);
+					STAT_ADD(d->errors, 1);
+				}
+			} else if (redo) {
+				cpu_redo(e);
+			} else {
+				break;
+			}
+			d->on_dev--;
+		}
+		if (e->ch != r.ch) {
+			if (r.n)
+				publish(d, &r);
+			r = (struct run){.ch = e->ch};
+		}
+		retire(d, e, &r);
+		count++;
+	}
+	if (r.n)
+		publish(d, &r);
+	return count;
 }
 
 /* Retire everything at the head of the fifo that is done, in order. */
 static unsigned reap(struct device *d)
 {
-	bool ok[BURST];
-	unsigned n = 0, k = 0, count = 0;
+	bool ok[REAP_MAX];
+	unsigned n = 0, count;
 
 	if (d->on_dev)
-		n = d->engine->reap(d, BURST, ok);
-	while (d->fifo_head != d->fifo_tail) {
-		struct inflight *e = &d->fifo[d->fifo_head & d->fifo_mask];
-
-		if (e->on_dev) {
-			if (k == n)
-				break;
-			/* The descriptor was valid: what the engine failed, the CPU redoes. */
-			if (!ok[k++]) {
-				cpu_redo(e);
-				STAT_ADD(d->errors, 1);
-			}
-			d->on_dev--;
-		}
-		retire_head(d);
-		count++;
-	}
+		n = d->engine->reap(d, REAP_MAX, ok);
+	count = retire_done(d, ok, n, false);
 	if (count)
 		__atomic_store_n(&d->progress_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
 	return count;
@@ -131,16 +178,7 @@ static unsigned recover(struct device *d)
 		while (d->on_dev && (n = reap(d)) > 0)
 			count += n;
 	}
-	while (d->fifo_head != d->fifo_tail) {
-		struct inflight *e = &d->fifo[d->fifo_head & d->fifo_mask];
-
-		if (e->on_dev) {
-			cpu_redo(e);
-			d->on_dev--;
-		}
-		retire_head(d);
-		count++;
-	}
+	count += retire_done(d, NULL, 0, true);
 	d->unsubmitted = 0;
 	return count;
 }
@@ -188,7 +226,7 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 	/* The watchdog counts from the oldest outstanding descriptor. */
 	if (d->fifo_tail == d->fifo_head)
 		__atomic_store_n(&d->progress_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
-	avail = RTE_MIN(RTE_MIN(avail, room), lim ? lim->descs : (uint32_t)BURST);
+	avail = RTE_MIN(RTE_MIN(avail, room), lim ? lim->descs : (uint32_t)TAKE_MAX);
 	t = rcu_deref(*ch->regions);
 
 	for (i = 0; i < avail; i++) {
