@@ -52,6 +52,8 @@ static const char *const mode_names[NMODES] = {"dmad-dma", "dmad-cpu", "recvmmsg
 struct sample {
 	uint64_t sent, packets, bytes;
 	uint64_t no_slot; /* dmad: dropped because the client held every slot */
+	uint64_t vethq;	  /* the kernel dropped: the veth's queue (rxnet_drops()) */
+	uint64_t rxq;	  /* ... the AF_XDP socket's rings, or the UDP socket's buffer */
 	double secs, client, dmad, rx, sender;
 };
 
@@ -59,7 +61,7 @@ struct sample {
 struct row {
 	uint32_t size;
 	enum mode mode;
-	uint64_t sent, packets, no_slot;
+	uint64_t sent, packets, no_slot, vethq, rxq;
 	double kpps, pct, total, client, dmad, rx, sender;
 };
 
@@ -171,6 +173,7 @@ static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uin
 	struct dmac_rx *rx = NULL;
 	struct rxsock_uring *u = NULL;
 	struct rxsock_count got;
+	struct rxnet_drops k0, k1;
 	double cli0, dmad0, rx0 = 0, snd0;
 	char tid[32];
 	bool have_tid = false;
@@ -193,6 +196,7 @@ static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uin
 		if (mode == URING)
 			u = rxsock_uring_new(fd, slot);
 	}
+	k0 = rxnet_drops();
 	cli0 = rusage_cpu(RUSAGE_SELF);
 	snd0 = rusage_cpu(RUSAGE_CHILDREN);
 	dmad0 = proc_cpu(d->pid, NULL);
@@ -212,6 +216,9 @@ static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uin
 	harness_wait_child(sender, 60000, "sender");
 	/* The sender, reaped: RUSAGE_CHILDREN counts it now. */
 	s.sender = rusage_cpu(RUSAGE_CHILDREN) - snd0;
+	k1 = rxnet_drops();
+	s.vethq = k1.veth_tx - k0.veth_tx;
+	s.rxq = rx ? k1.veth_rx - k0.veth_rx : k1.udp_rcvbuf - k0.udp_rcvbuf;
 	s.packets = got.packets;
 	s.bytes = got.bytes;
 	s.secs = (double)(got.last_ms - got.first_ms) / 1000.0;
@@ -250,7 +257,7 @@ static double per_gb(double secs, uint64_t bytes)
 /* Each figure's median over @n runs, each taken on its own. */
 static struct row summarize(uint32_t size, enum mode mode, const struct sample *s, unsigned n)
 {
-	double v[9][MAX_RUNS];
+	double v[11][MAX_RUNS];
 	struct row r = {.size = size, .mode = mode, .sent = s[0].sent};
 
 	for (unsigned i = 0; i < n; i++) {
@@ -263,6 +270,8 @@ static struct row summarize(uint32_t size, enum mode mode, const struct sample *
 		v[6][i] = per_gb(s[i].sender, s[i].bytes);
 		v[7][i] = (double)s[i].packets;
 		v[8][i] = (double)s[i].no_slot;
+		v[9][i] = (double)s[i].vethq;
+		v[10][i] = (double)s[i].rxq;
 	}
 	r.kpps = median(v[0], n);
 	r.pct = median(v[1], n);
@@ -273,6 +282,8 @@ static struct row summarize(uint32_t size, enum mode mode, const struct sample *
 	r.sender = median(v[6], n);
 	r.packets = (uint64_t)median(v[7], n);
 	r.no_slot = (uint64_t)median(v[8], n);
+	r.vethq = (uint64_t)median(v[9], n);
+	r.rxq = (uint64_t)median(v[10], n);
 	return r;
 }
 
@@ -283,22 +294,24 @@ static bool is_dmad(enum mode m)
 
 static void print_table(FILE *f, const struct row *r, unsigned n)
 {
-	fprintf(f, "%6s %-8s %8s %9s %7s %8s %7s %9s %9s %9s %9s %9s\n", "size", "mode", "sent",
-		"received", "noslot", "kpps", "deliv%", "total", "client", "dmad", "rx-thr",
-		"sender");
+	fprintf(f, "%6s %-8s %8s %9s %7s %6s %6s %8s %7s %9s %9s %9s %9s %9s\n", "size", "mode",
+		"sent", "received", "noslot", "vethq", "rxq", "kpps", "deliv%", "total", "client",
+		"dmad", "rx-thr", "sender");
 	for (unsigned i = 0; i < n; i++) {
-		fprintf(f, "%6u %-8s %8llu %9llu %7llu %8.1f %7.1f %9.2f %9.2f ", r[i].size,
-			mode_names[r[i].mode], (unsigned long long)r[i].sent,
+		fprintf(f, "%6u %-8s %8llu %9llu %7llu %6llu %6llu %8.1f %7.1f %9.2f %9.2f ",
+			r[i].size, mode_names[r[i].mode], (unsigned long long)r[i].sent,
 			(unsigned long long)r[i].packets, (unsigned long long)r[i].no_slot,
-			r[i].kpps, r[i].pct, r[i].total, r[i].client);
+			(unsigned long long)r[i].vethq, (unsigned long long)r[i].rxq, r[i].kpps,
+			r[i].pct, r[i].total, r[i].client);
 		if (is_dmad(r[i].mode))
 			fprintf(f, "%9.2f %9.2f %9.2f\n", r[i].dmad, r[i].rx, r[i].sender);
 		else
 			fprintf(f, "%9s %9s %9.2f\n", "-", "-", r[i].sender);
 	}
-	fprintf(f, "(noslot: dropped by dmad, the client held every slot; the rest of what was\n"
-		   " not received the kernel dropped. CPU columns: seconds per GB delivered;\n"
-		   " total = client + dmad, the sender apart)\n");
+	fprintf(f, "(noslot: dropped by dmad, the client held every slot. The kernel's drops:\n"
+		   " vethq, the veth's queue (with XDP on, 256 frames NAPI drains); rxq, the\n"
+		   " AF_XDP socket's rings (dmad) or the UDP socket's buffer. CPU columns:\n"
+		   " seconds per GB delivered; total = client + dmad, the sender apart)\n");
 }
 
 static void print_json(FILE *f, const struct row *r, unsigned n, const struct opts *o)
@@ -307,13 +320,14 @@ static void print_json(FILE *f, const struct row *r, unsigned n, const struct op
 	for (unsigned i = 0; i < n; i++)
 		fprintf(f,
 			"%s{\"size\":%u,\"mode\":\"%s\",\"sent\":%llu,\"received\":%llu,"
-			"\"no_slot\":%llu,\"kpps\":%.2f,\"delivered_pct\":%.2f,\"total_cpu_s_per_gb\":%.3f,"
+			"\"no_slot\":%llu,\"veth_queue_drops\":%llu,\"rx_queue_drops\":%llu,\"kpps\":%.2f,\"delivered_pct\":%.2f,\"total_cpu_s_per_gb\":%.3f,"
 			"\"client_cpu_s_per_gb\":%.3f,\"dmad_cpu_s_per_gb\":%.3f,"
 			"\"rx_thread_cpu_s_per_gb\":%.3f,\"sender_cpu_s_per_gb\":%.3f}",
 			i ? "," : "", r[i].size, mode_names[r[i].mode],
 			(unsigned long long)r[i].sent, (unsigned long long)r[i].packets,
-			(unsigned long long)r[i].no_slot, r[i].kpps, r[i].pct, r[i].total,
-			r[i].client, r[i].dmad, r[i].rx, r[i].sender);
+			(unsigned long long)r[i].no_slot, (unsigned long long)r[i].vethq,
+			(unsigned long long)r[i].rxq, r[i].kpps, r[i].pct, r[i].total, r[i].client,
+			r[i].dmad, r[i].rx, r[i].sender);
 	fprintf(f, "]}\n");
 }
 

@@ -61,6 +61,19 @@ void rxnet_xdp_prog(char *name, size_t size);
 /* Udp OutDatagrams in the peer namespace: what its stack says it sent. */
 uint64_t rxnet_peer_udp_out(void);
 
+/*
+ * Where the kernel dropped datagrams on their way in, as counters that only
+ * grow: the sending veth's transmit drops (its peer's queue was full: with
+ * an XDP program on RXNET_IF, a ring of 256 frames that NAPI drains), the
+ * receiving veth's drops (an XDP redirect that failed: the AF_XDP socket's
+ * RX ring full or its fill ring empty), and UDP's receive buffer errors (a
+ * socket's buffer full).
+ */
+struct rxnet_drops {
+	uint64_t veth_tx, veth_rx, udp_rcvbuf;
+};
+struct rxnet_drops rxnet_drops(void);
+
 /* The payload of datagram @k (from 0), @len bytes; its first 4 bytes hold @k. */
 void rxnet_payload(uint8_t *buf, uint32_t k, uint32_t len);
 bool rxnet_payload_ok(const uint8_t *buf, uint32_t k, uint32_t len);
