@@ -6,14 +6,15 @@
 # and splits the worker thread's cost, worker_main() inclusive, by what in
 # the poll loop spent it.
 #
-# poll_chan() and reap() are static and inlined into worker_main(), so
-# callgrind has no function of that name. Its per-instruction dump does
-# know each instruction's address, and the debug info (addr2line -i) knows
-# which inlined function each one came from: a cost line of worker_main is
-# charged to the function inlined directly into it (poll_chan, reap,
-# rte_dma_submit, ...), a call to the callee's inclusive cost at the call
-# site. What is left is the loop itself: RCU quiescent state, stats, the
-# device walk, rte_pause.
+# worker_poll_chan() and reap() are functions of their own (the compiler
+# keeps reap() out of line), charged with their callees at the call. Code
+# inlined into worker_main() has no function in callgrind's output; its
+# per-instruction dump does know each instruction's address, and the debug
+# info (addr2line -i) knows which inlined function each one came from: a
+# cost line of worker_main is charged to the function inlined directly into
+# it (rte_dma_submit, ...), a call to the callee's inclusive cost at the
+# call site. What is left is the loop itself: RCU quiescent state, stats,
+# the device walk.
 #
 # The worker polls whether or not there is work, and how many times it goes
 # round per copy depends on scheduling (valgrind's above all), so the gross

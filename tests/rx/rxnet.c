@@ -279,7 +279,7 @@ uint64_t rxnet_peer_udp_out(void)
 	return in_peer(udp_out);
 }
 
-/* /proc/net/dev: column 3 is receive drops, 11 transmit drops. */
+/* /proc/net/dev: column 11 is transmit drops. */
 static uint64_t peer_tx_drops(void)
 {
 	return dev_counter(RXNET_PEER_IF, 11);
@@ -289,7 +289,7 @@ struct rxnet_drops rxnet_drops(void)
 {
 	return (struct rxnet_drops){
 		.veth_tx = in_peer(peer_tx_drops),
-		.veth_rx = dev_counter(RXNET_IF, 3),
+		.udp_noports = udp_counter("NoPorts"),
 		.udp_rcvbuf = udp_counter("RcvbufErrors"),
 	};
 }

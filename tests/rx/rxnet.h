@@ -64,13 +64,13 @@ uint64_t rxnet_peer_udp_out(void);
 /*
  * Where the kernel dropped datagrams on their way in, as counters that only
  * grow: the sending veth's transmit drops (its peer's queue was full: with
- * an XDP program on RXNET_IF, a ring of 256 frames that NAPI drains), the
- * receiving veth's drops (an XDP redirect that failed: the AF_XDP socket's
- * RX ring full or its fill ring empty), and UDP's receive buffer errors (a
- * socket's buffer full).
+ * an XDP program on RXNET_IF, a ring of 256 frames that NAPI drains), and
+ * UDP's receive buffer errors (a socket's buffer full). What an AF_XDP
+ * socket dropped, its owner (dmad) counts.
  */
 struct rxnet_drops {
-	uint64_t veth_tx, veth_rx, udp_rcvbuf;
+	uint64_t veth_tx, udp_rcvbuf;
+	uint64_t udp_noports; /* reached the stack with no socket on its port */
 };
 struct rxnet_drops rxnet_drops(void);
 
