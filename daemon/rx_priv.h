@@ -138,6 +138,7 @@ struct rx_flow {
 	uint32_t copybreak;
 	int efd;		 /* eventfd the client sleeps on */
 	struct dmad_rx_stats st; /* single writer: the rx thread */
+	bool st_dropped;	 /* st counts a drop the area's copy of it does not */
 	bool closing;		 /* under sock->lock: take nothing new */
 	uint32_t drained;	 /* thread -> control: closing and nothing pending */
 

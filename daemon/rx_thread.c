@@ -230,11 +230,13 @@ static void take(struct rx_sock *s, struct rx_flow *f, const struct rx_frags *fr
 
 	if (len > f->slot_size) {
 		STAT_INC(f->st.drop_too_large);
+		f->st_dropped = true;
 		recycle_all(s, fr, r);
 		return;
 	}
 	if (!slot_free(f)) {
 		STAT_INC(f->st.drop_no_slot);
+		f->st_dropped = true;
 		recycle_all(s, fr, r);
 		return;
 	}
@@ -395,12 +397,16 @@ static unsigned reap(struct rx_sock *s, struct rx_flow *f, struct recycle *r)
 			STAT_ADD(f->st.bytes, p->len);
 		}
 	}
-	if (n) {
+	if (n)
 		/* Release: records and payloads are in place before the tail says so. */
 		__atomic_store_n(&f->area->tail, f->published, __ATOMIC_RELEASE);
+	/* Drops too: while every slot waits for a copy, nothing is published. */
+	if (n || f->st_dropped) {
 		memcpy(&f->area->stats, &f->st, sizeof(f->st));
-		wake_client(f);
+		f->st_dropped = false;
 	}
+	if (n)
+		wake_client(f);
 	if (f->closing && !f->drained && f->published == f->tail && f->hold_head == f->hold_tail)
 		__atomic_store_n(&f->drained, 1, __ATOMIC_RELEASE);
 	return n;

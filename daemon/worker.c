@@ -20,7 +20,11 @@
 #include "stripe.h"
 #include "worker.h"
 
-#define BURST 32
+/* Descriptors taken from a ring, and completions reaped, per pass: a
+ * client's whole window at once, so that the pass's fixed cost (RCU, the
+ * device walk, a doorbell, the engine's completion call) is shared by all. */
+#define TAKE_MAX 256
+#define REAP_MAX 256
 
 /* Single writer; dmactl's reader loads them while we run (plain mov on x86). */
 #define STAT_ADD(x, v) __atomic_store_n(&(x), (x) + (v), __ATOMIC_RELAXED)
@@ -94,11 +98,11 @@ static void retire_head(struct device *d)
 /* Retire everything at the head of the fifo that is done, in order. */
 static unsigned reap(struct device *d)
 {
-	bool ok[BURST];
+	bool ok[REAP_MAX];
 	unsigned n = 0, k = 0, count = 0;
 
 	if (d->on_dev)
-		n = d->engine->reap(d, BURST, ok);
+		n = d->engine->reap(d, REAP_MAX, ok);
 	while (d->fifo_head != d->fifo_tail) {
 		struct inflight *e = &d->fifo[d->fifo_head & d->fifo_mask];
 
@@ -210,7 +214,7 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 	/* The watchdog counts from the oldest outstanding descriptor. */
 	if (d->fifo_tail == d->fifo_head)
 		__atomic_store_n(&d->progress_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
-	avail = RTE_MIN(RTE_MIN(avail, room), lim ? lim->descs : (uint32_t)BURST);
+	avail = RTE_MIN(RTE_MIN(avail, room), lim ? lim->descs : (uint32_t)TAKE_MAX);
 	t = rcu_deref(*ch->regions);
 
 	for (i = 0; i < avail; i++) {

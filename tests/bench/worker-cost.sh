@@ -6,14 +6,15 @@
 # and splits the worker thread's cost, worker_main() inclusive, by what in
 # the poll loop spent it.
 #
-# poll_chan() and reap() are static and inlined into worker_main(), so
-# callgrind has no function of that name. Its per-instruction dump does
-# know each instruction's address, and the debug info (addr2line -i) knows
-# which inlined function each one came from: a cost line of worker_main is
-# charged to the function inlined directly into it (poll_chan, reap,
-# rte_dma_submit, ...), a call to the callee's inclusive cost at the call
-# site. What is left is the loop itself: RCU quiescent state, stats, the
-# device walk, rte_pause.
+# worker_poll_chan() and reap() are functions of their own (the compiler
+# keeps reap() out of line), charged with their callees at the call. Code
+# inlined into worker_main() has no function in callgrind's output; its
+# per-instruction dump does know each instruction's address, and the debug
+# info (addr2line -i) knows which inlined function each one came from: a
+# cost line of worker_main is charged to the function inlined directly into
+# it (rte_dma_submit, ...), a call to the callee's inclusive cost at the
+# call site. What is left is the loop itself: RCU quiescent state, stats,
+# the device walk.
 #
 # The worker polls whether or not there is work, and how many times it goes
 # round per copy depends on scheduling (valgrind's above all), so the gross
@@ -94,8 +95,8 @@ for dump in "$tmp"/cg.[0-9]*; do
 		{
 			a = $1; sub(/^0x0*/, "", a)
 			o = outer[a]
-			if (o == "poll_chan" || o == "reap" || o == "rte_dma_submit" || o == "recover" ||
-			    o == "snapshot_tails")
+			if (o == "worker_poll_chan" || o == "reap" || o == "rte_dma_submit" ||
+			    o == "recover" || o == "snapshot_tails")
 				b = o
 			else
 				b = ($2 == "-") ? "loop" : $2
@@ -117,7 +118,7 @@ awk '
 	FILENAME ~ /out$/ { next }
 	{
 		cost[$1, $2] += $4; total[$1] += $4; seen[$1, $2] = 1
-		if ($3 == "-") self[$1] += $4
+		if ($2 == "loop") self[$1] += $4
 		else {
 			sub_ir[$1, $2, $3] += $4; sub_calls[$1, $2, $3] += $5
 			if (!(($1, $2, $3) in sub_seen)) { sub_seen[$1, $2, $3] = 1; subs[$1, $2] = subs[$1, $2] " " $3 }
@@ -129,14 +130,14 @@ awk '
 		return cost[i, b] / loops[i]
 	}
 	END {
-		nb = split("poll_chan reap rte_dma_submit loop worker_idle worker_saw_work worker_sleep recover snapshot_tails", buckets, " ")
+		nb = split("worker_poll_chan fair_serve reap doorbell rte_dma_submit loop worker_idle worker_saw_work worker_sleep recover snapshot_tails", buckets, " ")
 		for (w = 1; w <= 2; w++) {
 			when = w == 1 ? "before" : "after"; i = "idle-" when
 			if (!loops[i]) continue
 			e = 0
 			for (k = 1; k <= nb; k++) e += idle_per_loop(when, buckets[k])
 			printf "\nidle-%s: %d empty loops on %s: %.1f Ir per loop (poll_chan %.1f, reap %.1f, the rest %.1f)\n",
-			       when, loops[i], device[i], e, idle_per_loop(when, "poll_chan"),
+			       when, loops[i], device[i], e, idle_per_loop(when, "worker_poll_chan"),
 			       idle_per_loop(when, "reap"), idle_per_loop(when, "loop")
 		}
 		for (p = 1; p <= n; p++) {
@@ -147,7 +148,7 @@ awk '
 			for (k = 1; k <= nb; k++) net_total -= L * idle_per_loop(when, buckets[k])
 			printf "  %9.1f %9.1f  worker_main, inclusive: the worker thread, all of it\n",
 			       total[ph] / N, net_total / N
-			printf "  %9.1f %9s  worker_main, self (with the inlined poll_chan and reap)\n", self[ph] / N, ""
+			printf "  %9.1f %9s  worker_main, self (with what is inlined into it)\n", self[ph] / N, ""
 			for (k = 1; k <= nb; k++) {
 				b = buckets[k]
 				if (!((ph, b) in seen)) continue
@@ -160,7 +161,7 @@ awk '
 					       sub_ir[ph, b, cs[j]] / N, "", cs[j], sub_calls[ph, b, cs[j]] / N
 			}
 			sum_total[p] = total[ph] / N; sum_net[p] = net_total / N
-			sum_poll[p] = net[ph, "poll_chan"] / N; sum_reap[p] = net[ph, "reap"] / N
+			sum_poll[p] = net[ph, "worker_poll_chan"] / N; sum_reap[p] = net[ph, "reap"] / N
 		}
 		printf "\n%-14s %10s %10s %10s %10s %11s\n", "Ir per copy", "worker", "worker", "poll_chan", "reap", "loops"
 		printf "%-14s %10s %10s %10s %10s %11s\n", "", "gross", "net", "net", "net", "per copy"

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "jsonread.h"
 #include "rxnet.h"
 #include "rxsock.h"
 
@@ -43,6 +44,7 @@
 #define RCVBUF	   (8 << 20)
 #define MAX_SIZES  8
 #define MAX_RUNS   9
+#define LATE_MS	   3000
 
 enum mode { DMAD_DMA, DMAD_CPU, RECVMMSG, URING, NMODES };
 
@@ -52,6 +54,10 @@ static const char *const mode_names[NMODES] = {"dmad-dma", "dmad-cpu", "recvmmsg
 struct sample {
 	uint64_t sent, packets, bytes;
 	uint64_t no_slot; /* dmad: dropped because the client held every slot */
+	uint64_t vethq;	  /* the kernel dropped: the veth's queue (rxnet_drops()) */
+	uint64_t rxq;	  /* ... the AF_XDP socket (dmactl's count), or the UDP socket's buffer */
+	uint64_t late;	  /* dmad: delivered only after the reader had given up */
+	uint64_t noport;  /* passed to the kernel's stack, no socket on the port */
 	double secs, client, dmad, rx, sender;
 };
 
@@ -59,7 +65,7 @@ struct sample {
 struct row {
 	uint32_t size;
 	enum mode mode;
-	uint64_t sent, packets, no_slot;
+	uint64_t sent, packets, no_slot, vethq, rxq, late;
 	double kpps, pct, total, client, dmad, rx, sender;
 };
 
@@ -163,6 +169,58 @@ static struct rxsock_count dmad_receive(struct dmac_rx *rx)
 	return c;
 }
 
+/*
+ * What still arrives after the reader gave up (RXSOCK_IDLE_MS without a
+ * datagram): not received, but not lost either; dmad held it through a
+ * stall. Read until LATE_MS pass without one, and count.
+ */
+static uint64_t dmad_late(struct dmac_rx *rx)
+{
+	struct pollfd pfd = {.fd = dmac_rx_fd(rx), .events = POLLIN};
+	uint64_t n = 0;
+
+	for (;;) {
+		struct dmac_rx_pkt p[64];
+		int got = dmac_rx_peek(rx, p, 64);
+
+		if (got < 0)
+			tap_bail("dmac_rx_peek: %s", strerror(-got));
+		if (got > 0) {
+			n += (unsigned)got;
+			dmac_rx_release(rx, (unsigned)got);
+		} else if (poll(&pfd, 1, LATE_MS) == 0) {
+			return n;
+		}
+	}
+}
+
+/*
+ * What the flow's AF_XDP socket dropped (its RX ring full, or its fill ring
+ * empty), as dmad reads it from the kernel: `dmactl --json flows`. A case's
+ * flow is the only one, on a socket of its own. 0 without $DMACTL_BIN.
+ */
+static uint64_t xsk_drops(const struct harness_dmad *d)
+{
+	const char *dmactl = getenv("DMACTL_BIN");
+	char out[8192];
+	struct jv *root;
+	uint64_t n;
+
+	if (!dmactl || !*dmactl)
+		return 0;
+	if (harness_run((char *[]){(char *)dmactl, "--socket", (char *)d->socket, "--json", "flows",
+				   NULL},
+			out, sizeof(out), 10000) != 0) {
+		tap_diag("%s --json flows failed: the AF_XDP socket's drops are not counted",
+			 dmactl);
+		return 0;
+	}
+	root = jv_parse(out);
+	n = (uint64_t)jv_num(jv_get(jv_get(jv_at(jv_get(root, "flows"), 0), "drops"), "kernel"), 0);
+	jv_free(root);
+	return n;
+}
+
 static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uint32_t size,
 			      enum mode mode, uint32_t n, unsigned pace_us)
 {
@@ -171,6 +229,7 @@ static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uin
 	struct dmac_rx *rx = NULL;
 	struct rxsock_uring *u = NULL;
 	struct rxsock_count got;
+	struct rxnet_drops k0, k1;
 	double cli0, dmad0, rx0 = 0, snd0;
 	char tid[32];
 	bool have_tid = false;
@@ -193,6 +252,7 @@ static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uin
 		if (mode == URING)
 			u = rxsock_uring_new(fd, slot);
 	}
+	k0 = rxnet_drops();
 	cli0 = rusage_cpu(RUSAGE_SELF);
 	snd0 = rusage_cpu(RUSAGE_CHILDREN);
 	dmad0 = proc_cpu(d->pid, NULL);
@@ -212,14 +272,29 @@ static struct sample run_case(struct harness_dmad *d, struct dmac_client *c, uin
 	harness_wait_child(sender, 60000, "sender");
 	/* The sender, reaped: RUSAGE_CHILDREN counts it now. */
 	s.sender = rusage_cpu(RUSAGE_CHILDREN) - snd0;
+	k1 = rxnet_drops();
+	s.vethq = k1.veth_tx - k0.veth_tx;
+	s.rxq = rx ? 0 : k1.udp_rcvbuf - k0.udp_rcvbuf;
+	s.noport = k1.udp_noports - k0.udp_noports;
+	if (s.noport)
+		tap_diag(
+			"%s, %u B: %llu datagrams went to the kernel's stack, no socket on their port",
+			mode_names[mode], size, (unsigned long long)s.noport);
 	s.packets = got.packets;
 	s.bytes = got.bytes;
 	s.secs = (double)(got.last_ms - got.first_ms) / 1000.0;
 	if (rx) {
 		struct dmac_rx_stats st;
 
+		if (got.packets < n)
+			s.late = dmad_late(rx);
+		s.rxq = xsk_drops(d);
 		dmac_rx_stats(rx, &st);
 		s.no_slot = st.drop_no_slot;
+		if (st.drop_too_large || st.drop_dma_error)
+			tap_diag("%s, %u B: dmad dropped %llu too large, %llu whose copy failed",
+				 mode_names[mode], size, (unsigned long long)st.drop_too_large,
+				 (unsigned long long)st.drop_dma_error);
 		dmac_rx_close(rx);
 	} else {
 		if (u)
@@ -250,7 +325,7 @@ static double per_gb(double secs, uint64_t bytes)
 /* Each figure's median over @n runs, each taken on its own. */
 static struct row summarize(uint32_t size, enum mode mode, const struct sample *s, unsigned n)
 {
-	double v[9][MAX_RUNS];
+	double v[12][MAX_RUNS];
 	struct row r = {.size = size, .mode = mode, .sent = s[0].sent};
 
 	for (unsigned i = 0; i < n; i++) {
@@ -263,6 +338,9 @@ static struct row summarize(uint32_t size, enum mode mode, const struct sample *
 		v[6][i] = per_gb(s[i].sender, s[i].bytes);
 		v[7][i] = (double)s[i].packets;
 		v[8][i] = (double)s[i].no_slot;
+		v[9][i] = (double)s[i].vethq;
+		v[10][i] = (double)s[i].rxq;
+		v[11][i] = (double)s[i].late;
 	}
 	r.kpps = median(v[0], n);
 	r.pct = median(v[1], n);
@@ -273,6 +351,9 @@ static struct row summarize(uint32_t size, enum mode mode, const struct sample *
 	r.sender = median(v[6], n);
 	r.packets = (uint64_t)median(v[7], n);
 	r.no_slot = (uint64_t)median(v[8], n);
+	r.vethq = (uint64_t)median(v[9], n);
+	r.rxq = (uint64_t)median(v[10], n);
+	r.late = (uint64_t)median(v[11], n);
 	return r;
 }
 
@@ -283,22 +364,28 @@ static bool is_dmad(enum mode m)
 
 static void print_table(FILE *f, const struct row *r, unsigned n)
 {
-	fprintf(f, "%6s %-8s %8s %9s %7s %8s %7s %9s %9s %9s %9s %9s\n", "size", "mode", "sent",
-		"received", "noslot", "kpps", "deliv%", "total", "client", "dmad", "rx-thr",
-		"sender");
+	fprintf(f, "%6s %-8s %8s %9s %6s %7s %6s %6s %8s %7s %9s %9s %9s %9s %9s\n", "size", "mode",
+		"sent", "received", "late", "noslot", "vethq", "rxq", "kpps", "deliv%", "total",
+		"client", "dmad", "rx-thr", "sender");
 	for (unsigned i = 0; i < n; i++) {
-		fprintf(f, "%6u %-8s %8llu %9llu %7llu %8.1f %7.1f %9.2f %9.2f ", r[i].size,
-			mode_names[r[i].mode], (unsigned long long)r[i].sent,
-			(unsigned long long)r[i].packets, (unsigned long long)r[i].no_slot,
-			r[i].kpps, r[i].pct, r[i].total, r[i].client);
+		fprintf(f, "%6u %-8s %8llu %9llu %6llu %7llu %6llu %6llu %8.1f %7.1f %9.2f %9.2f ",
+			r[i].size, mode_names[r[i].mode], (unsigned long long)r[i].sent,
+			(unsigned long long)r[i].packets, (unsigned long long)r[i].late,
+			(unsigned long long)r[i].no_slot, (unsigned long long)r[i].vethq,
+			(unsigned long long)r[i].rxq, r[i].kpps, r[i].pct, r[i].total, r[i].client);
 		if (is_dmad(r[i].mode))
 			fprintf(f, "%9.2f %9.2f %9.2f\n", r[i].dmad, r[i].rx, r[i].sender);
 		else
 			fprintf(f, "%9s %9s %9.2f\n", "-", "-", r[i].sender);
 	}
-	fprintf(f, "(noslot: dropped by dmad, the client held every slot; the rest of what was\n"
-		   " not received the kernel dropped. CPU columns: seconds per GB delivered;\n"
-		   " total = client + dmad, the sender apart)\n");
+	fprintf(f,
+		"(late: dmad delivered them after the reader had waited %d ms for one and\n"
+		" stopped; not in received. noslot: dropped by dmad, the client held every\n"
+		" slot. Dropped by the kernel: vethq, in the veth's queue (with XDP on, 256\n"
+		" frames NAPI drains); rxq, by the AF_XDP socket (dmad; its RX ring full or\n"
+		" fill ring empty, with $DMACTL_BIN set) or in the UDP socket's buffer. CPU\n"
+		" columns: seconds per GB delivered; total = client + dmad, the sender apart)\n",
+		RXSOCK_IDLE_MS);
 }
 
 static void print_json(FILE *f, const struct row *r, unsigned n, const struct opts *o)
@@ -307,13 +394,14 @@ static void print_json(FILE *f, const struct row *r, unsigned n, const struct op
 	for (unsigned i = 0; i < n; i++)
 		fprintf(f,
 			"%s{\"size\":%u,\"mode\":\"%s\",\"sent\":%llu,\"received\":%llu,"
-			"\"no_slot\":%llu,\"kpps\":%.2f,\"delivered_pct\":%.2f,\"total_cpu_s_per_gb\":%.3f,"
+			"\"late\":%llu,\"no_slot\":%llu,\"veth_queue_drops\":%llu,\"rx_queue_drops\":%llu,\"kpps\":%.2f,\"delivered_pct\":%.2f,\"total_cpu_s_per_gb\":%.3f,"
 			"\"client_cpu_s_per_gb\":%.3f,\"dmad_cpu_s_per_gb\":%.3f,"
 			"\"rx_thread_cpu_s_per_gb\":%.3f,\"sender_cpu_s_per_gb\":%.3f}",
 			i ? "," : "", r[i].size, mode_names[r[i].mode],
 			(unsigned long long)r[i].sent, (unsigned long long)r[i].packets,
-			(unsigned long long)r[i].no_slot, r[i].kpps, r[i].pct, r[i].total,
-			r[i].client, r[i].dmad, r[i].rx, r[i].sender);
+			(unsigned long long)r[i].late, (unsigned long long)r[i].no_slot,
+			(unsigned long long)r[i].vethq, (unsigned long long)r[i].rxq, r[i].kpps,
+			r[i].pct, r[i].total, r[i].client, r[i].dmad, r[i].rx, r[i].sender);
 	fprintf(f, "]}\n");
 }
 
@@ -424,7 +512,9 @@ static unsigned watchdog_s(const struct opts *o)
 
 	for (unsigned i = 0; i < o->nsizes; i++)
 		s += 2.0 * o->runs * NMODES *
-		     (2 + datagrams(o->sizes[i], o->scale) / 16.0 * (o->pace_us + 100) / 1e6);
+			     (2 +
+			      datagrams(o->sizes[i], o->scale) / 16.0 * (o->pace_us + 100) / 1e6) +
+		     2.0 * o->runs * LATE_MS / 1000.0; /* the dmad modes' wait for late ones */
 	return (unsigned)s;
 }
 

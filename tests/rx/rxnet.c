@@ -200,7 +200,55 @@ void rxnet_set_mtu(unsigned mtu)
 	must((char *[]){"ip", "link", "set", RXNET_PEER_IF, "mtu", v, NULL}, true);
 }
 
-uint64_t rxnet_peer_udp_out(void)
+/* The "Udp:" counter @name of /proc/net/snmp: the reading process's namespace's. */
+static uint64_t udp_counter(const char *name)
+{
+	FILE *f = fopen("/proc/net/snmp", "r");
+	char hdr[1024], val[1024];
+	uint64_t v = 0;
+
+	while (f && fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
+		char *hs, *vs, *h = strtok_r(hdr, " \n", &hs), *x = strtok_r(val, " \n", &vs);
+
+		if (strcmp(h, "Udp:"))
+			continue;
+		while ((h = strtok_r(NULL, " \n", &hs)) && (x = strtok_r(NULL, " \n", &vs)))
+			if (!strcmp(h, name))
+				v = strtoull(x, NULL, 10);
+	}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Field @col (0: received bytes) of @ifname's line in /proc/net/dev, as above. */
+static uint64_t dev_counter(const char *ifname, unsigned col)
+{
+	FILE *f = fopen("/proc/net/dev", "r");
+	char line[512];
+	uint64_t v = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':'), *name = line, *p;
+
+		if (!colon)
+			continue;
+		*colon = '\0';
+		while (*name == ' ')
+			name++;
+		if (strcmp(name, ifname))
+			continue;
+		p = colon + 1;
+		for (unsigned i = 0; i <= col; i++)
+			v = strtoull(p, &p, 10);
+	}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* What @fn says in the peer namespace, read there by a child. */
+static uint64_t in_peer(uint64_t (*fn)(void))
 {
 	int pipefd[2];
 	uint64_t v = 0;
@@ -210,28 +258,40 @@ uint64_t rxnet_peer_udp_out(void)
 		tap_bail("pipe: %s", strerror(errno));
 	pid = rxnet_peer_fork();
 	if (pid == 0) {
-		/* /proc/net is the reading process's namespace's. */
-		FILE *f = fopen("/proc/net/snmp", "r");
-		char hdr[1024], val[1024];
-
-		while (f && fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
-			char *hs, *vs, *h = strtok_r(hdr, " \n", &hs),
-				       *x = strtok_r(val, " \n", &vs);
-
-			if (strcmp(h, "Udp:"))
-				continue;
-			while ((h = strtok_r(NULL, " \n", &hs)) && (x = strtok_r(NULL, " \n", &vs)))
-				if (!strcmp(h, "OutDatagrams"))
-					v = strtoull(x, NULL, 10);
-		}
+		v = fn();
 		_exit(write(pipefd[1], &v, sizeof(v)) == sizeof(v) ? 0 : 1);
 	}
 	close(pipefd[1]);
 	if (read(pipefd[0], &v, sizeof(v)) != sizeof(v))
-		tap_bail("cannot read the peer's UDP counters");
+		tap_bail("cannot read the peer's counters");
 	close(pipefd[0]);
 	waitpid(pid, NULL, 0);
 	return v;
+}
+
+static uint64_t udp_out(void)
+{
+	return udp_counter("OutDatagrams");
+}
+
+uint64_t rxnet_peer_udp_out(void)
+{
+	return in_peer(udp_out);
+}
+
+/* /proc/net/dev: column 11 is transmit drops. */
+static uint64_t peer_tx_drops(void)
+{
+	return dev_counter(RXNET_PEER_IF, 11);
+}
+
+struct rxnet_drops rxnet_drops(void)
+{
+	return (struct rxnet_drops){
+		.veth_tx = in_peer(peer_tx_drops),
+		.udp_noports = udp_counter("NoPorts"),
+		.udp_rcvbuf = udp_counter("RcvbufErrors"),
+	};
 }
 
 static uint8_t pattern(uint32_t k, uint32_t i)

@@ -61,6 +61,19 @@ void rxnet_xdp_prog(char *name, size_t size);
 /* Udp OutDatagrams in the peer namespace: what its stack says it sent. */
 uint64_t rxnet_peer_udp_out(void);
 
+/*
+ * Where the kernel dropped datagrams on their way in, as counters that only
+ * grow: the sending veth's transmit drops (its peer's queue was full: with
+ * an XDP program on RXNET_IF, a ring of 256 frames that NAPI drains), and
+ * UDP's receive buffer errors (a socket's buffer full). What an AF_XDP
+ * socket dropped, its owner (dmad) counts.
+ */
+struct rxnet_drops {
+	uint64_t veth_tx, udp_rcvbuf;
+	uint64_t udp_noports; /* reached the stack with no socket on its port */
+};
+struct rxnet_drops rxnet_drops(void);
+
 /* The payload of datagram @k (from 0), @len bytes; its first 4 bytes hold @k. */
 void rxnet_payload(uint8_t *buf, uint32_t k, uint32_t len);
 bool rxnet_payload_ok(const uint8_t *buf, uint32_t k, uint32_t len);

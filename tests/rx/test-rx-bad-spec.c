@@ -122,6 +122,38 @@ static void drops(struct dmac_client *c, const char *socket)
 	dmac_rx_close(rx);
 }
 
+/*
+ * Drops in a round of the rx thread that publishes nothing (every slot
+ * already held) still reach the client's counters, which the area mirrors.
+ */
+static void drops_alone(struct dmac_client *c)
+{
+	static const uint32_t sizes[] = {10};
+	struct dmac_rx_spec s = rxnet_spec(PORT, 64, 2);
+	struct dmac_rx_stats st = {0};
+	struct dmac_rx *rx;
+	pid_t pid;
+	int r;
+
+	r = dmac_rx_open(c, &s, &rx);
+	if (!ok(r == 0, "a flow with 2 slots of 64 bytes: %s", strerror(-r)))
+		return;
+	pid = rxnet_send(PORT, 2, sizes, 1, 0);
+	harness_wait_child(pid, 10000, "sender");
+	for (int64_t end = harness_now_ms() + 3000; harness_now_ms() < end && st.packets < 2;)
+		dmac_rx_stats(rx, &st);
+	/* Both slots held, none released: these only add drops. */
+	pid = rxnet_send(PORT, 3, sizes, 1, 0);
+	harness_wait_child(pid, 10000, "sender");
+	for (int64_t end = harness_now_ms() + 3000; harness_now_ms() < end && st.drop_no_slot < 3;)
+		dmac_rx_stats(rx, &st);
+	ok(st.packets == 2 && st.drop_no_slot == 3,
+	   "2 delivered, then 3 dropped with nothing published: the client's counters say so "
+	   "(%llu, %llu)",
+	   (unsigned long long)st.packets, (unsigned long long)st.drop_no_slot);
+	dmac_rx_close(rx);
+}
+
 int main(void)
 {
 	struct harness_dmad *d;
@@ -139,6 +171,7 @@ int main(void)
 
 	bad_specs(c, c2);
 	drops(c, d->socket);
+	drops_alone(c);
 
 	dmac_disconnect(c2);
 	dmac_disconnect(c);
