@@ -25,7 +25,7 @@
 #include "log.h"
 
 #define DEFAULT_NB_DESC 1024
-#define BURST		256   /* completions asked for at once, as worker.c's REAP_MAX */
+#define BURST		32    /* completions asked for at once, as worker.c's REAP_MAX */
 #define ENGINE_YIELD_HZ 50000 /* an awake engine thread yields every 20 us */
 #define KEEP_AWAKE_US	200   /* worker_idle.c's SPIN_MAX_NS */
 
@@ -47,16 +47,11 @@ static const struct quirk {
 	uint32_t watchdog_ms;
 	const char *thread;	/* its own polling thread, named THREAD<dev_id>, naps */
 	uint32_t timerslack_ns; /* for the threads it starts; 0: as ours */
-	/* A queue its thread polls, no MMIO: hand over each op as it is
-	 * enqueued. The thread starts on the first while the worker checks the
-	 * rest, and the skeleton's doorbell, which moves every op from one
-	 * rte_ring to another, costs nothing (~50 instructions an op). */
-	bool submit_each;
 } quirks[] = {
-	{"dma_skeleton", true, true, 1000, "dma_skel_", 1, true},
+	{"dma_skeleton", true, true, 1000, "dma_skel_", 1},
 };
 
-static const struct quirk hardware = {NULL, false, false, 100, NULL, 0, false};
+static const struct quirk hardware = {NULL, false, false, 100, NULL, 0};
 
 /*
  * By dmadev id, in TSC ticks: the engine's own thread polls on, rather than
@@ -147,8 +142,7 @@ static struct rte_device *find_rte_device(const char *name)
 
 static int enqueue(struct device *d, const struct xfer *x)
 {
-	const struct quirk *q = d->priv;
-	uint64_t flags = q->submit_each ? RTE_DMA_OP_FLAG_SUBMIT : 0;
+	uint64_t flags = 0;
 	int ret;
 
 	if (x->flags & DMAD_PROTO_DF_FENCE)
@@ -166,8 +160,7 @@ static void doorbell(struct device *d)
 {
 	const struct quirk *q = d->priv;
 
-	if (!q->submit_each)
-		rte_dma_submit(d->dev_id, d->vchan);
+	rte_dma_submit(d->dev_id, d->vchan);
 	if (q->thread)
 		__atomic_store_n(&awake_until[d->dev_id], rte_rdtsc() + keep_awake_tsc,
 				 __ATOMIC_RELAXED);
