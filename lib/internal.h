@@ -73,6 +73,8 @@ struct dmac_client {
 	 */
 	uint64_t gap_since_ns;
 	uint64_t restart_timeout_ns;
+	/* Bumped by a RESTARTED after a crash: flows opened before it ended. */
+	uint32_t rx_epoch;
 	pthread_mutex_t lock;
 	uint32_t seq;
 	uint32_t client_id;

@@ -41,6 +41,7 @@ struct dmac_rx {
 	/* Slow path. */
 	struct dmac_client *client;
 	uint32_t flow_id;
+	uint32_t epoch; /* the client's rx_epoch at open: another means it ended */
 	int efd;
 	struct dmac_rx *next; /* client's list, so dmac_disconnect() can close it */
 };
@@ -136,6 +137,7 @@ DMAC_EXPORT int dmac_rx_open(struct dmac_client *c, const struct dmac_rx_spec *s
 		return -ENOMEM;
 	rx->client = c;
 	rx->efd = -1;
+	rx->epoch = __atomic_load_n(&c->rx_epoch, __ATOMIC_ACQUIRE);
 	r = __dmac_request(c, DMAD_PROTO_RX_OPEN, &req, sizeof(req), -1, &rep, sizeof(rep), fds, 2);
 	if (r < 0) {
 		free(rx);
@@ -228,7 +230,8 @@ DMAC_EXPORT int dmac_rx_peek(struct dmac_rx *rx, struct dmac_rx_pkt *pkts, unsig
 		}
 	}
 	if (__atomic_load_n(&rx->area->flags, __ATOMIC_ACQUIRE) & DMAD_RX_F_DEAD ||
-	    __dmac_client_dead(rx->client))
+	    __dmac_client_dead(rx->client) ||
+	    __atomic_load_n(&rx->client->rx_epoch, __ATOMIC_ACQUIRE) != rx->epoch)
 		return -ENODEV;
 	return 0;
 }

@@ -171,8 +171,14 @@ static void msg_route(struct dmac_client *c, struct msg *m)
 {
 	if (m->hdr.type == DMAD_PROTO_EVENT && !(m->hdr.flags & DMAD_PROTO_F_REPLY) &&
 	    m->body_len >= sizeof(m->body.event)) {
-		if (m->body.event.type == DMAD_PROTO_EV_RESTARTED && m->nfds == 1)
-			life_replace(c, m->fds[0]);
+		if (m->body.event.type == DMAD_PROTO_EV_RESTARTED) {
+			if (m->nfds == 1)
+				life_replace(c, m->fds[0]);
+			/* After a crash: every flow opened before it has ended (rx.c). */
+			if (m->body.event.chan_id & DMAD_PROTO_RESTARTED_RX_ENDED)
+				__atomic_fetch_add(&c->rx_epoch, 1, __ATOMIC_RELEASE);
+			m->body.event.chan_id = 0;
+		}
 		evq_push(c, &m->body.event);
 	}
 	msg_close_fds(m);

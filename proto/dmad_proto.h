@@ -25,8 +25,8 @@
  * 7: STATUS ends with each client's totals and the gone clients' records,
  * which RESET_FAILED of "" clears too; 8: DMAD_PROTO_DF_NO_STRIPE; 9:
  * SHARES names each client's systemd unit and lists the units' default
- * shares. */
-#define DMAD_PROTO_VERSION_MINOR 9u
+ * shares; 10: RESTARTED says when receive flows ended (a crash). */
+#define DMAD_PROTO_VERSION_MINOR 10u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -457,12 +457,16 @@ enum dmad_proto_event_type {
 };
 
 struct dmad_proto_event {
-	uint32_t type; /* enum dmad_proto_event_type */
-	uint32_t chan_id;
+	uint32_t type;	  /* enum dmad_proto_event_type */
+	uint32_t chan_id; /* RESTARTED (minor 10): DMAD_PROTO_RESTARTED_* flags */
 	uint64_t stall_us;
 	char from[DMAD_PROTO_NAME_MAX];
 	char to[DMAD_PROTO_NAME_MAX];
 };
+
+/* After a crash: the client's receive flows did not survive (the crash
+ * journal carries none); its copy sessions did. */
+#define DMAD_PROTO_RESTARTED_RX_ENDED (1u << 0)
 
 /*
  * After MONITOR's reply, the connection gets one MONITOR_EVENT (seq 0) per

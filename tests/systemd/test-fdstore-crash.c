@@ -16,7 +16,10 @@
  * must see no error, one RESTARTED event per crash, and verify a round
  * after each. The longest round (the stall in it) is reported. Last, a
  * journal whose names give a ring's fd for a doorbell and back: refused
- * whole, dmad starts clean, its client sees the daemon gone.
+ * whole, dmad starts clean, its client sees the daemon gone. Where there
+ * is receive offload and root: a receiver's flow ends at the first crash
+ * (-ENODEV on the flow; the crash journal carries no flows), and its
+ * session goes on (it takes a channel after).
  *
  *   CRASH_COUNT=N CRASH_CLIENTS=N CRASH_SEED=N    (defaults 5, 2, time)
  */
@@ -35,6 +38,9 @@
 #include "harness.h"
 #include "jsonread.h"
 #include "sdstore.h"
+#ifdef FDSTORE_RX
+#include "rxnet.h"
+#endif
 
 #define MAX_CLIENTS 8
 #define STEP_MS	    30000
@@ -53,6 +59,10 @@ struct shared {
 	int stop;
 	int doomed_ready;
 	int holder_ready;
+	int rx_ready;
+	int rx_done;
+	int32_t rx_result; /* what the flow's recv returned at last */
+	int32_t rx_chan;   /* dmac_chan_get() after it */
 	struct client_rep c[MAX_CLIENTS];
 };
 
@@ -217,6 +227,35 @@ static __attribute__((noreturn)) void doomed_main(void)
 		pause();
 }
 
+#ifdef FDSTORE_RX
+#define RX_PORT 7302
+
+/* A receiver: waits on its flow (nothing is sent) until the flow ends. */
+static __attribute__((noreturn)) void receiver_main(void)
+{
+	struct dmac_rx_spec spec = rxnet_spec(RX_PORT, 2048, 64);
+	struct dmac_client *c;
+	struct dmac_chan *ch;
+	struct dmac_rx *rx;
+	char buf[2048];
+	int r;
+
+	if (dmac_connect(sock, "receiver", &c) < 0 || dmac_rx_open(c, &spec, &rx) < 0)
+		_exit(1);
+	__atomic_store_n(&sh->rx_ready, 1, __ATOMIC_RELEASE);
+	while ((r = dmac_rx_recv(rx, buf, sizeof(buf), NULL, 100)) == -ETIMEDOUT || r >= 0)
+		;
+	sh->rx_result = r;
+	dmac_rx_close(rx);
+	sh->rx_chan = dmac_chan_get(c, DMAC_CAP_COPY, &ch);
+	if (sh->rx_chan == 0)
+		dmac_chan_put(ch);
+	__atomic_store_n(&sh->rx_done, 1, __ATOMIC_RELEASE);
+	dmac_disconnect(c);
+	_exit(0);
+}
+#endif
+
 /* A session that copies until its dmad is gone: exits 0 on -ENODEV. */
 static __attribute__((noreturn)) void holder_main(void)
 {
@@ -368,7 +407,7 @@ int main(void)
 	struct sdt_proc *dmads;
 	pid_t pids[MAX_CLIENTS], doomed;
 	bool reaped = false, through = true;
-	pid_t holder;
+	pid_t holder, receiver = -1;
 	int64_t end;
 	int status = 0;
 	struct sds st;
@@ -385,6 +424,11 @@ int main(void)
 		tap_bail("out of memory");
 	sdt_path(sock, sizeof(sock), "dmad.sock");
 	sds_open(&st);
+#ifdef FDSTORE_RX
+	/* Before dmad starts: it must run in the veth pair's namespace. */
+	if (geteuid() == 0)
+		rxnet_setup();
+#endif
 
 	start(&st, &dmads[0], "dmad-0");
 	if (!ok(sds_ready(&st, STEP_MS), "dmad --fdstore under a manager: READY=1"))
@@ -405,6 +449,19 @@ int main(void)
 		return tap_done();
 	while (!__atomic_load_n(&sh->doomed_ready, __ATOMIC_ACQUIRE))
 		hear_for(&st, 10);
+#ifdef FDSTORE_RX
+	if (geteuid() == 0) {
+		receiver = harness_fork();
+		if (receiver == 0) {
+			close(st.nfd);
+			receiver_main();
+		}
+		while (!__atomic_load_n(&sh->rx_ready, __ATOMIC_ACQUIRE) &&
+		       waitpid(receiver, NULL, WNOHANG) == 0)
+			hear_for(&st, 10);
+		ok(__atomic_load_n(&sh->rx_ready, __ATOMIC_ACQUIRE), "a receiver opened a flow");
+	}
+#endif
 
 	for (unsigned n = 1; n <= crashes; n++) {
 		char name[16];
@@ -434,6 +491,19 @@ int main(void)
 			      "crash %u: every client verified a round after it", n);
 		ok(journals(&st) == 1, "crash %u: the store holds one journal, the new dmad's (%u)",
 		   n, journals(&st));
+		if (n == 1 && receiver > 0) {
+			int64_t until = harness_now_ms() + STEP_MS;
+
+			while (!__atomic_load_n(&sh->rx_done, __ATOMIC_ACQUIRE) &&
+			       harness_now_ms() < until)
+				hear_for(&st, 10);
+			ok(__atomic_load_n(&sh->rx_done, __ATOMIC_ACQUIRE) &&
+				   sh->rx_result == -ENODEV && sh->rx_chan == 0,
+			   "crash 1: the receiver's flow ended (%d), its session goes on (%d)",
+			   sh->rx_result, sh->rx_chan);
+			while (waitpid(receiver, NULL, WNOHANG) == 0 && harness_now_ms() < until)
+				hear_for(&st, 10);
+		}
 		if (!through)
 			break;
 	}
