@@ -41,22 +41,13 @@ static int store(int fd, const char *name)
 static int read_state(int fd, void **ret_buf, struct handover_view *v)
 {
 	const char *why = NULL;
-	struct stat st;
+	size_t len = 0;
 	void *buf;
-	int ret;
+	int ret = handover_state_read(fd, &buf, &len);
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (st.st_size <= 0 || (uint64_t)st.st_size > HANDOVER_MAX_LEN)
-		return -EINVAL;
-	buf = malloc((size_t)st.st_size);
-	if (!buf)
-		return -ENOMEM;
-	if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
-		free(buf);
-		return -EIO;
-	}
-	ret = handover_state_parse(buf, (size_t)st.st_size, v, &why);
+	if (ret < 0)
+		return ret;
+	ret = handover_state_parse(buf, len, v, &why);
 	if (ret < 0) {
 		free(buf);
 		return ret;

@@ -82,33 +82,6 @@ static int close_inherited(bool keep_listener)
 	return lfd;
 }
 
-static int read_all(int fd, void **ret_buf, size_t *ret_len)
-{
-	struct stat st;
-	size_t done = 0;
-	uint8_t *buf;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (st.st_size <= 0 || (uint64_t)st.st_size > HANDOVER_MAX_LEN)
-		return -EINVAL;
-	buf = malloc((size_t)st.st_size);
-	if (!buf)
-		return -ENOMEM;
-	while (done < (size_t)st.st_size) {
-		ssize_t n = pread(fd, buf + done, (size_t)st.st_size - done, (off_t)done);
-
-		if (n <= 0) {
-			free(buf);
-			return n < 0 ? -errno : -EINVAL;
-		}
-		done += (size_t)n;
-	}
-	*ret_buf = buf;
-	*ret_len = done;
-	return 0;
-}
-
 /* The fds from the fd store, renumbered: each table entry's by its name. */
 static bool remap(struct handover_view *v, const int32_t *map, uint32_t nmap, const char **ret_why)
 {
@@ -169,7 +142,7 @@ int handover_read(int fd, const int32_t *map, uint32_t nmap, struct handover_loa
 	const char *why = "out of memory";
 	uint32_t at = 0;
 	size_t len = 0;
-	int ret = l ? read_all(fd, &l->buf, &len) : -ENOMEM;
+	int ret = l ? handover_state_read(fd, &l->buf, &len) : -ENOMEM;
 
 	close(fd);
 	*ret_lfd = -1;

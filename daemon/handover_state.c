@@ -348,3 +348,30 @@ int handover_state_check_fds(const struct handover_view *v, const char **ret_why
 	}
 	return 0;
 }
+
+int handover_state_read(int fd, void **ret_buf, size_t *ret_len)
+{
+	struct stat st;
+	size_t done = 0;
+	uint8_t *buf;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size <= 0 || (uint64_t)st.st_size > HANDOVER_MAX_LEN)
+		return -EINVAL;
+	buf = malloc((size_t)st.st_size);
+	if (!buf)
+		return -ENOMEM;
+	while (done < (size_t)st.st_size) {
+		ssize_t n = pread(fd, buf + done, (size_t)st.st_size - done, (off_t)done);
+
+		if (n <= 0) {
+			free(buf);
+			return n < 0 ? -errno : -EINVAL;
+		}
+		done += (size_t)n;
+	}
+	*ret_buf = buf;
+	*ret_len = done;
+	return 0;
+}

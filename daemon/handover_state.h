@@ -165,6 +165,13 @@ void handover_state_init_ext(void *buf, uint32_t nclients, uint32_t nregions, ui
 			     struct handover_view *ret_view);
 
 /*
+ * handover_state_read() - the whole of the state memfd @fd, at most
+ * HANDOVER_MAX_LEN bytes, into a malloc'd buffer (*@ret_buf, *@ret_len).
+ * Returns 0, -EINVAL when empty or too long, -ENOMEM, or a read's -errno.
+ */
+int handover_state_read(int fd, void **ret_buf, size_t *ret_len);
+
+/*
  * handover_state_parse() - check @len bytes at @buf (8-aligned) as a state:
  * header, sizes, every index and id in range, every fd of the table named
  * by exactly one record of its kind, names terminated. Touches no fd.
