@@ -121,10 +121,16 @@ static void flow_free(struct rx_flow *f)
 		/* Killed first: a drain that had detached it will not put it back. */
 		chan_kill(f->ch);
 		chan_detach(f->ch);
+		/* chan_kill() does not wait: a worker may still walk the device's
+		 * old channel list, this one in it, until its grace period ends. */
+		if (!chan_gone(f->ch))
+			rcu_synchronize();
 		chan_destroy(f->ch);
 	}
 	free(f->regions);
 	region_unmap(f->area_region);
+	handover_live_drop(f->area_fd);
+	handover_live_drop(f->efd);
 	if (f->area_fd >= 0)
 		close(f->area_fd);
 	if (f->efd >= 0)
