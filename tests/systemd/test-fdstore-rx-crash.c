@@ -10,8 +10,9 @@
  * datagram byte-exact and in order with no duplicate (datagram numbers
  * and flow sequence numbers only rising), and what it got plus what dmad
  * and the kernel counted as dropped equal to what was sent. Each client
- * sees one RESTARTED event per crash; the longest stall of each, per
- * crash, is reported.
+ * sees one RESTARTED event per crash; the longest stall of each over
+ * each crash (a copy round, or a wait between datagrams, that overlaps
+ * the time from the kill to the next dmad's READY=1) is reported.
  *
  * Then the hostile cases: the rx ledger in the UMEM memfd (rx_ledger.h)
  * scribbled on while dmad is down: the next dmad cannot resume the flow,
@@ -55,17 +56,19 @@ static const uint32_t sizes[] = {4, 64, 200, 512, 1000, RXNET_MTU_PAYLOAD};
 /* What each client says, in memory shared with the test; single writer. */
 struct shared {
 	int stop_copy, stop_rx, rx_reported;
+	/* Crash n: its SIGKILL went, and the next dmad was ready (harness_now_ms()). */
+	int64_t kill_ms[MAX_CRASHES + 1], up_ms[MAX_CRASHES + 1];
 	struct {
 		int32_t err, done;
 		uint32_t restarts;
 		uint64_t rounds;
-		int64_t stall_ms[MAX_CRASHES + 2]; /* longest round, by crashes seen after it */
+		int64_t stall_ms[MAX_CRASHES + 1]; /* longest round over crash n */
 	} cp;
 	struct {
 		int32_t err, done;
 		uint32_t restarts, got, bad_payload, bad_order;
 		uint64_t flow_drops;
-		int64_t gap_ms[MAX_CRASHES + 2]; /* longest wait for a datagram, likewise */
+		int64_t gap_ms[MAX_CRASHES + 1]; /* longest wait for a datagram over crash n */
 		int32_t after;	  /* what recv said once dmad could not resume the flow */
 		int32_t chan;	  /* dmac_chan_get() after it */
 		int32_t reopened; /* dmac_rx_open() of a second flow */
@@ -75,6 +78,19 @@ struct shared {
 
 static char sock[128];
 static struct shared *sh;
+
+/* A wait from @t0 to @t1 over crash n (from its kill to the next dmad's
+ * READY=1): the longest into @ms[n]. */
+static void stall(int64_t *ms, int64_t t0, int64_t t1)
+{
+	for (unsigned n = 1; n <= MAX_CRASHES; n++) {
+		int64_t k = __atomic_load_n(&sh->kill_ms[n], __ATOMIC_ACQUIRE);
+		int64_t up = __atomic_load_n(&sh->up_ms[n], __ATOMIC_ACQUIRE);
+
+		if (k && t1 >= k && (!up || t0 <= up) && t1 - t0 > ms[n])
+			ms[n] = t1 - t0;
+	}
+}
 
 static void on_event(const struct dmac_event *ev, void *arg)
 {
@@ -101,8 +117,7 @@ static __attribute__((noreturn)) void copy_main(void)
 			r = -ENODEV;
 		if (r < 0)
 			break;
-		if (restarts <= MAX_CRASHES + 1 && took > sh->cp.stall_ms[restarts])
-			sh->cp.stall_ms[restarts] = took;
+		stall(sh->cp.stall_ms, t0, t0 + took);
 		__atomic_store_n(&sh->cp.restarts, restarts, __ATOMIC_RELEASE);
 		__atomic_store_n(&sh->cp.rounds, sh->cp.rounds + 1, __ATOMIC_RELEASE);
 	}
@@ -186,9 +201,8 @@ static __attribute__((noreturn)) void rx_main(void)
 			poll(&p, 1, 100);
 			continue;
 		}
-		if (last && restarts <= MAX_CRASHES + 1 &&
-		    harness_now_ms() - last > sh->rx.gap_ms[restarts])
-			sh->rx.gap_ms[restarts] = harness_now_ms() - last;
+		if (last)
+			stall(sh->rx.gap_ms, last, harness_now_ms());
 		last = harness_now_ms();
 		for (int i = 0; i < n; i++)
 			check(&pkts[i], &next_k, &last_seq);
@@ -270,10 +284,13 @@ static void start(struct sds *st, struct sdt_proc *p, const char *name)
 	sds_start(st, p, name, argv);
 }
 
-static int crash_and_restart(struct sds *st, struct sdt_proc *dead, struct sdt_proc *next,
-			     const char *name)
+static int crash_and_restart(struct sds *st, unsigned n, struct sdt_proc *dead,
+			     struct sdt_proc *next, const char *name)
 {
-	int r = sds_stop(st, dead, SIGKILL, STEP_MS);
+	int r;
+
+	__atomic_store_n(&sh->kill_ms[n], harness_now_ms(), __ATOMIC_RELEASE);
+	r = sds_stop(st, dead, SIGKILL, STEP_MS);
 
 	start(st, next, name);
 	if (!sds_ready(st, STEP_MS)) {
@@ -281,6 +298,7 @@ static int crash_and_restart(struct sds *st, struct sdt_proc *dead, struct sdt_p
 		sdt_dump_log(next);
 		return -ETIMEDOUT;
 	}
+	__atomic_store_n(&sh->up_ms[n], harness_now_ms(), __ATOMIC_RELEASE);
 	return r;
 }
 
@@ -409,7 +427,7 @@ int main(void)
 		since = __atomic_load_n(&sh->cp.rounds, __ATOMIC_ACQUIRE);
 		midstream += waitpid(sender, NULL, WNOHANG) == 0;
 		snprintf(name, sizeof(name), "dmad-%u", n);
-		r = crash_and_restart(&st, &dmads[n - 1], &dmads[n], name);
+		r = crash_and_restart(&st, n, &dmads[n - 1], &dmads[n], name);
 		if (r != -SIGKILL) {
 			tap_diag("crash %u: SIGKILL gave %d", n, r);
 			break;
