@@ -295,8 +295,6 @@ static int umem_adopt(struct rx_sock *s)
 	if (ret < 0)
 		return ret;
 	s->umem_va = s->umem_region->view.va;
-	handover_live_add(s->xsk_fd, false);
-	handover_live_add(s->umem_fd, false);
 	return ledger_map(s, (uint64_t)st.st_size);
 }
 
@@ -316,6 +314,8 @@ int rx_sock_adopt(struct rx_iface *ifc, uint32_t queue, int xsk_fd, int umem_fd,
 	s->queue = queue;
 	s->xsk_fd = xsk_fd;
 	s->umem_fd = umem_fd;
+	handover_live_add(xsk_fd, false);
+	handover_live_add(umem_fd, false);
 	s->unmatched = unmatched;
 	pthread_mutex_init(&s->lock, NULL);
 	s->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
