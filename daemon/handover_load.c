@@ -258,7 +258,7 @@ static void tell(struct client *c, uint64_t stall_us)
 {
 	struct dmad_proto_event ev = {
 		.type = DMAD_PROTO_EV_RESTARTED,
-		.chan_id = handover_live_crashed() ? DMAD_PROTO_RESTARTED_RX_ENDED : 0,
+		.chan_id = rx_restart_ended(c) ? DMAD_PROTO_RESTARTED_RX_ENDED : 0,
 		.stall_us = stall_us,
 	};
 	int ret = client_event_fd(c, &ev, life_fd());

@@ -151,11 +151,10 @@ static int write_memfd(const void *buf, size_t len)
 
 /*
  * Every live session into a state: malloc'd, its length in *@ret_len.
- * Receive flows only with @with_rx: a planned restart carries them, the
- * crash journal does not (their fds are not in the store, and the rx
- * thread's positions change without the control thread).
+ * Receive flows too: in the crash journal without their positions, which
+ * the rx thread keeps itself (rx_ledger.h).
  */
-static void *build(int lfd, bool owned, bool with_rx, struct writer *w, size_t *ret_len)
+static void *build(int lfd, bool owned, struct writer *w, size_t *ret_len)
 {
 	uint32_t nclients = 0, nregions = 0, nchans = 0, nfds;
 	struct handover_ext_counts x = {0};
@@ -180,8 +179,7 @@ static void *build(int lfd, bool owned, bool with_rx, struct writer *w, size_t *
 		if (live(c))
 			cs[x.nclients++] = c;
 	handover_totals_count(&x);
-	if (with_rx)
-		rx_handover_count(cs, nclients, &x);
+	rx_handover_count(cs, nclients, &x);
 	nfds = 1 + nclients + nregions + 2 * nchans + 4 * x.nrxifs + 2 * x.nrxsocks +
 	       2 * x.nrxflows;
 	len = handover_state_size_ext(nclients, nregions, nchans, dmad.ndev, nfds, &x);
@@ -207,8 +205,7 @@ static void *build(int lfd, bool owned, bool with_rx, struct writer *w, size_t *
 	for (unsigned i = 0; i < dmad.ndev; i++)
 		add_device(w, dmad.devs[i]);
 	handover_totals_save(&w->v.ext);
-	if (with_rx)
-		rx_handover_save(cs, nclients, &w->v.ext, add_fd_cb, w);
+	rx_handover_save(cs, nclients, &w->v.ext, add_fd_cb, w);
 	free(cs);
 	w->nrxflows = x.nrxflows;
 	*ret_len = len;
@@ -219,14 +216,14 @@ void *handover_save_state(int lfd, bool owned, size_t *ret_len)
 {
 	struct writer w = {0};
 
-	return build(lfd, owned, false, &w, ret_len);
+	return build(lfd, owned, &w, ret_len);
 }
 
 int handover_save(int lfd, bool owned)
 {
 	struct writer w = {0};
 	size_t len = 0;
-	void *buf = build(lfd, owned, true, &w, &len);
+	void *buf = build(lfd, owned, &w, &len);
 	int fd;
 
 	if (!buf)

@@ -24,8 +24,9 @@ int handover_save(int lfd, bool owned);
 /*
  * handover_save_state() - the state handover_save() writes, into a buffer
  * (malloc'd, its length in *@ret_len), for the session journal
- * (handover_live.h), without receive flows: a crash ends them. Touches no
- * fd. Returns NULL (logged) on failure.
+ * (handover_live.h): receive flows without where they stand (the rx
+ * thread's ledger has that, rx_ledger.h). Touches no fd. Returns NULL
+ * (logged) on failure.
  */
 void *handover_save_state(int lfd, bool owned, size_t *ret_len);
 

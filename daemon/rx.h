@@ -83,4 +83,11 @@ void rx_handover_save(struct client *const *cs, uint32_t nc, const struct handov
 void rx_handover_restore(const struct handover_ext_view *x, const struct handover_fd *fds,
 			 struct client *const *cs);
 
+/*
+ * rx_restart_ended() - after a crash: did the restore fail to take one of
+ * @c's flows back (or was the journal without flows)? Its RESTARTED event
+ * then carries DMAD_PROTO_RESTARTED_RX_ENDED. After rx_handover_restore().
+ */
+bool rx_restart_ended(const struct client *c);
+
 #endif /* DMAD_DAEMON_RX_H */

@@ -22,6 +22,7 @@
 
 #include "chan.h"
 #include "device.h"
+#include "handover_live.h"
 #include "log.h"
 #include "place.h"
 #include "region.h"
@@ -86,6 +87,7 @@ static int area_create(struct rx_flow *f, uint32_t slot_size, uint32_t slot_coun
 	if (f->area_fd < 0 || ftruncate(f->area_fd, (off_t)area_size(slot_size, slot_count)) < 0 ||
 	    fcntl(f->area_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		return -errno;
+	handover_live_add(f->area_fd, false);
 	return area_map(f, slot_size, slot_count);
 }
 
@@ -121,10 +123,16 @@ static void flow_free(struct rx_flow *f)
 		/* Killed first: a drain that had detached it will not put it back. */
 		chan_kill(f->ch);
 		chan_detach(f->ch);
+		/* chan_kill() does not wait: a worker may still walk the device's
+		 * old channel list, this one in it, until its grace period ends. */
+		if (!chan_gone(f->ch))
+			rcu_synchronize();
 		chan_destroy(f->ch);
 	}
 	free(f->regions);
 	region_unmap(f->area_region);
+	handover_live_drop(f->area_fd);
+	handover_live_drop(f->efd);
 	if (f->area_fd >= 0)
 		close(f->area_fd);
 	if (f->efd >= 0)
@@ -189,6 +197,7 @@ int rx_flow_create(struct client *owner, const struct rx_flow_spec *spec, struct
 		ret = -errno;
 		goto fail;
 	}
+	handover_live_add(f->efd, false);
 	ret = chan_setup(f);
 	if (ret < 0)
 		goto fail;
@@ -206,6 +215,7 @@ int rx_flow_create(struct client *owner, const struct rx_flow_spec *spec, struct
 	}
 	f->next = rx_all_flows;
 	rx_all_flows = f;
+	handover_live_dirty();
 	*ret_flow = f;
 	return 0;
 
@@ -227,7 +237,7 @@ static int area_adopt(struct rx_flow *f, const struct rx_flow_carried *c)
 	ret = area_map(f, c->slot_size, c->slot_count);
 	if (ret < 0)
 		return ret;
-	f->tail = f->published = c->tail;
+	f->tail = f->published = f->shown = c->tail;
 	f->seq = c->seq;
 	f->st = c->stats;
 	f->drops_reported = c->drops_reported;
@@ -257,6 +267,8 @@ int rx_flow_adopt(struct client *owner, struct rx_sock *sock, const struct rx_fl
 	f->port = c->port;
 	f->proto = c->proto;
 	f->queue = sock->queue;
+	handover_live_add(area_fd, false);
+	handover_live_add(efd, false);
 	f->fds_charged = quota_charge(owner->acct, quota_fds(2)) == 0;
 	ret = f->fds_charged ? area_adopt(f, c) : -EDQUOT;
 	if (ret == 0)
@@ -282,6 +294,7 @@ int rx_flow_adopt(struct client *owner, struct rx_sock *sock, const struct rx_fl
 	}
 	f->next = rx_all_flows;
 	rx_all_flows = f;
+	handover_live_dirty();
 	*ret_flow = f;
 	return 0;
 }
@@ -293,6 +306,7 @@ void rx_flow_close(struct rx_flow *f)
 
 	if (f->closing)
 		return;
+	handover_live_dirty();
 	rx_iface_del_flow(f->sock->ifc, f);
 	pthread_mutex_lock(&f->sock->lock);
 	f->closing = true;

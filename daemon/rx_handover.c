@@ -22,11 +22,55 @@
 #include <bpf/libbpf.h>
 
 #include "dmad_xdp.skel.h"
+#include "handover_live.h"
 #include "log.h"
 #include "rx.h"
+#include "rx_ledger.h"
 #include "rx_priv.h"
 
 #define QUIESCE_WAIT_MS 2000
+
+/*
+ * After a crash, whose flows did not come back: their RESTARTED event says
+ * so (DMAD_PROTO_RESTARTED_RX_ENDED), and every flow they opened before it
+ * reads -ENODEV. Everyone's, when the journal carries no flow part at all
+ * (a dmad that did not journal flows wrote it; it never numbered a flow).
+ */
+static struct {
+	bool all;
+	uint32_t *ids;
+	uint32_t n;
+} ended;
+
+static void end_for(const struct client *c)
+{
+	uint32_t *t;
+
+	if (!c || !handover_live_crashed())
+		return;
+	for (uint32_t i = 0; i < ended.n; i++)
+		if (ended.ids[i] == c->id)
+			return;
+	t = realloc(ended.ids, (ended.n + 1) * sizeof(*t));
+	if (!t) {
+		ended.all = true;
+		return;
+	}
+	ended.ids = t;
+	ended.ids[ended.n++] = c->id;
+}
+
+bool rx_restart_ended(const struct client *c)
+{
+	if (!handover_live_crashed())
+		return false;
+	if (ended.all)
+		return true;
+	for (uint32_t i = 0; i < ended.n; i++)
+		if (ended.ids[i] == c->id)
+			return true;
+	return false;
+}
 
 static bool all_quiesced(void)
 {
@@ -72,10 +116,12 @@ static uint32_t client_index(struct client *const *cs, uint32_t nc, const struct
 	return UINT32_MAX;
 }
 
-/* Does @f go on in the next dmad? Numbers its socket and interface if so. */
+/* Does @f go on in the next dmad? In a planned restart, if its socket
+ * quiesced; in the session journal (nothing quiesces), if it is open. */
 static bool goes_on(struct rx_flow *f, struct client *const *cs, uint32_t nc)
 {
-	return !f->closing && f->sock->quiesced && client_index(cs, nc, f->owner) != UINT32_MAX;
+	return !f->closing && (f->sock->quiesced || !f->sock->quiesce) &&
+	       client_index(cs, nc, f->owner) != UINT32_MAX;
 }
 
 void rx_handover_count(struct client *const *cs, uint32_t nc, struct handover_ext_counts *n)
@@ -109,12 +155,9 @@ void rx_handover_save(struct client *const *cs, uint32_t nc, const struct handov
 			continue;
 		*r = (struct handover_rxif){
 			.link = add_fd(ctx, HANDOVER_FD_BPF_LINK, ifc->link_fd),
-			.flows_map = add_fd(ctx, HANDOVER_FD_BPF_MAP,
-					    bpf_map__fd(ifc->skel->maps.dmad_flows)),
-			.xsks_map = add_fd(ctx, HANDOVER_FD_BPF_MAP,
-					   bpf_map__fd(ifc->skel->maps.dmad_xsks)),
-			.owner_map = add_fd(ctx, HANDOVER_FD_BPF_MAP,
-					    bpf_map__fd(ifc->skel->maps.dmad_owner)),
+			.flows_map = add_fd(ctx, HANDOVER_FD_BPF_MAP, ifc->map_fd[0]),
+			.xsks_map = add_fd(ctx, HANDOVER_FD_BPF_MAP, ifc->map_fd[1]),
+			.owner_map = add_fd(ctx, HANDOVER_FD_BPF_MAP, ifc->map_fd[2]),
 			.mode = ifc->mode,
 		};
 		snprintf(r->name, sizeof(r->name), "%s", ifc->name);
@@ -127,12 +170,30 @@ void rx_handover_save(struct client *const *cs, uint32_t nc, const struct handov
 			.queue = s->queue,
 			.xsk = add_fd(ctx, HANDOVER_FD_XSK, s->xsk_fd),
 			.umem = add_fd(ctx, HANDOVER_FD_UMEM, s->umem_fd),
-			.unmatched = s->unmatched,
+			.unmatched = s->quiesced ? s->unmatched : 0,
 		};
 	}
 	for (struct rx_flow *f = rx_all_flows; f; f = f->next) {
 		if (!goes_on(f, cs, nc))
 			continue;
+		/* The rx thread runs while the journal is written: where the flow
+		 * stands is the ledger's to say (rx_ledger.h), not this record's. */
+		if (!f->sock->quiesced) {
+			*(struct handover_rxflow *)&x->rxflows[nf++] = (struct handover_rxflow){
+				.client = client_index(cs, nc, f->owner),
+				.id = f->id,
+				.sock = f->sock->ho_index,
+				.port = f->port,
+				.proto = f->proto,
+				.slot_size = f->slot_size,
+				.slot_count = f->slot_count,
+				.copybreak = f->copybreak,
+				.area = add_fd(ctx, HANDOVER_FD_RX_AREA, f->area_fd),
+				.event = add_fd(ctx, HANDOVER_FD_RX_EVENT, f->efd),
+				.drops_reported = f->drops_reported,
+			};
+			continue;
+		}
 		*(struct handover_rxflow *)&x->rxflows[nf++] = (struct handover_rxflow){
 			.client = client_index(cs, nc, f->owner),
 			.id = f->id,
@@ -212,11 +273,21 @@ static struct rx_sock **restore_socks(const struct handover_ext_view *x,
 		ifc->nsocks++; /* the socket's */
 		ret = rx_sock_adopt(ifc, r->queue, fds[r->xsk].fd, fds[r->umem].fd, r->unmatched,
 				    &socks[i]);
-		if (ret < 0)
+		if (ret < 0) {
 			log_error_errno(ret,
 					"%s queue %u: cannot take its AF_XDP socket over: %m; "
 					"its flows end",
 					ifc->name, r->queue);
+			continue;
+		}
+		/* After a crash the rx thread's own record says where it stood. */
+		ret = handover_live_crashed() ? rx_ledger_restore(socks[i]) : 0;
+		if (ret < 0) {
+			log_error_errno(ret, "%s queue %u: cannot resume its flows: %m; they end",
+					ifc->name, r->queue);
+			rx_sock_put(socks[i]);
+			socks[i] = NULL;
+		}
 	}
 	return socks;
 }
@@ -224,7 +295,7 @@ static struct rx_sock **restore_socks(const struct handover_ext_view *x,
 static bool restore_flow(const struct handover_rxflow *r, const struct handover_fd *fds,
 			 struct client *c, struct rx_sock *s)
 {
-	const struct rx_flow_carried carried = {
+	struct rx_flow_carried carried = {
 		.id = r->id,
 		.port = r->port,
 		.proto = r->proto,
@@ -241,13 +312,19 @@ static bool restore_flow(const struct handover_rxflow *r, const struct handover_
 
 	if (!c || c->closing || !s) {
 		flow_dead(fds[r->area].fd, fds[r->event].fd);
+		end_for(c);
 		return false;
 	}
+	/* After a crash the journal's positions are stale: the ledger's. */
+	if (handover_live_crashed())
+		rx_ledger_flow(s, r->id, &carried);
 	s->nflows++; /* the flow's */
 	ret = rx_flow_adopt(c, s, &carried, fds[r->area].fd, fds[r->event].fd, &f);
-	if (ret < 0)
+	if (ret < 0) {
 		log_error_errno(ret, "client %u: cannot take flow %u over: %m; it ends", c->id,
 				r->id);
+		end_for(c);
+	}
 	return ret == 0;
 }
 
@@ -258,6 +335,7 @@ void rx_handover_restore(const struct handover_ext_view *x, const struct handove
 	struct rx_sock **socks;
 	uint32_t restored = 0;
 
+	ended.all = handover_live_crashed() && !x->e->next_flow_id;
 	if (!x->e->nrxifs && !x->e->nrxflows)
 		return;
 	rx_lib_log();
@@ -280,8 +358,10 @@ void rx_handover_restore(const struct handover_ext_view *x, const struct handove
 				ret, "%s queue %u: cannot start its rx thread: %m; its flows end",
 				socks[i]->ifc->name, socks[i]->queue);
 			for (struct rx_flow *f = rx_all_flows; f; f = f->next)
-				if (f->sock == socks[i])
+				if (f->sock == socks[i]) {
 					rx_flow_close(f);
+					end_for(f->owner);
+				}
 		}
 	}
 	/* The restore's own references: what no flow took goes now. */

@@ -39,12 +39,15 @@
 #define RX_RING_SIZE  RX_FRAMES
 /* Frames one datagram may span (AF_XDP multi-buffer): 64 KiB over 3840-byte frames. */
 #define RX_MAX_FRAGS 18u
+#define RX_UMEM_LEN  ((uint64_t)RX_FRAMES * RX_FRAME_SIZE)
 
 /* Region ids in a flow's own region table. */
 #define RX_REGION_UMEM 0
 #define RX_REGION_AREA 1
 
 struct dmad_xdp;
+struct rx_ledger;
+struct rx_ledger_snap;
 
 /* The frames of the datagram being taken off the RX ring, which a batch may split. */
 struct rx_frags {
@@ -58,7 +61,11 @@ struct rx_iface {
 	char name[DMAD_RX_IFNAME_MAX];
 	int ifindex;
 	struct dmad_xdp *skel;
-	int link_fd;   /* the bpf_link: closing it (or dying) detaches the program */
+	int link_fd; /* the bpf_link: closing it (or dying) detaches the program */
+	/* The maps' fds as the fd store has them: the skeleton's, or those
+	 * taken over (owned: the skeleton holds copies). */
+	int map_fd[3]; /* dmad_flows, dmad_xsks, dmad_owner */
+	bool own_maps;
 	uint32_t mode; /* enum dmad_rx_xdp_mode */
 	unsigned nsocks;
 	uint32_t ho_index; /* its record in a handover state being written */
@@ -85,6 +92,9 @@ struct rx_sock {
 	/* Rx thread only; read without the lock by `dmactl flows`. */
 	uint64_t unmatched; /* datagrams for no open flow (closed meanwhile) */
 	struct rx_frags cur;
+	/* Crash-safe mode: RX ring entries taken and not yet committed (rx_ledger.h). */
+	uint32_t uncommitted;
+	struct rx_ledger *ledger; /* after the frames in the UMEM memfd; NULL: none */
 
 	/* Control side. */
 	int umem_fd;
@@ -98,7 +108,8 @@ struct rx_sock {
 	 * rings are mapped here, not by libxdp. */
 	void *fq_map, *rx_map;
 	size_t fq_len, rx_len;
-	uint32_t ho_index; /* its record in a handover state being written */
+	struct rx_ledger_snap *restored; /* after a crash: the dead dmad's last commit */
+	uint32_t ho_index;		 /* its record in a handover state being written */
 	struct rx_sock *next;
 };
 
@@ -127,7 +138,8 @@ struct rx_flow {
 	struct rx_hold *hold;	 /* RX_FRAMES entries: no flow holds more */
 	uint32_t hold_head, hold_tail;
 	uint32_t tail;	      /* records assigned a slot */
-	uint32_t published;   /* records visible to the client */
+	uint32_t published;   /* records complete (visible to the client unless crash-safe) */
+	uint32_t shown;	      /* crash-safe mode: area->tail as last stored */
 	uint32_t cached_head; /* area->head as last read */
 	uint32_t seq;	      /* datagrams that reached this flow */
 	struct chan *ch;

@@ -18,8 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "handover_live.h"
 #include "log.h"
 #include "region.h"
+#include "rx_ledger.h"
 #include "rx_priv.h"
 
 /* Linux 6.6's AF_XDP multi-buffer, for older uapi headers. */
@@ -32,9 +34,25 @@
 
 struct rx_sock *rx_socks;
 
+/* The ledger's pages after the frames (rx_ledger.h); a UMEM from a dmad
+ * without one has none. */
+static int ledger_map(struct rx_sock *s, uint64_t file_len)
+{
+	void *p;
+
+	if (file_len != RX_UMEM_LEN + RX_LEDGER_LEN)
+		return 0;
+	p = mmap(NULL, RX_LEDGER_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, s->umem_fd,
+		 (off_t)RX_UMEM_LEN);
+	if (p == MAP_FAILED)
+		return -errno;
+	s->ledger = p;
+	return 0;
+}
+
 static int umem_create(struct rx_sock *s)
 {
-	const uint64_t len = (uint64_t)RX_FRAMES * RX_FRAME_SIZE;
+	const uint64_t len = RX_UMEM_LEN;
 	struct xsk_umem_config cfg = {
 		.fill_size = RX_FRAMES,
 		.comp_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
@@ -44,9 +62,13 @@ static int umem_create(struct rx_sock *s)
 	int ret;
 
 	s->umem_fd = memfd_create("dmad-umem", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (s->umem_fd < 0 || ftruncate(s->umem_fd, (off_t)len) < 0 ||
+	if (s->umem_fd < 0 || ftruncate(s->umem_fd, (off_t)(len + RX_LEDGER_LEN)) < 0 ||
 	    fcntl(s->umem_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		return -errno;
+	handover_live_add(s->umem_fd, false);
+	ret = ledger_map(s, len + RX_LEDGER_LEN);
+	if (ret < 0)
+		return ret;
 	/* Shared by every flow on the queue: dmad's own, charged to no one. */
 	ret = region_map(s->umem_fd, len, NULL, &s->umem_region);
 	if (ret < 0)
@@ -101,6 +123,7 @@ static int xsk_create(struct rx_sock *s)
 	if (ret < 0)
 		return ret == -EINVAL ? -ENXIO : ret; /* a queue the interface lacks */
 	s->xsk_fd = xsk_socket__fd(s->xsk);
+	handover_live_add(s->xsk_fd, false);
 	return 0;
 }
 
@@ -124,6 +147,8 @@ static void sock_free(struct rx_sock *s)
 		rx_sock_kick(s);
 		pthread_join(s->thread, NULL);
 	}
+	handover_live_drop(s->xsk_fd);
+	handover_live_drop(s->umem_fd);
 	if (s->xsk) {
 		rx_iface_set_xsk(s->ifc, s->queue, -1);
 		xsk_socket__delete(s->xsk);
@@ -140,6 +165,9 @@ static void sock_free(struct rx_sock *s)
 	if (s->umem)
 		xsk_umem__delete(s->umem);
 	region_unmap(s->umem_region);
+	if (s->ledger)
+		munmap(s->ledger, RX_LEDGER_LEN);
+	free(s->restored);
 	if (s->umem_fd >= 0)
 		close(s->umem_fd);
 	if (s->kick_fd >= 0)
@@ -156,6 +184,12 @@ int rx_sock_run(struct rx_sock *s)
 
 	if (ret < 0)
 		return ret;
+	if (dmad.crash_safe && !s->ledger)
+		log_warning("%s queue %u: its UMEM has no rx ledger; a crash of this dmad ends "
+			    "its flows",
+			    s->ifc->name, s->queue);
+	else if (dmad.crash_safe)
+		rx_ledger_begin(s);
 	ret = -pthread_create(&s->thread, NULL, rx_thread_main, s);
 	if (ret < 0)
 		return ret;
@@ -250,17 +284,18 @@ static int rings_adopt(struct rx_sock *s)
 
 static int umem_adopt(struct rx_sock *s)
 {
-	const uint64_t len = (uint64_t)RX_FRAMES * RX_FRAME_SIZE;
+	const uint64_t len = RX_UMEM_LEN;
 	struct stat st;
 	int ret;
 
-	if (fstat(s->umem_fd, &st) < 0 || (uint64_t)st.st_size != len)
+	if (fstat(s->umem_fd, &st) < 0 ||
+	    ((uint64_t)st.st_size != len && (uint64_t)st.st_size != len + RX_LEDGER_LEN))
 		return -EBADF;
 	ret = region_map(s->umem_fd, len, NULL, &s->umem_region);
 	if (ret < 0)
 		return ret;
 	s->umem_va = s->umem_region->view.va;
-	return 0;
+	return ledger_map(s, (uint64_t)st.st_size);
 }
 
 int rx_sock_adopt(struct rx_iface *ifc, uint32_t queue, int xsk_fd, int umem_fd, uint64_t unmatched,
@@ -279,6 +314,8 @@ int rx_sock_adopt(struct rx_iface *ifc, uint32_t queue, int xsk_fd, int umem_fd,
 	s->queue = queue;
 	s->xsk_fd = xsk_fd;
 	s->umem_fd = umem_fd;
+	handover_live_add(xsk_fd, false);
+	handover_live_add(umem_fd, false);
 	s->unmatched = unmatched;
 	pthread_mutex_init(&s->lock, NULL);
 	s->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -27,10 +27,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rx_ledger.h"
 #include "rx_priv.h"
 
 #define BATCH	256
 #define RECYCLE 256
+/* Crash-safe mode: a batch's frames wait in one buffer for its commit. */
+_Static_assert(RECYCLE >= BATCH, "a batch's frames fit the recycle buffer");
 /*
  * While a stream flows, an empty round naps before the next rather than
  * sleep until the next datagram: one wake-up of this thread and of the
@@ -44,7 +47,6 @@
 #define NAP_MIN_US 20
 #define NAP_MAX_US 500
 #define NAP_BATCH  64
-#define UMEM_LEN   ((uint64_t)RX_FRAMES * RX_FRAME_SIZE)
 
 /* Linux 6.6's AF_XDP multi-buffer, for older uapi headers. */
 #ifndef XDP_PKT_CONTD
@@ -80,7 +82,8 @@ static void flush(struct rx_sock *s, struct recycle *r)
 static void recycle(struct rx_sock *s, struct recycle *r, uint64_t frame)
 {
 	r->frame[r->n++] = frame;
-	if (r->n == RECYCLE)
+	/* Crash-safe: only once the batch is committed (commit()). */
+	if (r->n == RECYCLE && !dmad.crash_safe)
 		flush(s, r);
 }
 
@@ -282,16 +285,27 @@ static void deliver(struct rx_sock *s, const struct rx_frags *fr, struct recycle
 
 static unsigned receive(struct rx_sock *s, struct recycle *r)
 {
-	uint32_t idx = 0, n = xsk_ring_cons__peek(&s->rx, BATCH, &idx);
+	uint32_t idx = 0, n = xsk_ring_cons__peek(&s->rx, BATCH, &idx), whole = n;
 	struct rx_frags *fr = &s->cur;
+
+	/* Crash-safe: a batch of whole datagrams, committed before the next (commit()). */
+	if (dmad.crash_safe) {
+		while (whole &&
+		       xsk_ring_cons__rx_desc(&s->rx, idx + whole - 1)->options & XDP_PKT_CONTD)
+			whole--;
+		if (whole != n)
+			xsk_ring_cons__cancel(&s->rx, n - whole);
+		n = whole;
+		s->uncommitted = n;
+	}
 
 	for (uint32_t i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
 
-		if (fr->bad || fr->n == RX_MAX_FRAGS || d->addr >= UMEM_LEN ||
-		    d->len > UMEM_LEN - d->addr) {
+		if (fr->bad || fr->n == RX_MAX_FRAGS || d->addr >= RX_UMEM_LEN ||
+		    d->len > RX_UMEM_LEN - d->addr) {
 			fr->bad = true;
-			if (d->addr < UMEM_LEN)
+			if (d->addr < RX_UMEM_LEN)
 				recycle(s, r, d->addr);
 		} else {
 			fr->addr[fr->n] = d->addr;
@@ -305,7 +319,7 @@ static unsigned receive(struct rx_sock *s, struct recycle *r)
 		fr->bad = false;
 	}
 	/* The descriptors are copied out; the frames stay ours until recycled. */
-	if (n)
+	if (n && !dmad.crash_safe)
 		xsk_ring_cons__release(&s->rx, n);
 	return n;
 }
@@ -365,6 +379,7 @@ static unsigned reap(struct rx_sock *s, struct rx_flow *f, struct recycle *r)
 	uint32_t done = __atomic_load_n(&f->ch->ring->completed, __ATOMIC_ACQUIRE);
 	struct dmad_rx_rec *rec = (struct dmad_rx_rec *)((uint8_t *)f->area + f->area->rec_offset);
 	unsigned n = 0;
+	bool show;
 
 	for (; f->hold_head != f->hold_tail; f->hold_head++) {
 		const struct rx_hold *h = &f->hold[f->hold_head & (RX_FRAMES - 1)];
@@ -397,7 +412,9 @@ static unsigned reap(struct rx_sock *s, struct rx_flow *f, struct recycle *r)
 			STAT_ADD(f->st.bytes, p->len);
 		}
 	}
-	if (n)
+	/* Crash-safe: the client sees them once the ledger has them (commit()). */
+	show = n && !dmad.crash_safe;
+	if (show)
 		/* Release: records and payloads are in place before the tail says so. */
 		__atomic_store_n(&f->area->tail, f->published, __ATOMIC_RELEASE);
 	/* Drops too: while every slot waits for a copy, nothing is published. */
@@ -405,11 +422,33 @@ static unsigned reap(struct rx_sock *s, struct rx_flow *f, struct recycle *r)
 		memcpy(&f->area->stats, &f->st, sizeof(f->st));
 		f->st_dropped = false;
 	}
-	if (n)
+	if (show)
 		wake_client(f);
 	if (f->closing && !f->drained && f->published == f->tail && f->hold_head == f->hold_tail)
 		__atomic_store_n(&f->drained, 1, __ATOMIC_RELEASE);
 	return n;
+}
+
+/*
+ * Crash-safe mode, the batch taken off the RX ring all published or
+ * dropped: the ledger, then the clients see it, then its frames go back
+ * and the RX ring moves past it (the order rx_ledger.h relies on).
+ */
+static void commit(struct rx_sock *s, struct recycle *r)
+{
+	if (s->ledger)
+		rx_ledger_commit(s, s->rx.cached_cons, r->n);
+	for (struct rx_flow *f = s->flows; f; f = f->snext) {
+		if (f->shown == f->published)
+			continue;
+		/* Release: records and payloads are in place before the tail says so. */
+		__atomic_store_n(&f->area->tail, f->published, __ATOMIC_RELEASE);
+		f->shown = f->published;
+		wake_client(f);
+	}
+	flush(s, r);
+	xsk_ring_cons__release(&s->rx, s->uncommitted);
+	s->uncommitted = 0;
 }
 
 /* Nap, after adapting the nap to the @taken descriptors the last one brought. */
@@ -456,8 +495,9 @@ void *rx_thread_main(void *arg)
 			break;
 		}
 		/* Quiescing for a restart: the datagram half taken is finished, no other started.
+		 * Crash-safe: one batch at a time.
 		 */
-		work = !s->quiesce || s->cur.n ? receive(s, &r) : 0;
+		work = (!s->quiesce || s->cur.n) && !s->uncommitted ? receive(s, &r) : 0;
 		taken += work;
 		for (struct rx_flow *f = s->flows; f; f = f->snext)
 			submit(f);
@@ -465,8 +505,11 @@ void *rx_thread_main(void *arg)
 			work += reap(s, f, &r);
 			inflight |= f->published != f->tail || f->hold_head != f->hold_tail;
 		}
-		flush(s, &r);
-		if (s->quiesce && !inflight && !s->cur.n) {
+		if (!dmad.crash_safe)
+			flush(s, &r);
+		else if (s->uncommitted && !inflight)
+			commit(s, &r);
+		if (s->quiesce && !inflight && !s->cur.n && !s->uncommitted) {
 			/* Every record published, every frame back in the fill ring. */
 			__atomic_store_n(&s->quiesced, 1, __ATOMIC_RELEASE);
 			pthread_mutex_unlock(&s->lock);

@@ -22,6 +22,7 @@
 #include <xdp/libxdp.h>
 
 #include "dmad_xdp.skel.h"
+#include "handover_live.h"
 #include "log.h"
 #include "rx.h"
 #include "rx_priv.h"
@@ -79,6 +80,7 @@ static int attach(struct rx_iface *ifc)
 		if (ret >= 0) {
 			ifc->link_fd = ret;
 			ifc->mode = modes[i].mode;
+			handover_live_add(ifc->link_fd, false);
 			return 0;
 		}
 		ret = -errno;
@@ -109,6 +111,11 @@ static int load(struct rx_iface *ifc)
 	ifc->skel = dmad_xdp__open_and_load();
 	if (!ifc->skel)
 		return log_error_errno(-errno, "cannot load the XDP program for %s: %m", ifc->name);
+	ifc->map_fd[0] = bpf_map__fd(ifc->skel->maps.dmad_flows);
+	ifc->map_fd[1] = bpf_map__fd(ifc->skel->maps.dmad_xsks);
+	ifc->map_fd[2] = bpf_map__fd(ifc->skel->maps.dmad_owner);
+	for (int i = 0; i < 3; i++)
+		handover_live_add(ifc->map_fd[i], false);
 	/* Tells rx_sweep() of a later dmad whether this program's owner still runs. */
 	ret = bpf_map_update_elem(bpf_map__fd(ifc->skel->maps.dmad_owner), &key, &pid, 0);
 	if (ret < 0)
@@ -126,8 +133,14 @@ static int load(struct rx_iface *ifc)
 
 static void iface_free(struct rx_iface *ifc)
 {
+	handover_live_drop(ifc->link_fd);
 	if (ifc->link_fd >= 0)
 		close(ifc->link_fd);
+	for (int i = 0; i < 3; i++) {
+		handover_live_drop(ifc->map_fd[i]);
+		if (ifc->own_maps && ifc->map_fd[i] >= 0)
+			close(ifc->map_fd[i]);
+	}
 	dmad_xdp__destroy(ifc->skel);
 	free(ifc);
 }
@@ -152,7 +165,7 @@ int rx_iface_get(const char *name, struct rx_iface **ret_ifc)
 		return -ENOMEM;
 	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
 	ifc->ifindex = ifindex;
-	ifc->link_fd = -1;
+	ifc->link_fd = ifc->map_fd[0] = ifc->map_fd[1] = ifc->map_fd[2] = -1;
 	ret = load(ifc);
 	if (ret < 0) {
 		iface_free(ifc);
@@ -360,6 +373,14 @@ int rx_iface_adopt(const char *name, uint32_t mode, int link_fd, int flows_fd, i
 		ifc->ifindex = (int)if_nametoindex(name);
 		ifc->link_fd = link_fd;
 		ifc->mode = mode;
+		/* Kept, not the skeleton's copies: the fd store has these. */
+		ifc->map_fd[0] = flows_fd;
+		ifc->map_fd[1] = xsks_fd;
+		ifc->map_fd[2] = owner_fd;
+		ifc->own_maps = true;
+		handover_live_add(link_fd, false);
+		for (int i = 0; i < 3; i++)
+			handover_live_add(ifc->map_fd[i], false);
 		if (!ifc->ifindex)
 			ret = -ENXIO;
 		else if (!xdp_link_on(link_fd, ifc->ifindex))
@@ -368,11 +389,10 @@ int rx_iface_adopt(const char *name, uint32_t mode, int link_fd, int flows_fd, i
 			ret = load_on(ifc, flows_fd, xsks_fd, owner_fd);
 	} else {
 		close(link_fd);
+		close(flows_fd);
+		close(xsks_fd);
+		close(owner_fd);
 	}
-	/* The skeleton holds copies of the maps' fds. */
-	close(flows_fd);
-	close(xsks_fd);
-	close(owner_fd);
 	if (ret < 0) {
 		if (ifc)
 			iface_free(ifc);

@@ -37,8 +37,11 @@
  * B's bytes. With DMAC_FENCE on B, dmad starts B only once A retired, and
  * a redo never reads what B wrote. A request dmad read but had not
  * answered when it died gets no answer: that call waits on (a known gap).
- * A crash ends receive flows (a planned restart keeps them): once the
- * RESTARTED event is read, each flow opened before it returns -ENODEV.
+ * Receive flows survive a crash too: each goes on where the dead dmad's
+ * last published record left it, none delivered twice. Only when the
+ * new dmad cannot take one of the client's flows back does its RESTARTED
+ * event say so; once it is read, each flow opened before it returns
+ * -ENODEV.
  *   -ETIMEDOUT  dmac_wait() ran out of time
  *   -EDQUOT     one of dmad's per-client limits is reached
  * Functions returning a pointer return NULL and set errno.

@@ -464,8 +464,9 @@ struct dmad_proto_event {
 	char to[DMAD_PROTO_NAME_MAX];
 };
 
-/* After a crash: the client's receive flows did not survive (the crash
- * journal carries none); its copy sessions did. */
+/* After a crash: the new dmad could not take (all of) the client's
+ * receive flows back (a journal without them, a ledger that does not fit
+ * the socket's rings); its copy sessions went on. */
 #define DMAD_PROTO_RESTARTED_RX_ENDED (1u << 0)
 
 /*

@@ -254,6 +254,24 @@ write("journal", "slot-1", journal(jo_state, jo_names, sel=1))
 write("journal", "none-yet", journal(b"", []))
 write("journal", "truncated", journal(jo_state, jo_names, cut=20))
 write("journal", "version-2", journal(jo_state, jo_names, version=2))
+# A flow as the journal carries it while dmad runs: positions and counters 0
+# (the rx ledger in the UMEM has them), every rx fd named.
+jo_rxflow = struct.pack("<IIIHBBIIIIIIIIQ", 0, 1, 0, 7000, 17, 0, 2048, 64, 0, 8, 9, 0, 0, 0,
+                        0) + bytes(64)
+jo_rx_sock = struct.pack("<IIIIQ", 0, 0, 6, 7, 0)
+jo_rx_names = ["dmad-live-0123456789abcdef-%d" % n for n in range(3, 3 + len(ho_rx_fds))]
+
+
+def jo_rx_tail(sock=jo_rx_sock):
+    return ext(1, rxifs=[ho_rxif], rxsocks=[sock], rxflows=[jo_rxflow], next_flow_id=1,
+               cexts=[ho_cext])
+
+
+write("journal", "rx-flow",
+      journal(state([ho_client], [], [], ho_rx_fds, tail=jo_rx_tail()), jo_rx_names))
+write("journal", "rx-queue-out-of-range",
+      journal(state([ho_client], [], [], ho_rx_fds,
+                    tail=jo_rx_tail(struct.pack("<IIIIQ", 0, 64, 6, 7, 0))), jo_rx_names))
 write("journal", "bad-names", journal(jo_state, ["dmad-live-xyz-3", "", "dmad-fd-1",
                                                   "dmad-live-0123456789abcdef-99999999999",
                                                   "x" * 48]))

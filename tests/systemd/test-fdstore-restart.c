@@ -275,9 +275,9 @@ int main(void)
 		rx_stream(0);
 #endif
 	nstored = STORED_FDS + (nclients == 3 ? RX_STORED_FDS : 0);
-	/* The journal, and what was stored for the copy sessions; of the
-	 * receiver, its socket only (a crash ends receive flows). */
-	live_fds = 1 + STORED_FDS + (nclients == 3);
+	/* The journal, and what was stored for every session, the receiver's
+	 * flow included (it lives through a crash too). */
+	live_fds = 1 + nstored;
 
 	for (unsigned n = 1; n <= ROUNDS; n++) {
 		r = sds_stop(&st, &dmads[n - 1], SIGTERM, STEP_MS);
@@ -294,9 +294,8 @@ int main(void)
 		   "restart %u: and told the store to forget all of them (%u forgotten)", n,
 		   st.forgotten);
 		/* Kept for a crash (handover_live.h): the control socket, the
-		 * clients' sockets, the regions, the ring and its doorbell, and
-		 * the journal naming them; not the receive flow's fds (a crash
-		 * ends flows). */
+		 * clients' sockets, the regions, the ring and its doorbell, the
+		 * receive flow's fds, and the journal naming them. */
 		ok(sds_count(&st, "dmad-live-") == live_fds && st.n == live_fds,
 		   "restart %u: and stored its own %u fds and journal instead (%u, %u in all)", n,
 		   live_fds - 1, sds_count(&st, "dmad-live-"), st.n);
