@@ -180,14 +180,15 @@ static unsigned recover(struct device *d)
  * small copy queued behind another channel's megabytes waits for them, and
  * then for two hand-offs between threads that share the CPUs with the
  * clients (worker to engine thread and back). The worker's own memcpy costs
- * the same CPU and neither wait. Only for a channel with nothing in flight,
- * so that its copies still complete in its ring's order; only while the
- * engine holds others' work, so that an idle engine still takes it.
+ * the same CPU and neither wait. Only for a lone copy (@lone: the ring
+ * held it alone) of a channel with nothing in flight: a depth-1 client's,
+ * which keeps its ring's order; a burst still goes to the engine. Only
+ * while the engine holds others' work: an idle engine still takes it.
  */
 static bool light_inline(const struct device *d, const struct chan *ch, const struct xfer *x,
-			 uint32_t queued)
+			 bool lone)
 {
-	return d->shares_cpu && d->on_dev && x->len <= LIGHT_MAX && !ch->inflight && !queued &&
+	return lone && d->shares_cpu && d->on_dev && x->len <= LIGHT_MAX && !ch->inflight &&
 	       !ch->stripes;
 }
 
@@ -235,6 +236,7 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 	const struct region_table *t;
 	uint32_t avail, room, i, inl = 0; /* inl: done by light_inline() */
 	uint64_t bytes = 0, inl_bytes = 0;
+	bool lone;
 
 	if (ch->faulted)
 		return 0;
@@ -246,6 +248,7 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 		__atomic_store_n(&ch->faulted, 1, __ATOMIC_RELEASE);
 		return 0;
 	}
+	lone = avail == 1;
 	room = d->fifo_mask + 1 - (d->fifo_tail - d->fifo_head);
 	/* The watchdog counts from the oldest outstanding descriptor. */
 	if (d->fifo_tail == d->fifo_head)
@@ -287,7 +290,7 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 				goto took;
 			}
 		}
-		if (!ret && light_inline(d, ch, &x, i - inl)) {
+		if (!ret && light_inline(d, ch, &x, lone)) {
 			engine_cpu_exec(&x);
 			complete_inline(d, ch, desc.cookie, desc.len);
 			inl++;

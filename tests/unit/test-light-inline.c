@@ -3,11 +3,12 @@
  * A small copy on a software engine busy with another channel's work is
  * done by the worker itself (worker.c, light_inline()), step by step on a
  * fake engine (daemon/engine_fake.h) that holds what it is given until told:
- * no outcome here depends on how fast anything runs. Checked: the small
+ * no outcome here depends on how fast anything runs. Checked: a lone small
  * copy completes while the engine still holds the other channel's copies,
- * every byte, in its ring's order; one queued behind its own channel's copy
- * on the engine waits for it; an idle engine still gets the small copy; a
- * large copy is never done inline; the counters add up.
+ * every byte, one after another in order; a burst of small copies goes to
+ * the engine, and one queued behind its own channel's copy there waits for
+ * it; an idle engine still gets the small copy; a large copy is never done
+ * inline; the counters add up.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -108,26 +109,34 @@ static void client_setup(struct device *d, struct side *greedy, struct side *lig
 		src[i] = (uint8_t)((i * 2654435761u) >> 24); /* no two chunks alike */
 }
 
-/* Queue and issue a copy of @len bytes from src + @from to dst + @to on @s. */
-static void submit(struct side *s, uint32_t to, uint32_t from, uint32_t len)
+/* Queue and issue @n copies of @len bytes on @s, the k-th from src + @from +
+ * k * @len to dst + @to + k * @len, published at once (one tail store). */
+static void submit_n(struct side *s, uint32_t n, uint32_t to, uint32_t from, uint32_t len)
 {
 	struct dmad_proto_ring *ring = s->ch->ring;
 	uint32_t tail = ring->sq_tail;
 	uint64_t one = 1;
 	ssize_t r;
 
-	s->cookie = dmad_proto_cookie_next(s->cookie);
-	dmad_proto_ring_sq(ring)[tail & (DMAD_PROTO_SQ_ENTRIES - 1)] =
-		(struct dmad_proto_desc){.op = DMAD_PROTO_OP_COPY,
-					 .cookie = s->cookie,
-					 .len = len,
-					 .src_region = src_id,
-					 .dst_region = dst_id,
-					 .src_off = from,
-					 .dst_off = to};
-	__atomic_store_n(&ring->sq_tail, tail + 1, __ATOMIC_RELEASE);
+	for (uint32_t k = 0; k < n; k++) {
+		s->cookie = dmad_proto_cookie_next(s->cookie);
+		dmad_proto_ring_sq(ring)[(tail + k) & (DMAD_PROTO_SQ_ENTRIES - 1)] =
+			(struct dmad_proto_desc){.op = DMAD_PROTO_OP_COPY,
+						 .cookie = s->cookie,
+						 .len = len,
+						 .src_region = src_id,
+						 .dst_region = dst_id,
+						 .src_off = from + k * len,
+						 .dst_off = to + k * len};
+	}
+	__atomic_store_n(&ring->sq_tail, tail + n, __ATOMIC_RELEASE);
 	r = write(s->ch->doorbell_fd, &one, sizeof(one));
 	(void)r;
+}
+
+static void submit(struct side *s, uint32_t to, uint32_t from, uint32_t len)
+{
+	submit_n(s, 1, to, from, len);
 }
 
 static bool wait_until(bool (*cond)(const void *), const void *arg)
@@ -194,11 +203,13 @@ static void test_beside_busy(struct side *g, struct side *l)
 	ok(engine_fake_enqueued(dev) == enq && engine_fake_completed(dev) == comp,
 	   "busy: it never reached the engine, which still holds the 4");
 	ok(same(512u << 10, 0, SMALL), "busy: every byte of it is right");
-	/* Three into the same place: the last one's bytes stay, so order held. */
-	for (uint32_t k = 1; k <= 3; k++)
+	/* One after another into the same place: each one's bytes, in turn. */
+	for (uint32_t k = 1; k <= 3; k++) {
 		submit(l, 516u << 10, k * SMALL, SMALL);
-	ok(wait_until(done, l), "busy: three more complete");
-	ok(same(516u << 10, 3 * SMALL, SMALL), "busy: in order (the third's bytes are there)");
+		if (!ok(wait_until(done, l) && same(516u << 10, k * SMALL, SMALL),
+			"busy: small copy %u completes, its bytes in place", k + 1))
+			break;
+	}
 	ok(__atomic_load_n(&g->ch->ring->completed, __ATOMIC_ACQUIRE) != g->cookie,
 	   "busy: the greedy channel's copies are still held");
 	ok(l->ch->consumed == 4 && l->ch->retired == 4 && l->ch->inflight == 0 &&
@@ -209,26 +220,45 @@ static void test_beside_busy(struct side *g, struct side *l)
 	   (unsigned long)l->ch->ops, (unsigned long)l->ch->bytes);
 }
 
+/* A burst of small copies (not a depth-1 client's) still goes to the engine. */
+static void test_burst(struct side *g, struct side *l)
+{
+	uint32_t before = __atomic_load_n(&l->ch->ring->completed, __ATOMIC_ACQUIRE);
+
+	submit_n(l, 3, 520u << 10, 4 * SMALL, SMALL);
+	ok(wait_held(7), "burst: the engine holds the burst of 3 beside the greedy 4");
+	ok(wait_until(taken, l) &&
+		   __atomic_load_n(&l->ch->ring->completed, __ATOMIC_ACQUIRE) == before,
+	   "burst: taken, and none completed while the engine holds them");
+	ok(engine_fake_complete(dev, 7, true) == 7, "burst: the engine completes all 7");
+	ok(wait_until(done, l) && wait_until(done, g),
+	   "burst: every copy of both channels completes");
+	ok(same(520u << 10, 4 * SMALL, 3 * SMALL), "burst: every byte of the 3 is right");
+	for (uint32_t k = 0; k < 4; k++)
+		if (!ok(same(k * LARGE, k * LARGE, LARGE), "burst: greedy copy %u right", k))
+			break;
+}
+
 /* Behind its own channel's copy on the engine: it waits for it, in order. */
 static void test_behind_own(struct side *g, struct side *l)
 {
 	uint32_t before = __atomic_load_n(&l->ch->ring->completed, __ATOMIC_ACQUIRE);
 
+	submit(g, 0, 4 * LARGE, LARGE);
+	ok(wait_held(1), "own: the engine holds a greedy copy");
 	submit(l, 600u << 10, 0, LARGE);
-	ok(wait_held(5), "own: the light channel's large copy goes to the engine");
+	ok(wait_held(2), "own: the light channel's large copy goes to the engine");
 	submit(l, 700u << 10, LARGE, SMALL);
 	ok(wait_until(taken, l), "own: the worker took the small one behind it");
-	ok(wait_held(6), "own: the small one went to the engine too, behind the large one");
+	ok(wait_held(3), "own: the small one went to the engine too, behind the large one");
 	ok(__atomic_load_n(&l->ch->ring->completed, __ATOMIC_ACQUIRE) == before,
 	   "own: neither completed while the engine holds them");
-	ok(engine_fake_complete(dev, 6, true) == 6, "own: the engine completes all 6");
+	ok(engine_fake_complete(dev, 3, true) == 3, "own: the engine completes all 3");
 	ok(wait_until(done, l) && wait_until(done, g),
 	   "own: every copy of both channels completes");
-	ok(same(600u << 10, 0, LARGE) && same(700u << 10, LARGE, SMALL),
-	   "own: every byte of both is right");
-	for (uint32_t k = 0; k < 4; k++)
-		if (!ok(same(k * LARGE, k * LARGE, LARGE), "own: greedy copy %u right", k))
-			break;
+	ok(same(600u << 10, 0, LARGE) && same(700u << 10, LARGE, SMALL) &&
+		   same(0, 4 * LARGE, LARGE),
+	   "own: every byte of the 3 is right");
 }
 
 /* An idle engine, and a large copy beside a busy one: the engine's own. */
@@ -275,6 +305,7 @@ int main(int argc, char **argv)
 	ok(g.ch->dev == dev && l.ch->dev == dev, "both channels are on %s", dev->name);
 
 	test_beside_busy(&g, &l);
+	test_burst(&g, &l);
 	test_behind_own(&g, &l);
 	test_engine_still_copies(&g, &l);
 
