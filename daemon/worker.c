@@ -25,6 +25,10 @@
  * thread starts only at the doorbell, after the whole batch (DECISIONS.md). */
 #define TAKE_MAX 32
 #define REAP_MAX 32
+/* A copy this small, on a software engine busy with other channels' work,
+ * is done by the worker itself (light_inline()): some 2 us of memcpy, as
+ * worker_chunk.c's chunks. */
+#define LIGHT_MAX (16u << 10)
 
 /* Single writer; dmactl's reader loads them while we run (plain mov on x86). */
 #define STAT_ADD(x, v) __atomic_store_n(&(x), (x) + (v), __ATOMIC_RELAXED)
@@ -172,6 +176,39 @@ static unsigned recover(struct device *d)
 }
 
 /*
+ * A software engine (a thread on the host's CPUs) completes in order: a
+ * small copy queued behind another channel's megabytes waits for them, and
+ * then for two hand-offs between threads that share the CPUs with the
+ * clients (worker to engine thread and back). The worker's own memcpy costs
+ * the same CPU and neither wait. Only for a lone copy (@lone: the ring
+ * held it alone) of a channel with nothing in flight: a depth-1 client's,
+ * which keeps its ring's order; a burst still goes to the engine. Only
+ * while the engine holds others' work: an idle engine still takes it.
+ */
+static bool light_inline(const struct device *d, const struct chan *ch, const struct xfer *x,
+			 bool lone)
+{
+	return lone && d->shares_cpu && d->on_dev && x->len <= LIGHT_MAX && !ch->inflight &&
+	       !ch->stripes;
+}
+
+/* A copy done by light_inline(): complete it now, ahead of the fifo. */
+static void complete_inline(struct device *d, struct chan *ch, uint32_t cookie, uint32_t len)
+{
+	STAT_ADD(ch->ops, 1);
+	STAT_ADD(ch->bytes, len);
+	STAT_ADD(d->ops, 1);
+	STAT_ADD(d->bytes, len);
+	dmad_ring_complete(ch->ring, cookie);
+	/* Consumed before retired, as the control thread expects to read them. */
+	__atomic_store_n(&ch->consumed, ch->consumed + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&ch->retired, ch->retired + 1, __ATOMIC_RELEASE);
+	if (unlikely(dmad.crash_safe))
+		dmad_ring_cons_release(ch->ring, (uint32_t)ch->retired);
+	wake_waiter(ch);
+}
+
+/*
  * Start one validated transfer. Returns 1 if the engine has it, 0 if it was
  * done here, -EBUSY/-ENOSPC to retry later (nothing consumed), or another
  * negative errno for an error completion.
@@ -197,8 +234,9 @@ int worker_execute(struct device *d, const struct xfer *x)
 unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, struct worker_take *lim)
 {
 	const struct region_table *t;
-	uint32_t avail, room, i;
-	uint64_t bytes = 0;
+	uint32_t avail, room, i, inl = 0; /* inl: done by light_inline() */
+	uint64_t bytes = 0, inl_bytes = 0;
+	bool lone;
 
 	if (ch->faulted)
 		return 0;
@@ -210,6 +248,7 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 		__atomic_store_n(&ch->faulted, 1, __ATOMIC_RELEASE);
 		return 0;
 	}
+	lone = avail == 1;
 	room = d->fifo_mask + 1 - (d->fifo_tail - d->fifo_head);
 	/* The watchdog counts from the oldest outstanding descriptor. */
 	if (d->fifo_tail == d->fifo_head)
@@ -227,7 +266,7 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 		/* Crash-safe: a fence lands after the earlier copies have retired,
 		 * so that a redo after a crash never reads a source it overwrote. */
 		if (unlikely(dmad.crash_safe) && (desc.flags & DMAD_PROTO_DF_FENCE) &&
-		    ch->inflight + i)
+		    ch->inflight + i - inl)
 			break;
 		if (lim && (bytes >= lim->tokens || desc.len > lim->deficit)) {
 			if (bytes < lim->tokens)
@@ -250,6 +289,13 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 				avail -= (uint32_t)ret - 1;
 				goto took;
 			}
+		}
+		if (!ret && light_inline(d, ch, &x, lone)) {
+			engine_cpu_exec(&x);
+			complete_inline(d, ch, desc.cookie, desc.len);
+			inl++;
+			inl_bytes += desc.len;
+			goto took;
 		}
 		if (!ret)
 			ret = worker_execute(d, &x);
@@ -274,12 +320,12 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 		if (lim)
 			lim->deficit -= desc.len;
 	}
-	ch->inflight_bytes += bytes;
+	ch->inflight_bytes += bytes - inl_bytes;
 	if (lim)
 		lim->bytes = bytes;
 	/* The control thread reads these to know when a channel has drained. */
-	__atomic_store_n(&ch->inflight, ch->inflight + i, __ATOMIC_RELEASE);
-	__atomic_store_n(&ch->consumed, ch->consumed + i, __ATOMIC_RELEASE);
+	__atomic_store_n(&ch->inflight, ch->inflight + i - inl, __ATOMIC_RELEASE);
+	__atomic_store_n(&ch->consumed, ch->consumed + i - inl, __ATOMIC_RELEASE);
 	if (likely(!dmad.crash_safe))
 		dmad_ring_cons_release(ch->ring, ch->head);
 	return i;
