@@ -18,7 +18,7 @@
 #include "rawproto.h"
 #include "sdtest.h"
 
-#define MAX_PROCS 8
+#define MAX_PROCS 64
 
 static struct sdt_proc *procs[MAX_PROCS];
 static unsigned nprocs;

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dmad killed in the middle of a control request, under a service manager
+ * with an fd store (this test, sdstore.h): every call made across the
+ * crash returns what it would have, once, with nothing leaked or doubled.
+ *
+ * For each request kind (HELLO, region register and unregister, channel
+ * get and put) and each moment: the request waits in the socket while no
+ * dmad runs (queued), or dmad dies once it read it (read), did it but did
+ * not journal it (applied), journaled it but did not answer (journaled),
+ * or answered (replied): DMAD_FAULT_CRASH with --fault-injection. The
+ * next dmad takes the store. The client's call must return success; then
+ * `dmactl status` must show the regions and channels the client believes
+ * it has, no more; the store must hold exactly their fds, the socket's
+ * and one journal; and a copy on every channel it holds, into every
+ * region it registered, must verify byte for byte.
+ *
+ * Without the library sending the request again on RESTARTED, a call
+ * read or applied before the crash waits forever (here: fails after
+ * STEP_MS); without dmad answering a request sent again from what it
+ * kept, one journaled before the crash is done twice (a region or a
+ * channel more than the client knows of).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "copier.h"
+#include "dmad_proto.h"
+#include "harness.h"
+#include "jsonread.h"
+#include "sdstore.h"
+
+#define STEP_MS	 20000
+#define BUF_LEN	 (256u << 10)
+#define COPY_LEN (48u << 10)
+
+enum kind { K_HELLO, K_REG, K_UNREG, K_GET, K_PUT, K_COUNT };
+enum point { P_QUEUED, P_READ, P_APPLIED, P_JOURNALED, P_REPLIED, P_COUNT };
+
+/* Each call, and how many of its type the client's setup makes first. */
+static const struct {
+	const char *name;
+	uint16_t type;
+	unsigned before;
+} kinds[K_COUNT] = {
+	{"hello", DMAD_PROTO_HELLO, 0},
+	{"region-register", DMAD_PROTO_REGION_REG, 2},
+	{"region-unregister", DMAD_PROTO_REGION_UNREG, 0},
+	{"channel-get", DMAD_PROTO_CHAN_GET, 1},
+	{"channel-put", DMAD_PROTO_CHAN_PUT, 0},
+};
+static const char *const points[P_COUNT] = {"queued", "read", "applied", "journaled", "replied"};
+
+/* In memory shared with the client; one writer each. */
+struct shared {
+	int ready;  /* client: set up, about to call */
+	int go;	    /* test: call now */
+	int called; /* client: the call returned */
+	int32_t result;
+	uint32_t regions, chans; /* what the client believes it holds */
+	int verified;		 /* client: 1 every copy verified, < 0 not */
+	int finish;		 /* test: disconnect */
+};
+
+static char sock[128];
+static struct shared *sh;
+/* Two dmads a run; sdtest.h keeps each until the end. */
+static struct sdt_proc dmads[2 * K_COUNT * P_COUNT];
+static unsigned ndmads;
+
+static void wait_flag(const int *flag)
+{
+	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE))
+		usleep(1000);
+}
+
+/* A copy of COPY_LEN from @src to @dst on @ch, every byte checked. */
+static int copy_check(struct dmac_chan *ch, uint8_t *dst, const uint8_t *src, uint32_t seed)
+{
+	dmac_cookie_t ck;
+	int r;
+
+	pat_fill((uint8_t *)src, COPY_LEN, 0, seed, true);
+	pat_fill(dst, COPY_LEN + COPIER_GUARD, 0, seed + 1, false);
+	ck = dmac_memcpy(ch, dst, src, COPY_LEN, 0);
+	if (ck < 0)
+		return ck;
+	dmac_issue_pending(ch);
+	r = dmac_wait(ch, ck, STEP_MS);
+	if (r < 0)
+		return r;
+	if (pat_check(dst, COPY_LEN, 0, seed, true) < COPY_LEN ||
+	    pat_check(dst + COPY_LEN, COPIER_GUARD, COPY_LEN, seed + 1, false) < COPIER_GUARD)
+		return -EILSEQ;
+	return 0;
+}
+
+static __attribute__((noreturn)) void client_main(enum kind k)
+{
+	struct dmac_client *c = NULL;
+	struct dmac_chan *ch[2] = {NULL, NULL};
+	uint8_t *src = NULL, *dst = NULL, *extra = NULL;
+	int r = 0, v = 1;
+
+	if (k != K_HELLO) {
+		r = dmac_connect(sock, "reqcrash", &c);
+		src = r == 0 ? dmac_region_alloc(c, BUF_LEN) : NULL;
+		dst = src ? dmac_region_alloc(c, BUF_LEN) : NULL;
+		r = dst ? dmac_chan_get(c, DMAC_CAP_COPY, &ch[0]) : -ENOMEM;
+		if (r == 0 && k == K_UNREG && !(extra = dmac_region_alloc(c, BUF_LEN)))
+			r = -errno;
+		if (r == 0 && k == K_PUT)
+			r = dmac_chan_get(c, DMAC_CAP_COPY, &ch[1]);
+		if (r < 0)
+			_exit(2);
+	}
+	__atomic_store_n(&sh->ready, 1, __ATOMIC_RELEASE);
+	wait_flag(&sh->go);
+	switch (k) {
+	case K_HELLO:
+		r = dmac_connect(sock, "reqcrash", &c);
+		break;
+	case K_REG:
+		extra = dmac_region_alloc(c, BUF_LEN);
+		r = extra ? 0 : -errno;
+		break;
+	case K_UNREG:
+		r = dmac_region_free(c, extra);
+		extra = NULL;
+		break;
+	case K_GET:
+		r = dmac_chan_get(c, DMAC_CAP_COPY, &ch[1]);
+		break;
+	case K_PUT:
+		dmac_chan_put(ch[1]); /* returns nothing: that it returns is the point */
+		ch[1] = NULL;
+		break;
+	default:
+		break;
+	}
+	sh->result = r;
+	__atomic_store_n(&sh->called, 1, __ATOMIC_RELEASE);
+	if (r < 0)
+		_exit(1);
+	if (k == K_HELLO) {
+		src = dmac_region_alloc(c, BUF_LEN);
+		dst = src ? dmac_region_alloc(c, BUF_LEN) : NULL;
+		if (!dst || dmac_chan_get(c, DMAC_CAP_COPY, &ch[0]) < 0)
+			v = -ENOMEM;
+	}
+	sh->regions = 2 + (extra != NULL);
+	sh->chans = 1 + (ch[1] != NULL);
+	/* Every channel it holds, into every region it registered. */
+	for (unsigned i = 0; v == 1 && i < 2; i++) {
+		if (!ch[i])
+			continue;
+		dmac_chan_set_copybreak(ch[i], 0);
+		if ((r = copy_check(ch[i], dst, src, 7 + i)) < 0 ||
+		    (extra && (r = copy_check(ch[i], extra, src + COPY_LEN, 9 + i)) < 0))
+			v = r;
+	}
+	__atomic_store_n(&sh->verified, v, __ATOMIC_RELEASE);
+	wait_flag(&sh->finish);
+	dmac_disconnect(c);
+	_exit(0);
+}
+
+static void start(struct sds *st, struct sdt_proc *p, const char *name)
+{
+	char *argv[] = {(char *)harness_env("DMAD_BIN"),
+			"--socket",
+			sock,
+			"--engines",
+			"1",
+			"--fdstore",
+			"--fault-injection",
+			NULL};
+
+	sds_start(st, p, name, argv);
+}
+
+/* Hear the store until @flag is set (true) or STEP_MS. */
+static bool hear_until(struct sds *st, const int *flag)
+{
+	int64_t end = harness_now_ms() + STEP_MS;
+
+	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE) && harness_now_ms() < end)
+		sds_hear(st, 5);
+	return __atomic_load_n(flag, __ATOMIC_ACQUIRE);
+}
+
+/* Hear the store until @p ends: its exit code, -signo, or -ETIMEDOUT. */
+static int hear_death(struct sds *st, struct sdt_proc *p)
+{
+	int64_t end = harness_now_ms() + STEP_MS;
+	int status;
+
+	while (harness_now_ms() < end) {
+		sds_hear(st, 5);
+		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+			p->pid = 0;
+			while (sds_hear(st, 0))
+				;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+		}
+	}
+	return -ETIMEDOUT;
+}
+
+/* The "reqcrash" client's regions and channels in `dmactl status`, and
+ * how many such clients there are. */
+static int counted(struct sds *st, long *ret_regions, long *ret_chans)
+{
+	const struct jv *a, *c;
+	struct jv *v;
+	int n = 0;
+
+	for (int i = 0; i < 20; i++)
+		sds_hear(st, 1);
+	v = harness_status_json(sock);
+	if (!v)
+		return -1;
+	a = jv_get(v, "clients");
+	for (size_t i = 0; (c = jv_at(a, i)); i++)
+		if (!strcmp(jv_str(jv_get(c, "name"), ""), "reqcrash")) {
+			*ret_regions = (long)jv_num(jv_get(c, "regions"), -1);
+			*ret_chans = (long)jv_num(jv_get(c, "channels"), -1);
+			n++;
+		}
+	jv_free(v);
+	return n;
+}
+
+static void run(struct sds *st, enum kind k, enum point pt)
+{
+	const char *what = kinds[k].name, *when = points[pt];
+	struct sdt_proc *d0 = &dmads[ndmads++], *d1 = &dmads[ndmads++];
+	long regions = -1, chans = -1;
+	char spec[64];
+	bool called, verified;
+	pid_t pid = 0;
+	int r, n;
+
+	memset(sh, 0, sizeof(*sh));
+	snprintf(spec, sizeof(spec), "%s:%u:%u", when, kinds[k].type, kinds[k].before + 1);
+	if (pt != P_QUEUED)
+		setenv("DMAD_FAULT_CRASH", spec, 1);
+	start(st, d0, "dmad-a");
+	unsetenv("DMAD_FAULT_CRASH");
+	if (!ok(sds_ready(st, STEP_MS), "%s/%s: dmad --fdstore --fault-injection ready", what,
+		when))
+		goto out;
+	pid = harness_fork();
+	if (pid == 0) {
+		close(st->nfd);
+		client_main(k);
+	}
+	if (!ok(hear_until(st, &sh->ready), "%s/%s: the client set up", what, when))
+		goto out_client;
+	if (pt == P_QUEUED) {
+		r = sds_stop(st, d0, SIGKILL, STEP_MS);
+		__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
+		/* The client's request waits in its socket, no dmad to read it. */
+		for (int i = 0; i < 40; i++)
+			sds_hear(st, 5);
+	} else {
+		__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
+		r = hear_death(st, d0);
+	}
+	if (!ok(r == -SIGKILL, "%s/%s: dmad died (%d)", what, when, r))
+		goto out_client;
+	start(st, d1, "dmad-b");
+	if (!ok(sds_ready(st, STEP_MS) && sdt_log_has(d1, "dmad ended without handing over"),
+		"%s/%s: the next dmad took the sessions from the journal", what, when)) {
+		sdt_dump_log(d1);
+		goto out_client;
+	}
+	called = hear_until(st, &sh->called);
+	if (!ok(called && sh->result == 0, "%s/%s: the call returned success, once (%s)", what,
+		when, called ? strerror(-sh->result) : "still waiting"))
+		goto out_client;
+	verified = hear_until(st, &sh->verified);
+	ok(verified && sh->verified == 1, "%s/%s: a copy on each of its channels verifies (%d)",
+	   what, when, sh->verified);
+	n = counted(st, &regions, &chans);
+	ok(n == 1 && regions == sh->regions && chans == sh->chans,
+	   "%s/%s: dmad holds what the client believes: %ld region(s) of %u, %ld channel(s) of "
+	   "%u (%d client)",
+	   what, when, regions, sh->regions, chans, sh->chans, n);
+	/* The socket, the client's connection, one journal, its regions, a
+	 * ring and a doorbell per channel: nothing a dead dmad stored and
+	 * never named stays. */
+	ok(st->n == 3 + sh->regions + 2 * sh->chans && sds_count(st, "dmad-live-") == st->n,
+	   "%s/%s: the store holds exactly the sessions' fds (%u, want %u)", what, when, st->n,
+	   3 + sh->regions + 2 * sh->chans);
+out_client:
+	__atomic_store_n(&sh->finish, 1, __ATOMIC_RELEASE);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+out:
+	if (d0->pid)
+		sds_stop(st, d0, SIGKILL, STEP_MS);
+	if (d1->pid)
+		sds_stop(st, d1, SIGKILL, STEP_MS);
+	sds_clear(st);
+}
+
+int main(void)
+{
+	const char *only = getenv("REQCRASH_ONLY"); /* "kind/point", for a rerun */
+	struct sds st;
+
+	harness_watchdog(600);
+	unsetenv("DMAC_COPYBREAK");
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		tap_bail("out of memory");
+	sdt_path(sock, sizeof(sock), "dmad.sock");
+	sds_open(&st);
+	for (unsigned k = 0; k < K_COUNT; k++)
+		for (unsigned p = 0; p < P_COUNT; p++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "%s/%s", kinds[k].name, points[p]);
+			if (!only || !strcmp(only, name))
+				run(&st, k, p);
+		}
+	return tap_done();
+}
