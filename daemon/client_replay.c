@@ -19,15 +19,12 @@
 #include "life.h"
 #include "log.h"
 
-/* The minor from which a client sends a request again after RESTARTED. */
-#define REPLAY_MINOR 11u
-
 void client_replay_keep(struct client *c, const struct dmad_proto_hdr *h, int status,
 			const struct client_rep *rep)
 {
 	struct handover_reply *k = &c->last;
 
-	if (h->minor < REPLAY_MINOR || !handover_reply_kept(h->type) || rep->later ||
+	if (h->minor < DMAD_PROTO_MINOR_REPLAY || !handover_reply_kept(h->type) || rep->later ||
 	    status == -EAGAIN || status > 0)
 		return;
 	*k = (struct handover_reply){
@@ -56,7 +53,8 @@ bool client_replay(struct client *c, const struct dmad_proto_hdr *h, int *ret)
 	unsigned nfds = 0;
 	int32_t status = k->status;
 
-	if (h->minor < REPLAY_MINOR || !k->client_id || k->seq != h->seq || k->type != h->type)
+	if (h->minor < DMAD_PROTO_MINOR_REPLAY || !k->client_id || k->seq != h->seq ||
+	    k->type != h->type)
 		return false;
 	if (status == 0 && k->type == DMAD_PROTO_HELLO && life_fd() >= 0)
 		fds[nfds++] = life_fd();

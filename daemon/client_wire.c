@@ -210,12 +210,15 @@ static void crash_at(enum crash_point at, uint16_t type)
 		raise(SIGKILL);
 }
 
-/* Answer the checked request @h: done now, or refused with @ret. */
-static int answer(struct client *c, const struct dmad_proto_hdr *h, int ret,
+/* Answer @h: done now, or refused with @ret; if @whole, as its type says
+ * (else its header is not to be trusted: nothing of it is kept). */
+static int answer(struct client *c, const struct dmad_proto_hdr *h, bool whole, int ret,
 		  const struct client_rep *rep)
 {
-	crash_at(CRASH_APPLIED, h->type);
-	client_replay_keep(c, h, ret, rep);
+	if (whole) {
+		crash_at(CRASH_APPLIED, h->type);
+		client_replay_keep(c, h, ret, rep);
+	}
 	if (ret == 0 && handover_reply_kept(h->type))
 		handover_live_dirty();
 	/* A crash after this answer must not undo what it says took effect;
@@ -273,7 +276,7 @@ void client_handle(struct client *c, ssize_t n)
 		if (whole)
 			ret = dispatch(c, &(struct client_req){&h, c->buf + sizeof(h), fds}, nfds,
 				       &rep);
-		ret = answer(c, &h, ret, &rep);
+		ret = answer(c, &h, whole, ret, &rep);
 	}
 	/* A client whose socket buffer is full is not reading replies: drop it.
 	 * One over the client limit has had its answer: its slot is not kept. */

@@ -172,7 +172,8 @@ static bool restarted_replays(const struct msg *m)
 {
 	return m->hdr.type == DMAD_PROTO_EVENT && !(m->hdr.flags & DMAD_PROTO_F_REPLY) &&
 	       m->body_len >= sizeof(m->body.event) &&
-	       m->body.event.type == DMAD_PROTO_EV_RESTARTED && m->hdr.minor >= 11;
+	       m->body.event.type == DMAD_PROTO_EV_RESTARTED &&
+	       m->hdr.minor >= DMAD_PROTO_MINOR_REPLAY;
 }
 
 /* A message that is not the reply being waited for: queue events, drop the rest. */

@@ -480,6 +480,7 @@ struct dmad_proto_event {
  * it gave, and does it only once; any other request is done as new. So
  * the client may get two replies of one seq: it takes the first.
  */
+#define DMAD_PROTO_MINOR_REPLAY 11u
 
 /*
  * After MONITOR's reply, the connection gets one MONITOR_EVENT (seq 0) per
