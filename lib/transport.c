@@ -240,7 +240,7 @@ static int msg_send(struct dmac_client *c, const struct dmad_proto_hdr *hdr, con
  * for: dropped with the next request's wait, as any other stale message.
  */
 static int request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
-		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds)
+		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds, uint32_t *ret_epoch)
 {
 	struct dmad_proto_hdr hdr = {
 		.magic = DMAD_PROTO_MAGIC,
@@ -275,6 +275,9 @@ static int request(struct dmac_client *c, uint16_t type, const void *body, size_
 			return r;
 	}
 
+	/* Which dmad answered: every RESTARTED before the reply was read. */
+	if (ret_epoch)
+		*ret_epoch = __atomic_load_n(&c->rx_epoch, __ATOMIC_RELAXED);
 	if (m.hdr.type != type || m.hdr.status > 0 || m.hdr.status < -4095)
 		r = -EPROTO;
 	else if (m.hdr.status < 0)
@@ -292,15 +295,22 @@ static int request(struct dmac_client *c, uint16_t type, const void *body, size_
 	return 0;
 }
 
-int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
-		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds)
+int __dmac_request_epoch(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
+			 void *rep, size_t rep_len, int *ret_fds, unsigned nfds,
+			 uint32_t *ret_epoch)
 {
 	int r;
 
 	pthread_mutex_lock(&c->lock);
-	r = request(c, type, body, len, fd, rep, rep_len, ret_fds, nfds);
+	r = request(c, type, body, len, fd, rep, rep_len, ret_fds, nfds, ret_epoch);
 	pthread_mutex_unlock(&c->lock);
 	return r;
+}
+
+int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
+		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds)
+{
+	return __dmac_request_epoch(c, type, body, len, fd, rep, rep_len, ret_fds, nfds, NULL);
 }
 
 /* Read what the socket holds without waiting: events go to the queue. */

@@ -478,7 +478,9 @@ struct dmad_proto_event {
  * last answered that client (HELLO, REGION_REG, REGION_UNREG, CHAN_GET,
  * CHAN_PUT, MONITOR; the crash journal keeps that answer) with the answer
  * it gave, and does it only once; any other request is done as new. So
- * the client may get two replies of one seq: it takes the first.
+ * the client may get two replies of one seq: it takes the first. A client
+ * of minor 11 therefore gives a new request a seq other than its last
+ * one's (as one that counts up does).
  */
 #define DMAD_PROTO_MINOR_REPLAY 11u
 

@@ -13,7 +13,10 @@
  * `dmactl status` must show the regions and channels the client believes
  * it has, no more; the store must hold exactly their fds, the socket's
  * and one journal; and a copy on every channel it holds, into every
- * region it registered, must verify byte for byte.
+ * region it registered, must verify byte for byte. Where there is receive
+ * offload and root, an rx flow opened across the crash works (if the
+ * dmad that died had answered, the crash ended it: it then says -ENODEV,
+ * as every flow does).
  *
  * Without the library sending the request again on RESTARTED, a call
  * read or applied before the crash waits forever (here: fails after
@@ -35,12 +38,26 @@
 #include "harness.h"
 #include "jsonread.h"
 #include "sdstore.h"
+#ifdef FDSTORE_RX
+#include "rxnet.h"
+#define RX_PORT 7303
+#endif
 
 #define STEP_MS	 20000
 #define BUF_LEN	 (256u << 10)
 #define COPY_LEN (48u << 10)
 
-enum kind { K_HELLO, K_REG, K_UNREG, K_GET, K_PUT, K_COUNT };
+enum kind {
+	K_HELLO,
+	K_REG,
+	K_UNREG,
+	K_GET,
+	K_PUT,
+#ifdef FDSTORE_RX
+	K_RX,
+#endif
+	K_COUNT
+};
 enum point { P_QUEUED, P_READ, P_APPLIED, P_JOURNALED, P_REPLIED, P_COUNT };
 
 /* Each call, and how many of its type the client's setup makes first. */
@@ -54,6 +71,9 @@ static const struct {
 	{"region-unregister", DMAD_PROTO_REGION_UNREG, 0},
 	{"channel-get", DMAD_PROTO_CHAN_GET, 1},
 	{"channel-put", DMAD_PROTO_CHAN_PUT, 0},
+#ifdef FDSTORE_RX
+	{"rx-open", DMAD_PROTO_RX_OPEN, 0},
+#endif
 };
 static const char *const points[P_COUNT] = {"queued", "read", "applied", "journaled", "replied"};
 
@@ -65,6 +85,8 @@ struct shared {
 	int32_t result;
 	uint32_t regions, chans; /* what the client believes it holds */
 	int verified;		 /* client: 1 every copy verified, < 0 not */
+	int restarted;		 /* test: the next dmad is ready */
+	int32_t rx_after;	 /* a receive on the flow it opened, then */
 	int finish;		 /* test: disconnect */
 };
 
@@ -141,6 +163,22 @@ static __attribute__((noreturn)) void client_main(enum kind k)
 		dmac_chan_put(ch[1]); /* returns nothing: that it returns is the point */
 		ch[1] = NULL;
 		break;
+#ifdef FDSTORE_RX
+	case K_RX: {
+		struct dmac_rx_spec spec = rxnet_spec(RX_PORT, 2048, 64);
+		struct dmac_rx *rx;
+		char buf[2048];
+
+		r = dmac_rx_open(c, &spec, &rx);
+		if (r < 0)
+			break;
+		/* Once the next dmad is up, and its RESTARTED read. */
+		wait_flag(&sh->restarted);
+		dmac_dispatch(c);
+		sh->rx_after = dmac_rx_recv(rx, buf, sizeof(buf), NULL, 100);
+		break;
+	}
+#endif
 	default:
 		break;
 	}
@@ -281,10 +319,19 @@ static void run(struct sds *st, enum kind k, enum point pt)
 		sdt_dump_log(d1);
 		goto out_client;
 	}
+	__atomic_store_n(&sh->restarted, 1, __ATOMIC_RELEASE);
 	called = hear_until(st, &sh->called);
 	if (!ok(called && sh->result == 0, "%s/%s: the call returned success, once (%s)", what,
 		when, called ? strerror(-sh->result) : "still waiting"))
 		goto out_client;
+#ifdef FDSTORE_RX
+	/* A flow the dead dmad opened ended with it; one the next opened lives. */
+	if (k == K_RX)
+		ok(sh->rx_after == (pt == P_REPLIED ? -ENODEV : -ETIMEDOUT),
+		   "%s/%s: the flow %s (%s)", what, when,
+		   pt == P_REPLIED ? "ended with the dmad that opened it" : "receives",
+		   strerror(-sh->rx_after));
+#endif
 	verified = hear_until(st, &sh->verified);
 	ok(verified && sh->verified == 1, "%s/%s: a copy on each of its channels verifies (%d)",
 	   what, when, sh->verified);
@@ -325,11 +372,22 @@ int main(void)
 		tap_bail("out of memory");
 	sdt_path(sock, sizeof(sock), "dmad.sock");
 	sds_open(&st);
+#ifdef FDSTORE_RX
+	/* Before dmad starts: it must run in the veth pair's namespace. */
+	if (geteuid() == 0)
+		rxnet_setup();
+#endif
 	for (unsigned k = 0; k < K_COUNT; k++)
 		for (unsigned p = 0; p < P_COUNT; p++) {
 			char name[64];
 
 			snprintf(name, sizeof(name), "%s/%s", kinds[k].name, points[p]);
+#ifdef FDSTORE_RX
+			if (k == K_RX && geteuid() != 0) {
+				tap_skip("%s: receive flows need root", name);
+				continue;
+			}
+#endif
 			if (!only || !strcmp(only, name))
 				run(&st, k, p);
 		}
