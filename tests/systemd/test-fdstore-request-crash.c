@@ -18,6 +18,9 @@
  * dmad that died had answered, the crash ended it: it then says -ENODEV,
  * as every flow does).
  *
+ * Last, a journal of version 1 (before the answers were kept) is refused
+ * whole: the next dmad starts clean and its client sees dmad gone.
+ *
  * Without the library sending the request again on RESTARTED, a call
  * read or applied before the crash waits forever (here: fails after
  * STEP_MS); without dmad answering a request sent again from what it
@@ -93,7 +96,7 @@ struct shared {
 static char sock[128];
 static struct shared *sh;
 /* Two dmads a run; sdtest.h keeps each until the end. */
-static struct sdt_proc dmads[2 * K_COUNT * P_COUNT];
+static struct sdt_proc dmads[2 * K_COUNT * P_COUNT + 2];
 static unsigned ndmads;
 
 static void wait_flag(const int *flag)
@@ -360,6 +363,54 @@ out:
 	sds_clear(st);
 }
 
+/* A session, dmad killed, its journal made version 1 (handover_journal.h:
+ * the version at byte 4): refused, the client's next call -ENODEV. */
+static void old_journal(struct sds *st)
+{
+	struct sdt_proc *d0 = &dmads[ndmads++], *d1 = &dmads[ndmads++];
+	const uint32_t v1 = 1;
+	bool written = false;
+	pid_t pid;
+
+	memset(sh, 0, sizeof(*sh));
+	start(st, d0, "dmad-v2");
+	if (!ok(sds_ready(st, STEP_MS), "old journal: dmad ready"))
+		return;
+	pid = harness_fork();
+	if (pid == 0) {
+		struct dmac_client *c;
+		struct dmac_chan *ch;
+
+		close(st->nfd);
+		if (dmac_connect(sock, "reqcrash", &c) < 0 || !dmac_region_alloc(c, BUF_LEN))
+			_exit(2);
+		__atomic_store_n(&sh->ready, 1, __ATOMIC_RELEASE);
+		wait_flag(&sh->go);
+		sh->result = dmac_chan_get(c, DMAC_CAP_COPY, &ch);
+		__atomic_store_n(&sh->called, 1, __ATOMIC_RELEASE);
+		_exit(0);
+	}
+	hear_until(st, &sh->ready);
+	ok(sds_stop(st, d0, SIGKILL, STEP_MS) == -SIGKILL, "old journal: dmad killed");
+	for (unsigned i = 0; i < st->n; i++)
+		if (strstr(st->names[i], "-state"))
+			written = pwrite(st->fds[i], &v1, sizeof(v1), 4) == sizeof(v1);
+	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
+	start(st, d1, "dmad-v1");
+	ok(written && sds_ready(st, STEP_MS) &&
+		   sdt_log_has(d1, "a session journal of another version") &&
+		   !sdt_log_has(d1, "dmad ended without handing over"),
+	   "old journal: a journal of version 1 is refused, dmad starts clean");
+	ok(hear_until(st, &sh->called) && sh->result == -ENODEV,
+	   "old journal: its client sees dmad gone (%s)", strerror(-sh->result));
+	ok(st->n == 2, "old journal: the store holds the new dmad's socket and journal (%u)",
+	   st->n);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	sds_stop(st, d1, SIGKILL, STEP_MS);
+	sds_clear(st);
+}
+
 int main(void)
 {
 	const char *only = getenv("REQCRASH_ONLY"); /* "kind/point", for a rerun */
@@ -391,5 +442,7 @@ int main(void)
 			if (!only || !strcmp(only, name))
 				run(&st, k, p);
 		}
+	if (!only || !strcmp(only, "old-journal"))
+		old_journal(&st);
 	return tap_done();
 }
