@@ -77,7 +77,16 @@ static struct client *client_make(int fd, uint32_t id)
 
 struct client *client_new(int fd)
 {
-	return client_make(fd, ++dmad.next_client_id);
+	struct client *c = client_make(fd, ++dmad.next_client_id);
+
+	/* In the journal before its first request is read: after a crash
+	 * the next dmad keeps the connection and says RESTARTED, and its
+	 * HELLO, lost or not, comes again (client_replay.c). */
+	if (c && !c->refused) {
+		handover_live_dirty();
+		handover_live_sync();
+	}
+	return c;
 }
 
 struct client *client_adopt(int fd, uint32_t id)

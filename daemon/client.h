@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "daemon.h"
+#include "handover_replies.h"
 
 /* How far one channel must get before a retired region moves on. */
 struct drain_mark {
@@ -70,6 +71,9 @@ struct client {
 	/* What its destroyed channels did: client_totals() adds the rest. */
 	uint64_t put_ops, put_bytes, put_errors;
 	uint64_t gone_us; /* CLOCK_REALTIME, when client_close() saw it go */
+	/* Its last answer to a request that changes the sessions, to send
+	 * again for the same request (client_replay.c); client_id 0: none. */
+	struct handover_reply last;
 
 	/* Receive buffers for the request in flight on io_uring. */
 	struct msghdr msg;
@@ -168,5 +172,20 @@ int client_send_event(struct client *c, uint16_t type, const void *body, uint32_
  * queue, as client_event() drops advice. Returns 0 or -errno. */
 int client_event_fd(struct client *c, const struct dmad_proto_event *ev, int fd);
 void client_free(struct client *c);
+
+/* client_replay.c: a request sent again after a crash (minor 11 on). */
+/* client_replay_keep() - @c was answered @status and @rep for @h: keep
+ * it, if of a type that changes the sessions, before the journal's write. */
+void client_replay_keep(struct client *c, const struct dmad_proto_hdr *h, int status,
+			const struct client_rep *rep);
+/* client_replay() - is @h the request @c was last answered for? Then it
+ * is answered again as then (the send's result in *@ret): true. */
+bool client_replay(struct client *c, const struct dmad_proto_hdr *h, int *ret);
+/* client_replay_restore() - @c, adopted from a crash journal, takes the
+ * last answer the journal kept for it. */
+void client_replay_restore(struct client *c);
+/* client_replay_journal() - every client's last answer, for the journal
+ * (handover_live_start()): malloc'd, *@ret_n records; NULL on failure. */
+struct handover_reply *client_replay_journal(uint32_t *ret_n);
 
 #endif /* DMAD_CLIENT_H */

@@ -7,8 +7,10 @@
  * usable.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -165,28 +167,89 @@ struct msghdr *client_recv_prepare(struct client *c)
 	return &c->msg;
 }
 
-/* What the session journal holds (handover_live.h) that a request changes. */
-static bool changes_sessions(uint16_t type)
+/*
+ * Where a test has dmad die (SIGKILL) while it serves a request, to check
+ * what a crash keeps: DMAD_FAULT_CRASH=POINT:TYPE[:N], read only with
+ * --fault-injection, dies at POINT of the Nth (1st) request of protocol
+ * type TYPE: read (before it is done), applied (done, not journaled),
+ * journaled (not answered), replied.
+ */
+enum crash_point { CRASH_READ, CRASH_APPLIED, CRASH_JOURNALED, CRASH_REPLIED, CRASH_NONE };
+
+static void crash_at(enum crash_point at, uint16_t type)
 {
-	switch (type) {
-	case DMAD_PROTO_HELLO:
-	case DMAD_PROTO_REGION_REG:
-	case DMAD_PROTO_REGION_UNREG:
-	case DMAD_PROTO_CHAN_GET:
-	case DMAD_PROTO_CHAN_PUT:
-	case DMAD_PROTO_MONITOR:
-		return true;
-	default:
-		return false;
+	static const char *const points[] = {"read", "applied", "journaled", "replied"};
+	static enum crash_point point = CRASH_NONE;
+	static unsigned long want, nth, seen;
+	static bool parsed;
+
+	if (!dmad.cfg.fault_injection)
+		return;
+	if (!parsed) {
+		const char *e = getenv("DMAD_FAULT_CRASH"), *colon = e ? strchr(e, ':') : NULL;
+
+		parsed = true;
+		for (unsigned i = 0; colon && i < CRASH_NONE; i++)
+			if ((size_t)(colon - e) == strlen(points[i]) &&
+			    !strncmp(e, points[i], strlen(points[i])))
+				point = i;
+		if (colon) {
+			char *end;
+
+			want = strtoul(colon + 1, &end, 10);
+			nth = *end == ':' ? strtoul(end + 1, NULL, 10) : 1;
+		}
+		if (point != CRASH_NONE)
+			log_warning("fault injection: dying at request %lu of type %lu, %s", nth,
+				    want, points[point]);
 	}
+	/* Counted once a request, where it is read. */
+	if (type == want && at == CRASH_READ)
+		seen++;
+	if (at == point && type == want && seen == nth)
+		raise(SIGKILL);
+}
+
+/* Answer @h: done now, or refused with @ret; if @whole, as its type says
+ * (else its header is not to be trusted: nothing of it is kept). */
+static int answer(struct client *c, const struct dmad_proto_hdr *h, bool whole, int ret,
+		  const struct client_rep *rep)
+{
+	if (whole) {
+		crash_at(CRASH_APPLIED, h->type);
+		client_replay_keep(c, h, ret, rep);
+	}
+	if (ret == 0 && handover_reply_kept(h->type))
+		handover_live_dirty();
+	/* A crash after this answer must not undo what it says took effect;
+	 * the answer is journaled with it, for the same request sent again. */
+	handover_live_sync();
+	crash_at(CRASH_JOURNALED, h->type);
+	if (ret == 0 && !rep->later)
+		ret = client_send(c, h->type, h->seq, 0, rep->body, rep->len, rep->fds, rep->nfds);
+	else if (ret < 0 && ret != -EAGAIN) {
+		const struct client_req_type *t = client_req_type(h->type);
+
+		log_debug("client %u: request %s (type %u) seq %u refused: %s", c->id,
+			  t ? t->name : "unknown", h->type, h->seq, strerror(-ret));
+		if (rep->error)
+			ret = client_send(c, h->type, h->seq, ret, &rep->text, sizeof(rep->text),
+					  NULL, 0);
+		else
+			ret = client_send(c, h->type, h->seq, ret, NULL, 0, NULL, 0);
+	}
+	crash_at(CRASH_REPLIED, h->type);
+	return ret;
 }
 
 void client_handle(struct client *c, ssize_t n)
 {
 	struct dmad_proto_hdr h = {0};
 	struct client_rep rep = {0};
-	int fds[CLIENT_FDS_MAX], ret;
+	int fds[CLIENT_FDS_MAX];
 	unsigned nfds = take_fds(&c->msg, fds);
+	bool whole = false;
+	int ret = 0;
 
 	/* A request filling the whole buffer may have been cut, whether or not
 	 * the receiving path reported MSG_TRUNC: none is that big. */
@@ -205,24 +268,15 @@ void client_handle(struct client *c, ssize_t n)
 	else if (h.len != (size_t)n - sizeof(h) || (h.flags & DMAD_PROTO_F_REPLY))
 		ret = -EBADMSG;
 	else
-		ret = dispatch(c, &(struct client_req){&h, c->buf + sizeof(h), fds}, nfds, &rep);
-
-	if (ret == 0 && changes_sessions(h.type))
-		handover_live_dirty();
-	/* A crash after this answer must not undo what it says took effect. */
-	handover_live_sync();
-	if (ret == 0 && !rep.later)
-		ret = client_send(c, h.type, h.seq, 0, rep.body, rep.len, rep.fds, rep.nfds);
-	else if (ret < 0 && ret != -EAGAIN) {
-		const struct client_req_type *t = client_req_type(h.type);
-
-		log_debug("client %u: request %s (type %u) seq %u refused: %s", c->id,
-			  t ? t->name : "unknown", h.type, h.seq, strerror(-ret));
-		if (rep.error)
-			ret = client_send(c, h.type, h.seq, ret, &rep.text, sizeof(rep.text), NULL,
-					  0);
-		else
-			ret = client_send(c, h.type, h.seq, ret, NULL, 0, NULL, 0);
+		whole = true;
+	if (whole)
+		crash_at(CRASH_READ, h.type);
+	/* The request it was last answered, again: that answer, not a second run. */
+	if (!whole || !client_replay(c, &h, &ret)) {
+		if (whole)
+			ret = dispatch(c, &(struct client_req){&h, c->buf + sizeof(h), fds}, nfds,
+				       &rep);
+		ret = answer(c, &h, whole, ret, &rep);
 	}
 	/* A client whose socket buffer is full is not reading replies: drop it.
 	 * One over the client limit has had its answer: its slot is not kept. */

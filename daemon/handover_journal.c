@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "handover_journal.h"
+#include "handover_replies.h"
 #include "handover_state.h"
 
 /* "dmad-live-" then 16 hex digits and '-': what follows, or NULL. */
@@ -52,7 +53,10 @@ int handover_live_parse(const struct handover_live_hdr *h, uint64_t file_len,
 		return -ENOENT;
 	if (s->len > HANDOVER_MAX_LEN || s->len % 8 || s->off < HANDOVER_LIVE_DATA || s->off % 8 ||
 	    s->nnames > HANDOVER_MAX_LEN / sizeof(struct handover_fd) || s->off > file_len ||
-	    s->len + s->nnames * sizeof(struct handover_live_name) > file_len - s->off) {
+	    s->nreplies > HANDOVER_MAX_LEN / sizeof(struct handover_reply) ||
+	    s->len + s->nnames * sizeof(struct handover_live_name) +
+			    s->nreplies * sizeof(struct handover_reply) >
+		    file_len - s->off) {
 		*ret_why = "the journal's state lies outside it";
 		return -EINVAL;
 	}

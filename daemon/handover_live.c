@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "dmad_ring.h"
 #include "handover_live.h"
+#include "handover_replies.h"
 #include "handover_state.h"
 #include "log.h"
 
@@ -29,6 +30,7 @@ static struct {
 	bool crashed;
 	uint64_t epoch;
 	void *(*build)(size_t *ret_len);
+	struct handover_reply *(*replies)(uint32_t *ret_n);
 	bool dirty;
 	/* The journal: a memfd mapped whole, stored once it holds a state. */
 	int jfd;
@@ -49,6 +51,9 @@ static struct {
 		ino_t ino;
 	} * old;
 	int nold;
+	/* The last answers a predecessor's journal kept, until the restore. */
+	struct handover_reply *taken;
+	uint32_t ntaken;
 } live = {.jfd = -1};
 
 bool handover_live_crashed(void)
@@ -210,7 +215,8 @@ static void forget_old(void)
 	live.nold = 0;
 }
 
-static int write_journal(const void *buf, size_t len)
+static int write_journal(const void *buf, size_t len, const struct handover_reply *replies,
+			 uint32_t nreplies)
 {
 	struct handover_live_hdr *h = (struct handover_live_hdr *)live.map;
 	char name[sizeof(struct handover_live_name)];
@@ -221,7 +227,8 @@ static int write_journal(const void *buf, size_t len)
 	int ret = handover_state_parse(buf, len, &v, &why);
 
 	if (ret == 0)
-		ret = make_room(k, len + v.h->nfds * sizeof(*names));
+		ret = make_room(k, len + v.h->nfds * sizeof(*names) +
+					   (size_t)nreplies * sizeof(*replies));
 	if (ret < 0)
 		return ret;
 	h = (struct handover_live_hdr *)live.map;
@@ -238,8 +245,12 @@ static int write_journal(const void *buf, size_t len)
 		memset(&names[i], 0, sizeof(names[i]));
 		snprintf(names[i].name, sizeof(names[i].name), "%s", n);
 	}
+	/* After the names, the answers a client may not have seen. */
+	if (nreplies)
+		memcpy(names + v.h->nfds, replies, (size_t)nreplies * sizeof(*replies));
 	h->slot[k].len = len;
 	h->slot[k].nnames = v.h->nfds;
+	h->slot[k].nreplies = nreplies;
 	h->slot[k].seq = ++live.seq;
 	/* The slot is whole before sel names it: a dmad killed before this
 	 * store leaves the other one, whole too. */
@@ -259,6 +270,8 @@ static int write_journal(const void *buf, size_t len)
 
 void handover_live_sync(void)
 {
+	struct handover_reply *replies = NULL;
+	uint32_t nreplies = 0;
 	size_t len = 0;
 	void *buf;
 	int ret;
@@ -266,18 +279,28 @@ void handover_live_sync(void)
 	if (!live.on || !live.dirty || !live.build)
 		return;
 	buf = live.build(&len);
-	ret = buf ? write_journal(buf, len) : -ENOMEM;
+	if (buf && live.replies && !(replies = live.replies(&nreplies)))
+		ret = -ENOMEM;
+	else
+		ret = buf ? write_journal(buf, len, replies, nreplies) : -ENOMEM;
+	free(replies);
 	free(buf);
 	if (ret < 0)
 		return refused(ret, "the session journal");
 	live.dirty = false;
 }
 
-void handover_live_start(void *(*build)(size_t *ret_len))
+void handover_live_start(void *(*build)(size_t *ret_len),
+			 struct handover_reply *(*replies)(uint32_t *ret_n))
 {
+	/* The restore has taken what it needed of them. */
+	free(live.taken);
+	live.taken = NULL;
+	live.ntaken = 0;
 	if (!live.on)
 		return;
 	live.build = build;
+	live.replies = replies;
 	live.dirty = true;
 	handover_live_sync();
 }
@@ -316,6 +339,34 @@ static int read_journal(int fd, struct handover_live_slot *ret_slot)
 	return ret;
 }
 
+/* The answers of a journal's slot, @rlen bytes at @off of @jfd: those that
+ * may be sent again (handover_reply_ok()), for handover_live_reply(). */
+static int take_replies(int jfd, uint64_t off, size_t rlen)
+{
+	uint32_t n = (uint32_t)(rlen / sizeof(struct handover_reply));
+	struct handover_reply *r = malloc(rlen + sizeof(*r));
+
+	if (!r || pread(jfd, r, rlen, (off_t)off) != (ssize_t)rlen) {
+		free(r);
+		return -EIO;
+	}
+	live.ntaken = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (handover_reply_ok(&r[i]))
+			r[live.ntaken++] = r[i];
+	free(live.taken);
+	live.taken = r;
+	return 0;
+}
+
+const struct handover_reply *handover_live_reply(uint32_t client_id)
+{
+	for (uint32_t i = 0; i < live.ntaken; i++)
+		if (live.taken[i].client_id == client_id)
+			return &live.taken[i];
+	return NULL;
+}
+
 /* The state of @slot and its names from @jfd: the state into a memfd of
  * its own, for handover_read(), with the stall counted from this dmad's
  * start (when the last one died is not known). */
@@ -323,13 +374,15 @@ static int copy_state(int jfd, const struct handover_live_slot *slot, void **ret
 		      struct handover_live_name **ret_names)
 {
 	size_t nlen = slot->nnames * sizeof(struct handover_live_name);
+	size_t rlen = slot->nreplies * sizeof(struct handover_reply);
 	uint8_t *buf = malloc(slot->len);
 	struct handover_live_name *names = malloc(nlen + 1);
 	int fd = memfd_create("dmad-handover", MFD_CLOEXEC);
 
 	if (!buf || !names || fd < 0 ||
 	    pread(jfd, buf, slot->len, (off_t)slot->off) != (ssize_t)slot->len ||
-	    pread(jfd, names, nlen, (off_t)(slot->off + slot->len)) != (ssize_t)nlen)
+	    pread(jfd, names, nlen, (off_t)(slot->off + slot->len)) != (ssize_t)nlen ||
+	    take_replies(jfd, slot->off + slot->len + nlen, rlen) < 0)
 		goto fail;
 	if (slot->len >= sizeof(struct handover_hdr))
 		((struct handover_hdr *)buf)->started_ns = dmad.main_ns;

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "handover_journal.h"
+#include "handover_replies.h"
 
 /*
  * handover_live_init() - at start, when handover_fdstore_usable(): from now
@@ -59,10 +60,13 @@ void handover_live_dirty(void);
 /*
  * handover_live_start() - after the sessions of a predecessor (if any) are
  * restored: journal writes begin, with @build making the state (malloc'd,
- * its length in *@ret_len; NULL on failure). The first write stores this
- * dmad's journal, then the store forgets every name the predecessor left.
+ * its length in *@ret_len; NULL on failure) and @replies each client's
+ * last answer (malloc'd, *@ret_n records; NULL on failure). The first
+ * write stores this dmad's journal, then the store forgets every name the
+ * predecessor left. The answers handover_live_take() kept go.
  */
-void handover_live_start(void *(*build)(size_t *ret_len));
+void handover_live_start(void *(*build)(size_t *ret_len),
+			 struct handover_reply *(*replies)(uint32_t *ret_n));
 
 /*
  * handover_live_sync() - write the state into the journal if it is stale:
@@ -87,6 +91,13 @@ void handover_live_unstore(void);
  * when no journal came, or a negative errno.
  */
 int handover_live_take(char **names, int n, int *ret_state_fd, int32_t **ret_map, uint32_t *ret_n);
+
+/*
+ * handover_live_reply() - the last answer the journal taken kept for the
+ * client of @client_id (checked by handover_reply_ok()), or NULL; until
+ * handover_live_start().
+ */
+const struct handover_reply *handover_live_reply(uint32_t client_id);
 
 /* handover_live_crashed() - were the sessions taken from a journal? */
 bool handover_live_crashed(void);

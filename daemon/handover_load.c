@@ -308,6 +308,7 @@ void handover_restore(struct handover_loaded *l)
 		if (cs[i]->hello)
 			memcpy(cs[i]->name, hc->name, sizeof(cs[i]->name));
 		handover_client_restore(cs[i], &v->ext.clients[i]);
+		client_replay_restore(cs[i]);
 	}
 	for (uint32_t i = 0; i < v->h->nregions; i++) {
 		const struct handover_region *hr = &v->regions[i];
@@ -349,10 +350,11 @@ void handover_restore(struct handover_loaded *l)
 		if (!cs[i] || cs[i]->closing)
 			continue;
 		restored++;
-		/* The stall is until its rings were served again, by the bridge if it ran. */
-		if (cs[i]->hello)
-			tell(cs[i], since(l->bridged && l->bridged[i] && served ? served : now,
-					  v->h->started_ns));
+		/* The stall is until its rings were served again, by the bridge if it
+		 * ran. One that has not said HELLO yet is told too: its HELLO may
+		 * have died with the last dmad, and comes again (client_replay.c). */
+		tell(cs[i],
+		     since(l->bridged && l->bridged[i] && served ? served : now, v->h->started_ns));
 	}
 	log_info("restart %llu: %u of %u client(s) restored, %llu us after it began (drain and "
 		 "exec %llu us, EAL %llu, engines %llu, sessions %llu); rings served again after "

@@ -443,7 +443,7 @@ int main(int argc, char **argv)
 	/* XDP programs a dmad that died left attached steer traffic nowhere.
 	 * After the restore: a program handed over is this dmad's by then. */
 	rx_sweep();
-	handover_live_start(journal_state);
+	handover_live_start(journal_state, client_replay_journal);
 	ret = control_run(lfd, ready);
 	if (dmad.restart)
 		control_quiesce();

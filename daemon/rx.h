@@ -90,4 +90,11 @@ void rx_handover_restore(const struct handover_ext_view *x, const struct handove
  */
 bool rx_restart_ended(const struct client *c);
 
+/*
+ * rx_flow_fds() - the area memfd and eventfd of @c's open flow @flow_id,
+ * as RX_OPEN's answer carries them: for that answer sent again
+ * (client_replay.c). Returns 0, or -ENOENT when @c has no such flow.
+ */
+int rx_flow_fds(const struct client *c, uint32_t flow_id, int fds[2]);
+
 #endif /* DMAD_DAEMON_RX_H */

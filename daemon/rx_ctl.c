@@ -107,12 +107,23 @@ int rx_open(struct client *c, const struct client_req *rq, struct client_rep *re
 	return 0;
 }
 
-static struct rx_flow *find(struct client *c, uint32_t id)
+static struct rx_flow *find(const struct client *c, uint32_t id)
 {
 	for (struct rx_flow *f = rx_all_flows; f; f = f->next)
 		if (f->owner == c && f->id == id && !f->closing)
 			return f;
 	return NULL;
+}
+
+int rx_flow_fds(const struct client *c, uint32_t flow_id, int fds[2])
+{
+	struct rx_flow *f = find(c, flow_id);
+
+	if (!f)
+		return -ENOENT;
+	fds[0] = f->area_fd;
+	fds[1] = f->efd;
+	return 0;
 }
 
 int rx_close(struct client *c, const struct client_req *rq, struct client_rep *rep)

@@ -91,6 +91,14 @@ void rx_handover_restore(const struct handover_ext_view *x, const struct handove
 	}
 }
 
+int rx_flow_fds(const struct client *c, uint32_t flow_id, int fds[2])
+{
+	(void)c;
+	(void)flow_id;
+	(void)fds;
+	return -ENOENT;
+}
+
 /* No flow here: after a crash, any a client had opened is gone. */
 bool rx_restart_ended(const struct client *c)
 {

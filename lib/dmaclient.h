@@ -35,8 +35,11 @@
  * without DMAC_FENCE that overwrote this one's source before it completed
  * (A: x -> y, then B: z -> x, both in flight) makes the redone A copy
  * B's bytes. With DMAC_FENCE on B, dmad starts B only once A retired, and
- * a redo never reads what B wrote. A request dmad read but had not
- * answered when it died gets no answer: that call waits on (a known gap).
+ * a redo never reads what B wrote. A call waiting for dmad's answer when
+ * it died (dmac_connect(), regions, channels, flows) sends its request
+ * again once the next dmad says RESTARTED, and returns what it would
+ * have, once: the next dmad answers a request it had done from what it
+ * kept, and does any other then (a region or channel is never made twice).
  * Receive flows survive a crash too: each goes on where the dead dmad's
  * last published record left it, none delivered twice. Only when the
  * new dmad cannot take one of the client's flows back does its RESTARTED

@@ -160,6 +160,12 @@ void __dmac_events_read(struct dmac_client *c);
 void __dmac_events_read_locked(struct dmac_client *c);
 int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
 		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds);
+/* The same, and c->rx_epoch as the reply came (*@ret_epoch): a request
+ * sent again after a crash is answered by the next dmad, whose flows that
+ * crash did not end. */
+int __dmac_request_epoch(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
+			 void *rep, size_t rep_len, int *ret_fds, unsigned nfds,
+			 uint32_t *ret_epoch);
 
 const struct dmac_region *__dmac_region_lookup(const struct dmac_client *c, uintptr_t addr,
 					       size_t len);

@@ -137,8 +137,10 @@ DMAC_EXPORT int dmac_rx_open(struct dmac_client *c, const struct dmac_rx_spec *s
 		return -ENOMEM;
 	rx->client = c;
 	rx->efd = -1;
-	rx->epoch = __atomic_load_n(&c->rx_epoch, __ATOMIC_ACQUIRE);
-	r = __dmac_request(c, DMAD_PROTO_RX_OPEN, &req, sizeof(req), -1, &rep, sizeof(rep), fds, 2);
+	/* The epoch of the dmad that answered: one that restarted after a
+	 * crash while this waited opened the flow itself (transport.c). */
+	r = __dmac_request_epoch(c, DMAD_PROTO_RX_OPEN, &req, sizeof(req), -1, &rep, sizeof(rep),
+				 fds, 2, &rx->epoch);
 	if (r < 0) {
 		free(rx);
 		return r;

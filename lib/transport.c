@@ -166,6 +166,16 @@ static void life_replace(struct dmac_client *c, int fd)
 		__atomic_store_n(&c->gap_since_ns, 0, __ATOMIC_RELAXED);
 }
 
+/* Is @m a RESTARTED event from a dmad that answers a request sent again
+ * as it did the first time (minor 11 on, dmad_proto.h)? */
+static bool restarted_replays(const struct msg *m)
+{
+	return m->hdr.type == DMAD_PROTO_EVENT && !(m->hdr.flags & DMAD_PROTO_F_REPLY) &&
+	       m->body_len >= sizeof(m->body.event) &&
+	       m->body.event.type == DMAD_PROTO_EV_RESTARTED &&
+	       m->hdr.minor >= DMAD_PROTO_MINOR_REPLAY;
+}
+
 /* A message that is not the reply being waited for: queue events, drop the rest. */
 static void msg_route(struct dmac_client *c, struct msg *m)
 {
@@ -221,9 +231,16 @@ static int msg_send(struct dmac_client *c, const struct dmad_proto_hdr *hdr, con
  * first @rep_len body bytes go to @rep and exactly @nfds fds to @ret_fds.
  * Returns 0, the daemon's -errno, -ENODEV, or -EPROTO for a reply that does
  * not fit the request. On failure no fd is left open.
+ *
+ * dmad may die with the request read and unanswered, or done and its
+ * reply unsent: a RESTARTED event (from a dmad of minor 11 on) while it
+ * waits sends it again, the same seq, body and fd, and dmad answers it
+ * as it did, or does it once. A second reply of the seq, if the first
+ * request had waited in the socket, is one this loop has stopped waiting
+ * for: dropped with the next request's wait, as any other stale message.
  */
 static int request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
-		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds)
+		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds, uint32_t *ret_epoch)
 {
 	struct dmad_proto_hdr hdr = {
 		.magic = DMAD_PROTO_MAGIC,
@@ -233,6 +250,7 @@ static int request(struct dmac_client *c, uint16_t type, const void *body, size_
 		.len = (uint32_t)len,
 	};
 	struct msg m;
+	bool again;
 	int r;
 
 	if (__dmac_client_dead(c))
@@ -251,9 +269,15 @@ static int request(struct dmac_client *c, uint16_t type, const void *body, size_
 			return r;
 		if ((m.hdr.flags & DMAD_PROTO_F_REPLY) && m.hdr.seq == hdr.seq)
 			break;
+		again = restarted_replays(&m);
 		msg_route(c, &m);
+		if (again && (r = msg_send(c, &hdr, body, fd)) < 0)
+			return r;
 	}
 
+	/* Which dmad answered: every RESTARTED before the reply was read. */
+	if (ret_epoch)
+		*ret_epoch = __atomic_load_n(&c->rx_epoch, __ATOMIC_RELAXED);
 	if (m.hdr.type != type || m.hdr.status > 0 || m.hdr.status < -4095)
 		r = -EPROTO;
 	else if (m.hdr.status < 0)
@@ -271,15 +295,22 @@ static int request(struct dmac_client *c, uint16_t type, const void *body, size_
 	return 0;
 }
 
-int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
-		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds)
+int __dmac_request_epoch(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
+			 void *rep, size_t rep_len, int *ret_fds, unsigned nfds,
+			 uint32_t *ret_epoch)
 {
 	int r;
 
 	pthread_mutex_lock(&c->lock);
-	r = request(c, type, body, len, fd, rep, rep_len, ret_fds, nfds);
+	r = request(c, type, body, len, fd, rep, rep_len, ret_fds, nfds, ret_epoch);
 	pthread_mutex_unlock(&c->lock);
 	return r;
+}
+
+int __dmac_request(struct dmac_client *c, uint16_t type, const void *body, size_t len, int fd,
+		   void *rep, size_t rep_len, int *ret_fds, unsigned nfds)
+{
+	return __dmac_request_epoch(c, type, body, len, fd, rep, rep_len, ret_fds, nfds, NULL);
 }
 
 /* Read what the socket holds without waiting: events go to the queue. */

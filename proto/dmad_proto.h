@@ -25,8 +25,10 @@
  * 7: STATUS ends with each client's totals and the gone clients' records,
  * which RESET_FAILED of "" clears too; 8: DMAD_PROTO_DF_NO_STRIPE; 9:
  * SHARES names each client's systemd unit and lists the units' default
- * shares; 10: RESTARTED says when receive flows ended (a crash). */
-#define DMAD_PROTO_VERSION_MINOR 10u
+ * shares; 10: RESTARTED says when receive flows ended (a crash); 11: a
+ * request sent again after RESTARTED, with the seq it had, is answered as
+ * it was, not done twice (below). */
+#define DMAD_PROTO_VERSION_MINOR 11u
 
 #define DMAD_PROTO_SOCKET_DEFAULT "/run/dmad/dmad.sock"
 #define DMAD_PROTO_SOCKET_ENV	  "DMAD_SOCKET"
@@ -468,6 +470,20 @@ struct dmad_proto_event {
  * receive flows back (a journal without them, a ledger that does not fit
  * the socket's rings); its copy sessions went on. */
 #define DMAD_PROTO_RESTARTED_RX_ENDED (1u << 0)
+
+/*
+ * A request still unanswered when a RESTARTED event comes (minor 11: the
+ * event's header says so) may have been lost with the dmad that read it,
+ * or done with its answer lost: the client sends it again, as it was (the
+ * same seq, body and fds). dmad answers a request of the type and seq it
+ * last answered that client (HELLO, REGION_REG, REGION_UNREG, CHAN_GET,
+ * CHAN_PUT, MONITOR; the crash journal keeps that answer) with the answer
+ * it gave, and does it only once; any other request is done as new. So
+ * the client may get two replies of one seq: it takes the first. A client
+ * of minor 11 therefore gives a new request a seq other than its last
+ * one's (as one that counts up does).
+ */
+#define DMAD_PROTO_MINOR_REPLAY 11u
 
 /*
  * After MONITOR's reply, the connection gets one MONITOR_EVENT (seq 0) per

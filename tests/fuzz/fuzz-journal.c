@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: the session journal a dmad finds in the fd store after
- * its predecessor crashed (handover_journal.c), header, state and names
- * together, as the input's bytes are the journal file. An accepted slot
- * must lie inside the file with its names: checked again here,
- * independently; its state then goes through handover_state_parse() as
- * the next dmad does, and each name through the name checks.
+ * its predecessor crashed (handover_journal.c), header, state, names and
+ * last answers together, as the input's bytes are the journal file. An
+ * accepted slot must lie inside the file with its names and answers:
+ * checked again here, independently; its state then goes through
+ * handover_state_parse() as the next dmad does, each name through the
+ * name checks, and each answer through handover_reply_ok(): one it
+ * accepts must be one dmad can send.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmad_proto.h"
 #include "handover_journal.h"
+#include "handover_replies.h"
 #include "handover_state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -30,8 +34,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ret < 0)
 		return 0;
 	if (s.off < HANDOVER_LIVE_DATA || s.off > size || s.len > size - s.off ||
-	    s.nnames * sizeof(struct handover_live_name) > size - s.off - s.len || s.len % 8)
+	    s.nnames * sizeof(struct handover_live_name) > size - s.off - s.len || s.len % 8 ||
+	    s.nreplies * sizeof(struct handover_reply) >
+		    size - s.off - s.len - s.nnames * sizeof(struct handover_live_name))
 		abort();
+	for (uint64_t i = 0; i < s.nreplies; i++) {
+		struct handover_reply r;
+
+		memcpy(&r,
+		       data + s.off + s.len + s.nnames * sizeof(struct handover_live_name) +
+			       i * sizeof(r),
+		       sizeof(r));
+		if (handover_reply_ok(&r) &&
+		    (r.len > sizeof(r.body) || r.status > 0 || r.status < -4095 || !r.seq ||
+		     (r.status < 0 && r.len && r.len != sizeof(struct dmad_proto_error))))
+			abort();
+	}
 	/* The next dmad reads the state into its own 8-aligned buffer. */
 	state = malloc(s.len ? s.len : 1);
 	if (!state)

@@ -236,15 +236,20 @@ write("handover", "rx-xsk-wrong-kind",
       state([ho_client], [], [], ho_rx_fds[:6] + [fd(XSK, FD_BASE + RX_EVENT)] +
             ho_rx_fds[7:9] + [fd(RX_EVENT, FD_BASE + XSK)], tail=rx_tail()))
 
-# journal: the session journal, a header page then a state and its names.
-def journal(st, names, sel=0, off=4096, version=1, cut=0):
-    slot = struct.pack("<QQQQ", off, len(st), len(names), 3)
-    empty = struct.pack("<QQQQ", 0, 0, 0, 0)
+# journal: the session journal, a header page then a state, its names and
+# (version 2) the clients' last answers.
+def journal(st, names, sel=0, off=4096, version=2, cut=0, replies=()):
+    slot = struct.pack("<QQQQQ", off, len(st), len(names), 3, len(replies))
+    empty = struct.pack("<QQQQQ", 0, 0, 0, 0, 0)
     slots = slot + empty if sel == 0 else empty + slot
     h = struct.pack("<IIII", 0x564C4D44, version, sel, 0) + slots
-    body = st + b"".join(n.encode().ljust(48, b"\0") for n in names)
+    body = st + b"".join(n.encode().ljust(48, b"\0") for n in names) + b"".join(replies)
     out = h.ljust(off, b"\0") + body
     return out[:len(out) - cut]
+
+
+def reply(client_id, seq, t, status=0, body=b""):
+    return struct.pack("<IIHHi", client_id, seq, t, len(body), status) + body.ljust(256, b"\0")
 
 
 jo_names = ["dmad-live-0123456789abcdef-%d" % n for n in (3, 4, 5, 6, 7)]
@@ -253,7 +258,13 @@ write("journal", "session", journal(jo_state, jo_names))
 write("journal", "slot-1", journal(jo_state, jo_names, sel=1))
 write("journal", "none-yet", journal(b"", []))
 write("journal", "truncated", journal(jo_state, jo_names, cut=20))
-write("journal", "version-2", journal(jo_state, jo_names, version=2))
+write("journal", "version-1", journal(jo_state, jo_names, version=1))
+write("journal", "replies", journal(jo_state, jo_names, replies=[
+    reply(1, 7, GET, body=struct.pack("<IIII", 1, 4096, 256, 0) + name("dma_skeleton0")),
+    reply(1, 8, REG, status=-122),
+    reply(0, 0, 99, status=5, body=b"x" * 300)]))
+write("journal", "replies-cut", journal(jo_state, jo_names, cut=100,
+                                        replies=[reply(1, 2, HELLO, body=b"\0" * 24)]))
 # A flow as the journal carries it while dmad runs: positions and counters 0
 # (the rx ledger in the UMEM has them), every rx fd named.
 jo_rxflow = struct.pack("<IIIHBBIIIIIIIIQ", 0, 1, 0, 7000, 17, 0, 2048, 64, 0, 8, 9, 0, 0, 0,

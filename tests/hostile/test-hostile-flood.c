@@ -45,7 +45,10 @@ static void flooder_main(const char *socket)
 	static struct raw_msg m;
 	struct dmad_proto_hdr unknown = hdr(99, 0);
 	int fd = raw_connect(socket);
-	uint32_t seq = 1;
+	/* Clear of raw_hello()'s seq: HELLO again with the seq HELLO was
+	 * answered under is the same request sent again (minor 11), answered
+	 * as the first time. */
+	uint32_t seq = 1u << 16;
 
 	hello.h.len = sizeof(hello.body);
 	if (fd < 0 || raw_hello(fd, "flooder") != 0)

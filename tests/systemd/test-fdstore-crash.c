@@ -281,7 +281,7 @@ static __attribute__((noreturn)) void holder_main(void)
 static bool swap_ring_doorbell(struct sds *st)
 {
 	enum { NAME = 48, RING = 4, DOORBELL = 5 };
-	uint64_t slot[4]; /* off, len, nnames, seq */
+	uint64_t slot[5]; /* off, len, nnames, seq, nreplies */
 	struct handover_hdr h;
 	uint32_t sel, kind;
 	char a[NAME], b[NAME];
@@ -293,7 +293,7 @@ static bool swap_ring_doorbell(struct sds *st)
 		if (strstr(st->names[i], "-state"))
 			fd = st->fds[i];
 	if (fd < 0 || pread(fd, &sel, 4, 8) != 4 || sel > 1 ||
-	    pread(fd, slot, sizeof(slot), 16 + 32 * sel) != sizeof(slot) ||
+	    pread(fd, slot, sizeof(slot), 16 + sizeof(slot) * sel) != sizeof(slot) ||
 	    pread(fd, &h, sizeof(h), (off_t)slot[0]) != sizeof(h) || h.nfds != slot[2])
 		return false;
 	/* The fd table follows the records; the settings part follows it. */
