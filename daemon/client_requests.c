@@ -310,6 +310,7 @@ static int on_reset_failed(struct client *c, const struct client_req *rq, struct
 	n = retired_reset(req->name[0] ? req->name : NULL);
 	if (n < 0)
 		return n;
+	handover_live_dirty(); /* the records are the state's */
 	/* Every record, with no name: the gone clients' too. */
 	if (!req->name[0])
 		log_about_printf(LOG_NOTICE, 0, &about,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fair.h"
+#include "handover_live.h"
 #include "log.h"
 #include "share.h"
 #include "share_unit.h"
@@ -183,6 +184,9 @@ int share_on_set(struct client *c, const struct client_req *rq, struct client_re
 		r = set_uid(req->id, req->what, req->value);
 	else
 		return -EINVAL;
+	/* A setting is the state's: in the journal before the answer. */
+	if (r == 0)
+		handover_live_dirty();
 	if (r == 0)
 		log_info("%s %u: %s set to %llu by client %u (pid %d)",
 			 req->scope == DMAD_PROTO_SHARE_CLIENT ? "client" : "uid", req->id,

@@ -19,7 +19,8 @@
  * afterwards, every datagram and byte checked, and the store holds its fds;
  * one closed across the crash leaves none of them there.
  *
- * Last, a journal of version 1 (before the answers were kept) is refused
+ * A `dmactl set` answered just before the crash is in the next dmad. Last,
+ * a journal of version 1 (before the answers were kept) is refused
  * whole: the next dmad starts clean and its client sees dmad gone.
  *
  * Without the library sending the request again on RESTARTED, a call
@@ -100,7 +101,7 @@ struct shared {
 static char sock[128];
 static struct shared *sh;
 /* Two dmads a run; sdtest.h keeps each until the end. */
-static struct sdt_proc dmads[2 * K_COUNT * P_COUNT + 2];
+static struct sdt_proc dmads[2 * K_COUNT * P_COUNT + 4]; /* and old_journal(), settings() */
 static unsigned ndmads;
 
 static void wait_flag(const int *flag)
@@ -402,6 +403,49 @@ out:
 	sds_clear(st);
 }
 
+/* `dmactl set` changes no session, yet its effect is the state's: dmad
+ * killed right after it answered, the next dmad has it (the journal is
+ * written before that answer, not with the next session change). */
+static void settings(struct sds *st)
+{
+	struct sdt_proc *d0 = &dmads[ndmads++], *d1 = &dmads[ndmads++];
+	char spec[32], out[4096];
+	char *argv[] = {(char *)harness_env("DMACTL_BIN"),
+			"--socket",
+			sock,
+			"set",
+			"uid=4243",
+			"rate",
+			"32M",
+			NULL};
+	const struct jv *a, *u;
+	double rate = -1;
+	struct jv *v;
+	int r;
+
+	snprintf(spec, sizeof(spec), "replied:%u:1", DMAD_PROTO_SHARE_SET);
+	setenv("DMAD_FAULT_CRASH", spec, 1);
+	start(st, d0, "dmad-set");
+	unsetenv("DMAD_FAULT_CRASH");
+	if (!ok(sds_ready(st, STEP_MS), "settings: dmad ready"))
+		return;
+	r = harness_run(argv, out, sizeof(out), STEP_MS);
+	ok(r == 0 && hear_death(st, d0) == -SIGKILL,
+	   "settings: dmactl set uid=4243 rate 32M answered (%d), dmad killed right after", r);
+	start(st, d1, "dmad-set-next");
+	if (ok(sds_ready(st, STEP_MS), "settings: the next dmad is ready") &&
+	    (v = harness_status_json(sock))) {
+		a = jv_get(v, "user_shares");
+		for (size_t i = 0; (u = jv_at(a, i)); i++)
+			if (jv_num(jv_get(u, "uid"), -1) == 4243)
+				rate = jv_num(jv_get(u, "rate"), -1);
+		jv_free(v);
+	}
+	ok(rate == 32 << 20, "settings: uid 4243's rate is still 32M (%.0f)", rate);
+	sds_stop(st, d1, SIGKILL, STEP_MS);
+	sds_clear(st);
+}
+
 /* A session, dmad killed, its journal made version 1 (handover_journal.h:
  * the version at byte 4): refused, the client's next call -ENODEV. */
 static void old_journal(struct sds *st)
@@ -483,5 +527,7 @@ int main(void)
 		}
 	if (!only || !strcmp(only, "old-journal"))
 		old_journal(&st);
+	if (!only || !strcmp(only, "settings"))
+		settings(&st);
 	return tap_done();
 }
