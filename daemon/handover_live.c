@@ -61,11 +61,36 @@ bool handover_live_crashed(void)
 	return live.crashed;
 }
 
+/* Test only (--fault-injection): DMAD_FAULT_STORE=N fails the Nth fd
+ * stored and every one after, as a store that stopped taking them. */
+static bool store_fault(void)
+{
+	static unsigned long n, left;
+	static bool parsed;
+
+	if (!dmad.cfg.fault_injection)
+		return false;
+	if (!parsed) {
+		const char *e = getenv("DMAD_FAULT_STORE");
+
+		parsed = true;
+		n = e ? strtoul(e, NULL, 10) : 0;
+		left = n;
+	}
+	if (!n || left > 1) {
+		left -= left > 1;
+		return false;
+	}
+	return true;
+}
+
 static int notify_fd(int fd, const char *name)
 {
 	char msg[sizeof(STORE) + sizeof(struct handover_live_name)];
 	int ret;
 
+	if (store_fault())
+		return -ENOBUFS;
 	snprintf(msg, sizeof(msg), STORE "%s", name);
 	ret = sd_pid_notify_with_fds(0, false, msg, &fd, 1);
 	return ret > 0 ? 0 : ret < 0 ? ret : -ENOTCONN;
@@ -116,14 +141,26 @@ int handover_live_init(void)
 	return 0;
 }
 
+/*
+ * The store lost an fd, or the journal could not be written: the journal
+ * no longer says the sessions as they are, and restored as it stands would
+ * give clients a past they moved on from. So it is voided in place (the
+ * store holds this very memfd): after a crash the next dmad refuses it and
+ * starts clean, and clients see dmad gone, as without a store. For the
+ * rest of this dmad's life; a planned restart still hands everything over.
+ */
 static void refused(int ret, const char *what)
 {
-	if (!live.broken)
-		log_error_errno(ret,
-				"the fd store refused %s: %m; a crash of this dmad now ends every "
-				"session (FileDescriptorStoreMax= too small?)",
-				what);
+	if (live.broken)
+		return;
+	log_error_errno(ret,
+			"the fd store refused %s: %m; a crash of this dmad now ends every "
+			"session (FileDescriptorStoreMax= too small?)",
+			what);
 	live.broken = true;
+	if (live.map)
+		__atomic_store_n(&((struct handover_live_hdr *)live.map)->magic, 0,
+				 __ATOMIC_RELEASE);
 }
 
 void handover_live_add(int fd, bool reopen)
@@ -276,7 +313,7 @@ void handover_live_sync(void)
 	void *buf;
 	int ret;
 
-	if (!live.on || !live.dirty || !live.build)
+	if (!live.on || !live.dirty || !live.build || live.broken)
 		return;
 	buf = live.build(&len);
 	if (buf && live.replies && !(replies = live.replies(&nreplies)))

@@ -101,7 +101,7 @@ struct shared {
 static char sock[128];
 static struct shared *sh;
 /* Two dmads a run; sdtest.h keeps each until the end. */
-static struct sdt_proc dmads[2 * K_COUNT * P_COUNT + 4]; /* and old_journal(), settings() */
+static struct sdt_proc dmads[2 * K_COUNT * P_COUNT + 6]; /* and the three cases after */
 static unsigned ndmads;
 
 static void wait_flag(const int *flag)
@@ -403,6 +403,52 @@ out:
 	sds_clear(st);
 }
 
+/* The store stops taking fds in the middle of a session (DMAD_FAULT_STORE:
+ * the channel's ring is refused): the journal no longer says the session
+ * and is voided, so after a crash the next dmad starts clean and the
+ * client sees dmad gone, rather than a session without its channel. */
+static void store_refused(struct sds *st)
+{
+	struct sdt_proc *d0 = &dmads[ndmads++], *d1 = &dmads[ndmads++];
+	pid_t pid;
+
+	memset(sh, 0, sizeof(*sh));
+	setenv("DMAD_FAULT_STORE", "4", 1); /* socket, journal, region: then no more */
+	start(st, d0, "dmad-refusing");
+	unsetenv("DMAD_FAULT_STORE");
+	if (!ok(sds_ready(st, STEP_MS), "store refused: dmad ready"))
+		return;
+	pid = harness_fork();
+	if (pid == 0) {
+		struct dmac_client *c;
+		struct dmac_chan *ch;
+
+		close(st->nfd);
+		if (dmac_connect(sock, "reqcrash", &c) < 0 || !dmac_region_alloc(c, BUF_LEN) ||
+		    dmac_chan_get(c, DMAC_CAP_COPY, &ch) < 0)
+			_exit(2);
+		__atomic_store_n(&sh->ready, 1, __ATOMIC_RELEASE);
+		wait_flag(&sh->go);
+		sh->result = dmac_chan_get(c, DMAC_CAP_COPY, &ch);
+		__atomic_store_n(&sh->called, 1, __ATOMIC_RELEASE);
+		_exit(0);
+	}
+	ok(hear_until(st, &sh->ready) && sdt_log_has(d0, "the fd store refused"),
+	   "store refused: the client has a region and a channel, dmad logged the refusal");
+	ok(sds_stop(st, d0, SIGKILL, STEP_MS) == -SIGKILL, "store refused: dmad killed");
+	__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
+	start(st, d1, "dmad-after-refusal");
+	ok(sds_ready(st, STEP_MS) &&
+		   sdt_log_has(d1, "a session journal in the fd store is refused") &&
+		   !sdt_log_has(d1, "dmad ended without handing over"),
+	   "store refused: the next dmad refuses the voided journal and starts clean");
+	ok(hear_until(st, &sh->called) && sh->result == -ENODEV,
+	   "store refused: its client sees dmad gone (%s)", strerror(-sh->result));
+	waitpid(pid, NULL, 0);
+	sds_stop(st, d1, SIGKILL, STEP_MS);
+	sds_clear(st);
+}
+
 /* `dmactl set` changes no session, yet its effect is the state's: dmad
  * killed right after it answered, the next dmad has it (the journal is
  * written before that answer, not with the next session change). */
@@ -529,5 +575,7 @@ int main(void)
 		old_journal(&st);
 	if (!only || !strcmp(only, "settings"))
 		settings(&st);
+	if (!only || !strcmp(only, "store-refused"))
+		store_refused(&st);
 	return tap_done();
 }
