@@ -18,7 +18,7 @@
 #include "rawproto.h"
 #include "sdtest.h"
 
-#define MAX_PROCS 64 /* a crash test's dmads (CRASH_COUNT up to 16, each request case's), and its own */
+#define MAX_PROCS 128 /* a crash test's dmads (CRASH_COUNT up to 16; two for each request case), and its own */
 
 static struct sdt_proc *procs[MAX_PROCS];
 static unsigned nprocs;
