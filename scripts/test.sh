@@ -9,7 +9,8 @@
 # UBSan themselves and are not registered in a sanitizer build) and systemd
 # (it checks the production build: the unit's system call filter, and an
 # example linked against the installed library, which an ASan library
-# cannot be). Churn runs shorter there; ASan makes every copy slower.
+# cannot be); the fd store tests, in their own suite, do run there. Churn
+# runs shorter there; ASan makes every copy slower.
 # Extra arguments go to `meson setup` of both builds.
 set -eu
 cd "$(dirname "$0")/.."
