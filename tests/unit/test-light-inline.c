@@ -10,26 +10,17 @@
  * it; an idle engine still gets the small copy; a large copy is never done
  * inline; the counters add up.
  */
-#include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <rte_eal.h>
-#include <rte_malloc.h>
 
 #include "chan.h"
 #include "client.h"
 #include "device.h"
-#include "eal.h"
 #include "engine.h"
 #include "engine_fake.h"
 #include "hotplug.h"
-#include "region.h"
-#include "region_table.h"
 #include "tap.h"
+#include "unitdaemon.h"
 #include "worker.h"
 
 #define LEN	(1u << 20)
@@ -46,67 +37,15 @@ struct side {
 	uint32_t cookie; /* last one written */
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint8_t *region(uint16_t *ret_id)
-{
-	int fd = memfd_create("light", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	struct region *r;
-	uint8_t *va;
-	int id;
-
-	if (fd < 0 || ftruncate(fd, LEN) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0 ||
-	    region_map(fd, LEN, cl->acct, &r) < 0)
-		tap_bail("cannot map a region");
-	va = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	id = region_table_add(cl, r);
-	if (va == MAP_FAILED || id < 0)
-		tap_bail("cannot register a region");
-	cl->nregions++;
-	*ret_id = (uint16_t)id;
-	return va;
-}
-
-static struct chan *chan_on(struct device *d)
-{
-	struct chan *ch;
-
-	if (chan_create(&(struct chan_owner){&cl->regions, cl->acct, cl->id}, DMAD_PROTO_CAP_COPY,
-			&ch) < 0)
-		tap_bail("chan_create");
-	ch->id = ++cl->next_chan_id;
-	if (chan_attach(ch, d) < 0)
-		tap_bail("chan_attach");
-	ch->next = cl->chans;
-	cl->chans = ch;
-	cl->nchans++;
-	return ch;
-}
-
 /* A client with two channels on @d, as on_hello/on_region_reg/on_chan_get leave one. */
 static void client_setup(struct device *d, struct side *greedy, struct side *light)
 {
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		tap_bail("socketpair");
-	cl = client_new(sv[0]);
-	if (!cl)
-		tap_bail("client_new");
-	cl->hello = true;
-	src = region(&src_id);
-	dst = region(&dst_id);
-	greedy->ch = chan_on(d);
-	light->ch = chan_on(d);
-	for (uint32_t i = 0; i < LEN; i++)
-		src[i] = (uint8_t)((i * 2654435761u) >> 24); /* no two chunks alike */
+	cl = unitd_new();
+	src = unitd_region(cl, LEN, &src_id);
+	dst = unitd_region(cl, LEN, &dst_id);
+	greedy->ch = unitd_chan(cl, d);
+	light->ch = unitd_chan(cl, d);
+	unitd_pattern(src, LEN);
 }
 
 /* Queue and issue @n copies of @len bytes on @s, the k-th from src + @from +
@@ -141,10 +80,10 @@ static void submit(struct side *s, uint32_t to, uint32_t from, uint32_t len)
 
 static bool wait_until(bool (*cond)(const void *), const void *arg)
 {
-	int64_t end = now_ms() + WAIT_MS;
+	int64_t end = unitd_now_ms() + WAIT_MS;
 
 	while (!cond(arg)) {
-		if (now_ms() > end)
+		if (unitd_now_ms() > end)
 			return false;
 		hotplug_tick();
 		usleep(200);
@@ -287,11 +226,7 @@ int main(int argc, char **argv)
 	struct side g = {0}, l = {0};
 
 	(void)argc;
-	config_defaults();
-	dmad.cfg.engines = 0;
-	if (eal_start(argv[0], dmad.cfg.workers, 0, NULL, NULL) < 0 || workers_init() < 0 ||
-	    engine_cpu_create(&dmad.cpu) < 0)
-		tap_bail("cannot start EAL and the worker");
+	unitd_start(argv[0]);
 	if (engine_fake_add("fake-light", &dev) < 0)
 		tap_bail("cannot add a fake device");
 	/* A software engine, as dma_skeleton: a thread on the host's CPUs. */
@@ -309,15 +244,6 @@ int main(int argc, char **argv)
 	test_behind_own(&g, &l);
 	test_engine_still_copies(&g, &l);
 
-	workers_stop();
-	client_close(cl);
-	client_reap(cl);
-	client_free(cl);
-	hotplug_shutdown();
-	for (unsigned i = 0; i < dmad.ndev; i++)
-		device_release(dmad.devs[i]);
-	device_release(dmad.cpu);
-	rte_free(dmad.qs);
-	rte_eal_cleanup();
+	unitd_stop(cl);
 	return tap_done();
 }
