@@ -100,6 +100,31 @@ void sds_start(struct sds *s, struct sdt_proc *p, const char *name, char *const 
 	sdt_start_fds(p, name, argv, env, s->fds, s->n);
 }
 
+void sds_start_dmad(struct sds *s, struct sdt_proc *p, const char *name, const char *socket,
+		    const char *const extra[])
+{
+	char *argv[16] = {(char *)harness_env("DMAD_BIN"),
+			  "--socket",
+			  (char *)socket,
+			  "--engines",
+			  "1",
+			  "--fdstore"};
+	unsigned n = 6;
+
+	for (; extra && *extra && n < sizeof(argv) / sizeof(argv[0]) - 1; extra++)
+		argv[n++] = (char *)*extra;
+	argv[n] = NULL;
+	sds_start(s, p, name, argv);
+}
+
+void sds_hear_for(struct sds *s, int ms)
+{
+	int64_t end = harness_now_ms() + ms;
+
+	while (harness_now_ms() < end)
+		sds_hear(s, 10);
+}
+
 bool sds_ready(struct sds *s, int timeout_ms)
 {
 	int64_t end = harness_now_ms() + timeout_ms;

@@ -39,6 +39,16 @@ const char *sds_hear(struct sds *s, int timeout_ms);
  */
 void sds_start(struct sds *s, struct sdt_proc *p, const char *name, char *const argv[]);
 
+/*
+ * sds_start_dmad() - sds_start() of $DMAD_BIN --socket @socket --engines 1
+ * --fdstore, then @extra (NULL-terminated; NULL for none).
+ */
+void sds_start_dmad(struct sds *s, struct sdt_proc *p, const char *name, const char *socket,
+		    const char *const extra[]);
+
+/* sds_hear_for() - hear the store for @ms: dmad blocks when nobody reads it. */
+void sds_hear_for(struct sds *s, int ms);
+
 /* sds_ready() - hear until READY=1 (true), or @timeout_ms. */
 bool sds_ready(struct sds *s, int timeout_ms);
 

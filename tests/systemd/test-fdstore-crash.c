@@ -318,15 +318,6 @@ static bool swap_ring_doorbell(struct sds *st)
 	       pwrite(fd, b, NAME, ring) == NAME && pwrite(fd, a, NAME, bell) == NAME;
 }
 
-/* Hear the manager's socket for @ms: dmad blocks when nobody reads it. */
-static void hear_for(struct sds *st, int ms)
-{
-	int64_t end = harness_now_ms() + ms;
-
-	while (harness_now_ms() < end)
-		sds_hear(st, 10);
-}
-
 /* Until every client finished a round after @since[i] rounds (true), or
  * one stopped, or STEP_MS. */
 static bool all_progress(struct sds *st, unsigned n, const uint64_t *since)
@@ -350,15 +341,7 @@ static bool all_progress(struct sds *st, unsigned n, const uint64_t *since)
 
 static void start(struct sds *st, struct sdt_proc *p, const char *name)
 {
-	char *argv[] = {(char *)harness_env("DMAD_BIN"),
-			"--socket",
-			sock,
-			"--engines",
-			"1",
-			"--fdstore",
-			NULL};
-
-	sds_start(st, p, name, argv);
+	sds_start_dmad(st, p, name, sock, NULL);
 }
 
 /* Clients named @name in `dmactl status`, or -1 if it did not answer. */
@@ -368,7 +351,7 @@ static int named(struct sds *st, const char *name)
 	const struct jv *a, *c;
 	int n = 0;
 
-	hear_for(st, 20);
+	sds_hear_for(st, 20);
 	v = harness_status_json(sock);
 	if (!v)
 		return -1;
@@ -450,7 +433,7 @@ int main(void)
 	if (!ok(all_progress(&st, nclients, since), "%u verifying clients copy", nclients))
 		return tap_done();
 	while (!__atomic_load_n(&sh->doomed_ready, __ATOMIC_ACQUIRE))
-		hear_for(&st, 10);
+		sds_hear_for(&st, 10);
 #ifdef FDSTORE_RX
 	if (geteuid() == 0) {
 		receiver = harness_fork();
@@ -460,7 +443,7 @@ int main(void)
 		}
 		while (!__atomic_load_n(&sh->rx_ready, __ATOMIC_ACQUIRE) &&
 		       waitpid(receiver, NULL, WNOHANG) == 0)
-			hear_for(&st, 10);
+			sds_hear_for(&st, 10);
 		ok(__atomic_load_n(&sh->rx_ready, __ATOMIC_ACQUIRE), "a receiver opened a flow");
 	}
 #endif
@@ -469,7 +452,7 @@ int main(void)
 		char name[16];
 
 		/* Anywhere in a round, a pair, a wait. */
-		hear_for(&st, (int)(rnd(&seed) % 300));
+		sds_hear_for(&st, (int)(rnd(&seed) % 300));
 		r = sds_stop(&st, &dmads[n - 1], SIGKILL, STEP_MS);
 		ok(r == -SIGKILL && journals(&st) >= 1,
 		   "crash %u: SIGKILL (%d); the store holds a journal and %u fds", n, r, st.n);
@@ -502,7 +485,7 @@ int main(void)
 		int d, v = -1;
 
 		while ((d = named(&st, "doomed")) != 0 && harness_now_ms() < end)
-			hear_for(&st, 100);
+			sds_hear_for(&st, 100);
 		v = named(&st, "verifier0");
 		ok(reaped && d == 0 && v == 1,
 		   "a client killed while dmad was down is reaped; the others stay (%d, %d)", d, v);
@@ -513,21 +496,21 @@ int main(void)
 		int64_t until = harness_now_ms() + STEP_MS;
 
 		while (!__atomic_load_n(&sh->rx_done, __ATOMIC_ACQUIRE) && harness_now_ms() < until)
-			hear_for(&st, 10);
+			sds_hear_for(&st, 10);
 		ok(__atomic_load_n(&sh->rx_done, __ATOMIC_ACQUIRE) && sh->rx_result == -ETIMEDOUT &&
 			   sh->rx_chan == 0,
 		   "the receiver's flow lived through every crash (%d), its session takes a "
 		   "channel (%d)",
 		   sh->rx_result, sh->rx_chan);
 		while (waitpid(receiver, NULL, WNOHANG) == 0 && harness_now_ms() < until)
-			hear_for(&st, 10);
+			sds_hear_for(&st, 10);
 	}
 	for (unsigned i = 0; i < nclients; i++) {
 		struct client_rep *c = &sh->c[i];
 		int64_t end = harness_now_ms() + STEP_MS;
 
 		while (!__atomic_load_n(&c->done, __ATOMIC_ACQUIRE) && harness_now_ms() < end)
-			hear_for(&st, 10);
+			sds_hear_for(&st, 10);
 		harness_wait_child(pids[i], STEP_MS, "verifying client");
 		ok(c->err == 0 && c->copies > 0,
 		   "client %u: no error, bad byte, moved guard or incomplete cookie (%s; %llu "
@@ -549,7 +532,7 @@ int main(void)
 		holder_main();
 	}
 	while (!__atomic_load_n(&sh->holder_ready, __ATOMIC_ACQUIRE))
-		hear_for(&st, 10);
+		sds_hear_for(&st, 10);
 	r = sds_stop(&st, &dmads[crashes], SIGKILL, STEP_MS);
 	ok(r == -SIGKILL && swap_ring_doorbell(&st),
 	   "a last SIGKILL; in the journal, a ring's name and its doorbell's swapped");
@@ -558,7 +541,7 @@ int main(void)
 	ok(sdt_log_has(&dmads[crashes + 1], "refusing the handover state"),
 	   "and says it refused the journal's state");
 	while (waitpid(holder, &status, WNOHANG) == 0 && harness_now_ms() < end)
-		hear_for(&st, 10);
+		sds_hear_for(&st, 10);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	   "its client sees the daemon gone (-ENODEV), nothing else");
 	ok(journals(&st) == 1 && st.n == 2,

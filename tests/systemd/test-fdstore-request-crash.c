@@ -244,16 +244,7 @@ static __attribute__((noreturn)) void client_main(enum kind k)
 
 static void start(struct sds *st, struct sdt_proc *p, const char *name)
 {
-	char *argv[] = {(char *)harness_env("DMAD_BIN"),
-			"--socket",
-			sock,
-			"--engines",
-			"1",
-			"--fdstore",
-			"--fault-injection",
-			NULL};
-
-	sds_start(st, p, name, argv);
+	sds_start_dmad(st, p, name, sock, (const char *const[]){"--fault-injection", NULL});
 }
 
 /* Hear the store until @flag is set (true) or STEP_MS. */

@@ -152,15 +152,7 @@ static bool step(int fd, char want)
 /* A dmad the manager starts: the store's fds in LISTEN_FDS, from 3 on. */
 static void start(struct sdt_proc *p, const char *name, struct sds *st)
 {
-	char *argv[] = {(char *)harness_env("DMAD_BIN"),
-			"--socket",
-			sock,
-			"--engines",
-			"1",
-			"--fdstore",
-			NULL};
-
-	sds_start(st, p, name, argv);
+	sds_start_dmad(st, p, name, sock, NULL);
 }
 
 /* A copy of the stored state cut to half its length, in place of it. */

@@ -232,15 +232,6 @@ static __attribute__((noreturn)) void rx_main(void)
 	_exit(0);
 }
 
-/* Hear the manager's socket for @ms: dmad blocks when nobody reads it. */
-static void hear_for(struct sds *st, int ms)
-{
-	int64_t end = harness_now_ms() + ms;
-
-	while (harness_now_ms() < end)
-		sds_hear(st, 10);
-}
-
 /* Hear until *@word reaches @want (true) or STEP_MS. */
 static bool hear_until(struct sds *st, const int32_t *word, int32_t want)
 {
@@ -271,17 +262,7 @@ static bool copies_after(struct sds *st, uint64_t since)
 
 static void start(struct sds *st, struct sdt_proc *p, const char *name)
 {
-	char *argv[] = {(char *)harness_env("DMAD_BIN"),
-			"--socket",
-			sock,
-			"--engines",
-			"1",
-			"--copybreak",
-			"0",
-			"--fdstore",
-			NULL};
-
-	sds_start(st, p, name, argv);
+	sds_start_dmad(st, p, name, sock, (const char *const[]){"--copybreak", "0", NULL});
 }
 
 static int crash_and_restart(struct sds *st, unsigned n, struct sdt_proc *dead,
@@ -423,7 +404,7 @@ int main(void)
 		uint64_t since;
 
 		/* Anywhere in a batch, a commit, a copy. */
-		hear_for(&st, 200 + (int)(rnd(&seed) % 800));
+		sds_hear_for(&st, 200 + (int)(rnd(&seed) % 800));
 		since = __atomic_load_n(&sh->cp.rounds, __ATOMIC_ACQUIRE);
 		midstream += waitpid(sender, NULL, WNOHANG) == 0;
 		snprintf(name, sizeof(name), "dmad-%u", n);
@@ -450,7 +431,7 @@ int main(void)
 	__atomic_store_n(&sh->stop_rx, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&sh->rx_reported, __ATOMIC_ACQUIRE) &&
 	       __atomic_load_n(&sh->rx.done, __ATOMIC_ACQUIRE) != 1)
-		hear_for(&st, 10);
+		sds_hear_for(&st, 10);
 	tap_ok(sh->rx.err == 0, "the rx client saw no error (%s)", strerror(-sh->rx.err));
 	tap_ok(sh->rx.restarts == crashed, "the rx client saw one RESTARTED event per crash (%u)",
 	       sh->rx.restarts);
@@ -488,11 +469,11 @@ int main(void)
 	       "the copy client goes on");
 	__atomic_store_n(&sh->stop_copy, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&sh->cp.done, __ATOMIC_ACQUIRE))
-		hear_for(&st, 10);
+		sds_hear_for(&st, 10);
 	harness_wait_child(cp, STEP_MS, "copy client");
 
 	/* Hostile: a journal whose rx socket names a queue out of range. */
-	hear_for(&st, 100);
+	sds_hear_for(&st, 100);
 	r = sds_stop(&st, &dmads[crashed + 1], SIGKILL, STEP_MS);
 	tap_ok(r == -SIGKILL && set_rx_queue(&st, DMAD_RX_MAX_QUEUES),
 	       "a SIGKILL; in the journal, the rx socket's queue out of range");
