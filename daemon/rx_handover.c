@@ -174,27 +174,12 @@ void rx_handover_save(struct client *const *cs, uint32_t nc, const struct handov
 		};
 	}
 	for (struct rx_flow *f = rx_all_flows; f; f = f->next) {
+		struct handover_rxflow *r;
+
 		if (!goes_on(f, cs, nc))
 			continue;
-		/* The rx thread runs while the journal is written: where the flow
-		 * stands is the ledger's to say (rx_ledger.h), not this record's. */
-		if (!f->sock->quiesced) {
-			*(struct handover_rxflow *)&x->rxflows[nf++] = (struct handover_rxflow){
-				.client = client_index(cs, nc, f->owner),
-				.id = f->id,
-				.sock = f->sock->ho_index,
-				.port = f->port,
-				.proto = f->proto,
-				.slot_size = f->slot_size,
-				.slot_count = f->slot_count,
-				.copybreak = f->copybreak,
-				.area = add_fd(ctx, HANDOVER_FD_RX_AREA, f->area_fd),
-				.event = add_fd(ctx, HANDOVER_FD_RX_EVENT, f->efd),
-				.drops_reported = f->drops_reported,
-			};
-			continue;
-		}
-		*(struct handover_rxflow *)&x->rxflows[nf++] = (struct handover_rxflow){
+		r = (struct handover_rxflow *)&x->rxflows[nf++];
+		*r = (struct handover_rxflow){
 			.client = client_index(cs, nc, f->owner),
 			.id = f->id,
 			.sock = f->sock->ho_index,
@@ -205,11 +190,15 @@ void rx_handover_save(struct client *const *cs, uint32_t nc, const struct handov
 			.copybreak = f->copybreak,
 			.area = add_fd(ctx, HANDOVER_FD_RX_AREA, f->area_fd),
 			.event = add_fd(ctx, HANDOVER_FD_RX_EVENT, f->efd),
-			.tail = f->published,
-			.seq = f->seq,
 			.drops_reported = f->drops_reported,
-			.stats = f->st,
 		};
+		/* The rx thread runs while the journal is written: where the flow
+		 * stands is the ledger's to say (rx_ledger.h), not this record's. */
+		if (f->sock->quiesced) {
+			r->tail = f->published;
+			r->seq = f->seq;
+			r->stats = f->st;
+		}
 	}
 }
 

@@ -45,6 +45,12 @@
 #define RX_REGION_UMEM 0
 #define RX_REGION_AREA 1
 
+/* How long an attach or a bind waits out a holder that is going away
+ * (a socket's deferred release; a dead dmad's link the service manager
+ * has not dropped yet): 100 tries 10 ms apart. */
+#define BUSY_RETRIES  100
+#define BUSY_RETRY_MS 10
+
 struct dmad_xdp;
 struct rx_ledger;
 struct rx_ledger_snap;

@@ -29,9 +29,6 @@
 #define XDP_USE_SG (1 << 4)
 #endif
 
-#define BUSY_RETRIES  100
-#define BUSY_RETRY_MS 10
-
 struct rx_sock *rx_socks;
 
 /* The ledger's pages after the frames (rx_ledger.h); a UMEM from a dmad

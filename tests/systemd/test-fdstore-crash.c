@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "copier.h"
+#include "handover_journal.h"
 #include "handover_state.h"
 #include "harness.h"
 #include "jsonread.h"
@@ -281,9 +282,10 @@ static __attribute__((noreturn)) void holder_main(void)
 static bool swap_ring_doorbell(struct sds *st)
 {
 	enum { NAME = 48, RING = 4, DOORBELL = 5 };
-	uint64_t slot[5]; /* off, len, nnames, seq, nreplies */
+	struct handover_live_hdr j;
+	struct handover_live_slot slot;
 	struct handover_hdr h;
-	uint32_t sel, kind;
+	uint32_t kind;
 	char a[NAME], b[NAME];
 	int64_t ring = -1, bell = -1;
 	uint64_t table;
@@ -292,12 +294,13 @@ static bool swap_ring_doorbell(struct sds *st)
 	for (unsigned i = 0; i < st->n; i++)
 		if (strstr(st->names[i], "-state"))
 			fd = st->fds[i];
-	if (fd < 0 || pread(fd, &sel, 4, 8) != 4 || sel > 1 ||
-	    pread(fd, slot, sizeof(slot), 16 + sizeof(slot) * sel) != sizeof(slot) ||
-	    pread(fd, &h, sizeof(h), (off_t)slot[0]) != sizeof(h) || h.nfds != slot[2])
+	if (fd < 0 || pread(fd, &j, sizeof(j), 0) != sizeof(j) || j.sel > 1)
+		return false;
+	slot = j.slot[j.sel];
+	if (pread(fd, &h, sizeof(h), (off_t)slot.off) != sizeof(h) || h.nfds != slot.nnames)
 		return false;
 	/* The fd table follows the records; the settings part follows it. */
-	table = slot[0] + h.hdr_size + (uint64_t)h.nclients * h.client_size +
+	table = slot.off + h.hdr_size + (uint64_t)h.nclients * h.client_size +
 		(uint64_t)h.nregions * h.region_size + (uint64_t)h.nchans * h.chan_size +
 		(uint64_t)h.ndevices * h.device_size;
 	for (uint32_t i = 0; i < h.nfds; i++) {
@@ -312,8 +315,8 @@ static bool swap_ring_doorbell(struct sds *st)
 	}
 	if (ring < 0 || bell < 0)
 		return false;
-	ring = (int64_t)(slot[0] + slot[1]) + ring * NAME;
-	bell = (int64_t)(slot[0] + slot[1]) + bell * NAME;
+	ring = (int64_t)(slot.off + slot.len) + ring * NAME;
+	bell = (int64_t)(slot.off + slot.len) + bell * NAME;
 	return pread(fd, a, NAME, ring) == NAME && pread(fd, b, NAME, bell) == NAME &&
 	       pwrite(fd, b, NAME, ring) == NAME && pwrite(fd, a, NAME, bell) == NAME;
 }

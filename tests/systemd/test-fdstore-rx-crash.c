@@ -35,6 +35,7 @@
 
 #include "copier.h"
 #include "handover_ext.h"
+#include "handover_journal.h"
 #include "handover_state.h"
 #include "harness.h"
 #include "jsonread.h"
@@ -306,21 +307,21 @@ static int stored(const struct sds *st, const char *link)
  */
 static bool set_rx_queue(struct sds *st, uint32_t queue)
 {
-	uint64_t slot[4]; /* off, len, nnames, seq */
+	struct handover_live_hdr j;
 	struct handover_ext e;
 	struct handover_hdr h;
-	uint64_t at;
-	uint32_t sel;
+	uint64_t at, off;
 	int fd = -1;
 
 	for (unsigned i = 0; i < st->n; i++)
 		if (strstr(st->names[i], "-state"))
 			fd = st->fds[i];
-	if (fd < 0 || pread(fd, &sel, 4, 8) != 4 || sel > 1 ||
-	    pread(fd, slot, sizeof(slot), 16 + 32 * sel) != sizeof(slot) ||
-	    pread(fd, &h, sizeof(h), (off_t)slot[0]) != sizeof(h))
+	if (fd < 0 || pread(fd, &j, sizeof(j), 0) != sizeof(j) || j.sel > 1)
 		return false;
-	at = slot[0] + h.hdr_size + (uint64_t)h.nclients * h.client_size +
+	off = j.slot[j.sel].off;
+	if (pread(fd, &h, sizeof(h), (off_t)off) != sizeof(h))
+		return false;
+	at = off + h.hdr_size + (uint64_t)h.nclients * h.client_size +
 	     (uint64_t)h.nregions * h.region_size + (uint64_t)h.nchans * h.chan_size +
 	     (uint64_t)h.ndevices * h.device_size + (uint64_t)h.nfds * h.fd_size;
 	if (pread(fd, &e, sizeof(e), (off_t)at) != sizeof(e) || !e.nrxsocks)
