@@ -51,6 +51,13 @@
 #define BUSY_RETRIES  100
 #define BUSY_RETRY_MS 10
 
+/*
+ * rx_busy_again() - after @ret (0, or -errno) of an attach or a bind: is
+ * it -EBUSY with fewer than BUSY_RETRIES retries counted in *@tries? Then
+ * it has waited BUSY_RETRY_MS, and the caller tries again.
+ */
+bool rx_busy_again(int ret, int *tries);
+
 struct dmad_xdp;
 struct rx_ledger;
 struct rx_ledger_snap;

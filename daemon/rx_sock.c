@@ -81,16 +81,22 @@ static int umem_create(struct rx_sock *s)
  */
 static int xsk_bind(struct rx_sock *s, const struct xsk_socket_config *cfg)
 {
-	const struct timespec pause = {0, BUSY_RETRY_MS * 1000000L};
-	int ret;
+	int ret, tries = 0;
 
-	for (int i = 0;; i++) {
+	do
 		ret = xsk_socket__create(&s->xsk, s->ifc->name, s->queue, s->umem, &s->rx, NULL,
 					 cfg);
-		if (ret != -EBUSY || i == BUSY_RETRIES)
-			return ret;
-		nanosleep(&pause, NULL);
-	}
+	while (rx_busy_again(ret, &tries));
+	return ret;
+}
+
+bool rx_busy_again(int ret, int *tries)
+{
+	if (ret != -EBUSY || *tries == BUSY_RETRIES)
+		return false;
+	++*tries;
+	nanosleep(&(const struct timespec){0, BUSY_RETRY_MS * 1000000L}, NULL);
+	return true;
 }
 
 /*

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -76,22 +75,20 @@ static int attach(struct rx_iface *ifc)
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = modes[i].flags);
+		int fd, tries = 0;
 
 		/* A link a crashed dmad left in the fd store holds the interface
 		 * until the manager has acted on our FDSTOREREMOVE: wait it out. */
-		for (int k = 0; k <= BUSY_RETRIES; k++) {
-			ret = bpf_link_create(prog, ifc->ifindex, BPF_XDP, &opts);
-			if (ret >= 0 || errno != EBUSY)
-				break;
-			nanosleep(&(const struct timespec){0, BUSY_RETRY_MS * 1000000L}, NULL);
-		}
-		if (ret >= 0) {
-			ifc->link_fd = ret;
+		do {
+			fd = bpf_link_create(prog, ifc->ifindex, BPF_XDP, &opts);
+			ret = fd < 0 ? -errno : 0;
+		} while (rx_busy_again(ret, &tries));
+		if (fd >= 0) {
+			ifc->link_fd = fd;
 			ifc->mode = modes[i].mode;
 			handover_live_add(ifc->link_fd, false);
 			return 0;
 		}
-		ret = -errno;
 		/* Busy: another program holds the interface; no other mode helps. */
 		if (ret == -EBUSY || ret == -EEXIST || ret == -EPERM)
 			break;

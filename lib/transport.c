@@ -166,21 +166,25 @@ static void life_replace(struct dmac_client *c, int fd)
 		__atomic_store_n(&c->gap_since_ns, 0, __ATOMIC_RELAXED);
 }
 
+/* Is @m an event (whole), not a reply? */
+static bool is_event(const struct msg *m)
+{
+	return m->hdr.type == DMAD_PROTO_EVENT && !(m->hdr.flags & DMAD_PROTO_F_REPLY) &&
+	       m->body_len >= sizeof(m->body.event);
+}
+
 /* Is @m a RESTARTED event from a dmad that answers a request sent again
  * as it did the first time (minor 11 on, dmad_proto.h)? */
 static bool restarted_replays(const struct msg *m)
 {
-	return m->hdr.type == DMAD_PROTO_EVENT && !(m->hdr.flags & DMAD_PROTO_F_REPLY) &&
-	       m->body_len >= sizeof(m->body.event) &&
-	       m->body.event.type == DMAD_PROTO_EV_RESTARTED &&
+	return is_event(m) && m->body.event.type == DMAD_PROTO_EV_RESTARTED &&
 	       m->hdr.minor >= DMAD_PROTO_MINOR_REPLAY;
 }
 
 /* A message that is not the reply being waited for: queue events, drop the rest. */
 static void msg_route(struct dmac_client *c, struct msg *m)
 {
-	if (m->hdr.type == DMAD_PROTO_EVENT && !(m->hdr.flags & DMAD_PROTO_F_REPLY) &&
-	    m->body_len >= sizeof(m->body.event)) {
+	if (is_event(m)) {
 		if (m->body.event.type == DMAD_PROTO_EV_RESTARTED) {
 			if (m->nfds == 1)
 				life_replace(c, m->fds[0]);
