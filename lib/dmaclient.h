@@ -318,8 +318,11 @@ enum dmac_status dmac_is_complete(struct dmac_chan *ch, dmac_cookie_t cookie);
  * until @cookie completes, up to @timeout_ms (< 0: no limit). Spins for up
  * to 30 us, yielding the CPU while another task wants it (the daemon's
  * worker may be waiting for this very CPU), then sleeps on a futex in the
- * ring (the worker wakes it only when it sees the sleeper's flag).
- * @timeout_ms 0 looks once and never sleeps, but unlike dmac_is_complete()
+ * ring (the worker wakes it only when it sees the sleeper's flag). For
+ * 10 ms after a yield ran a task that kept the CPU over 200 us, a wait with
+ * nothing of the channel queued behind @cookie does not yield: it spins
+ * 5 us, then sleeps (the wake-up preempts that task; a yield waits out its
+ * time slice). @timeout_ms 0 looks once and never sleeps, but unlike dmac_is_complete()
  * it issues, and makes one poll() when the cookie is not complete, to tell
  * a live daemon from a dead one. A cookie never issued returns 0 at once
  * (see dmac_is_complete()). May block; system calls when it yields or

@@ -121,6 +121,7 @@ struct dmac_chan {
 	struct {
 		uint64_t yield_ns;  /* the cheapest sched_yield() seen: one with nobody to run */
 		uint64_t shared_ns; /* shared holds until then, unless a yield says so again */
+		uint64_t hog_ns;    /* a yield ran a hog: none until then */
 		bool shared;	    /* a recent yield let another task run */
 	} wait;
 
