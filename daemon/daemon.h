@@ -195,6 +195,7 @@ struct worker {
 	uint64_t probe_tsc;  /* next look at whether another task wants this CPU */
 	uint64_t yield_tsc;  /* the cheapest sched_yield() seen: one with nobody to run */
 	uint64_t cpu_tsc;    /* what the last look found holds until then */
+	uint64_t gave_tsc;   /* last yielded or slept */
 	uint64_t resume_tsc; /* a rate-limited channel may go again then; 0: none waits */
 	uint8_t cpu;	     /* enum worker_cpu: what the last look found */
 	bool slept;	     /* slept since work_tsc */

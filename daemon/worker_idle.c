@@ -58,6 +58,10 @@
  * completion: a copy on another CPU is done by then (a 64 KiB one takes
  * ~4 us), and switching to another process and back costs ~12 us here. */
 #define ENGINE_SPIN_NS 8000u
+/* Busy on a CPU another task wants, offer it at least this often: with a
+ * completion every few us (a greedy client's copies) no pass is idle, and
+ * a light client that yielded to us waited for the tick (0.5 ms seen). */
+#define TURN_NS 50000u
 
 enum worker_cpu {
 	CPU_ALONE,  /* nothing else wants this CPU: pause between passes */
@@ -68,7 +72,7 @@ enum worker_cpu {
 /* The bounds above in TSC ticks: set by workers_init() before the workers
  * start (the same values each time), then only read. */
 static struct {
-	uint64_t spin_min, spin_max, probe, hog, hog_hold, engine_spin;
+	uint64_t spin_min, spin_max, probe, hog, hog_hold, engine_spin, turn;
 } tsc;
 
 static uint64_t ns_to_tsc(uint64_t ns)
@@ -84,6 +88,7 @@ void worker_idle_init(struct worker *w)
 	tsc.hog = ns_to_tsc(HOG_NS);
 	tsc.hog_hold = ns_to_tsc(HOG_HOLD_NS);
 	tsc.engine_spin = ns_to_tsc(ENGINE_SPIN_NS);
+	tsc.turn = ns_to_tsc(TURN_NS);
 	w->spin_tsc = tsc.spin_min;
 	w->work_tsc = w->probe_tsc = rte_rdtsc();
 	w->yield_tsc = UINT64_MAX;
@@ -96,7 +101,8 @@ static void probe(struct worker *w, uint64_t now)
 	uint64_t took = rte_rdtsc();
 
 	sched_yield();
-	took = rte_rdtsc() - took;
+	w->gave_tsc = rte_rdtsc();
+	took = w->gave_tsc - took;
 	if (took < w->yield_tsc)
 		w->yield_tsc = took;
 	if (took > tsc.hog) {
@@ -132,6 +138,8 @@ void worker_saw_work(struct worker *w, uint64_t now, bool woke)
 	/* The client just woken may be waiting for this very CPU: look now. */
 	if (woke)
 		w->probe_tsc = now;
+	if (w->cpu == CPU_SHARED && now - w->gave_tsc >= tsc.turn)
+		probe(w, now);
 }
 
 bool worker_idle(struct worker *w, uint64_t now, bool inflight, bool shares_cpu)
@@ -249,6 +257,7 @@ void worker_sleep(struct worker *w)
 				   ? w->quiet + 1
 				   : 0;
 		rte_rcu_qsbr_thread_online(dmad.qs, w->idx);
+		w->gave_tsc = rte_rdtsc();
 	}
 	/* Channels may have come and gone while we slept: clear on the current set. */
 	set_need_wakeup(w, false);

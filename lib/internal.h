@@ -119,10 +119,11 @@ struct dmac_chan {
 
 	/* dmac_wait(): whether another task wants this thread's CPU (wait.c). */
 	struct {
-		uint64_t yield_ns;  /* the cheapest sched_yield() seen: one with nobody to run */
-		uint64_t shared_ns; /* shared holds until then, unless a yield says so again */
-		uint64_t hog_ns;    /* a yield ran a hog: none until then */
-		bool shared;	    /* a recent yield let another task run */
+		uint64_t yield_ns;    /* the cheapest sched_yield() seen: one with nobody to run */
+		uint64_t shared_ns;   /* shared holds until then, unless a yield says so again */
+		uint64_t hog_ns;      /* a yield ran a hog: none until then */
+		uint64_t hog_hold_ns; /* the last such hold's length */
+		bool shared;	      /* a recent yield let another task run */
 	} wait;
 
 	/* Slow path. */

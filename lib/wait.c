@@ -39,6 +39,9 @@
  * thread more than the yields do. */
 #define HOG_NS	    200000ull
 #define HOG_HOLD_NS 10000000ull
+/* A hog still there when a hold ends doubles the next hold, up to this:
+ * each end of a hold costs one wait a time slice. */
+#define HOG_HOLD_MAX_NS 320000000ull
 /* The spin beside a hog: a worker on another CPU takes a small copy sooner. */
 #define HOG_SPIN_NS 5000ull
 /* Sleep in slices so that a daemon that died without a word is noticed. */
@@ -78,8 +81,14 @@ static uint64_t probe(struct dmac_chan *ch, uint64_t now)
 	took = now_ns() - now;
 	if (!ch->wait.yield_ns || took < ch->wait.yield_ns)
 		ch->wait.yield_ns = took;
-	if (took > HOG_NS)
-		ch->wait.hog_ns = now + took + HOG_HOLD_NS;
+	if (took > HOG_NS) {
+		uint64_t hold = ch->wait.hog_hold_ns;
+
+		/* Found again within a hold's length of the last one's end. */
+		hold = hold && now < ch->wait.hog_ns + hold ? 2 * hold : HOG_HOLD_NS;
+		ch->wait.hog_hold_ns = hold < HOG_HOLD_MAX_NS ? hold : HOG_HOLD_MAX_NS;
+		ch->wait.hog_ns = now + took + ch->wait.hog_hold_ns;
+	}
 	if (took > 2 * ch->wait.yield_ns) {
 		ch->wait.shared = true;
 		ch->wait.shared_ns = now + took + SHARED_NS;
