@@ -16,12 +16,13 @@
 #define PORT	  7201
 #define PROG_NAME "dmad_xdp_rx"
 
-/* Poll `ip link` until the program is (or is not) there, for up to 3 s. */
+/* Poll `ip link` until the program is (or is not) there. As long as dmad may
+ * take to start: its socket accepts while EAL starts, before the sweep. */
 static bool attached_becomes(bool want)
 {
 	char name[64];
 
-	for (int64_t end = harness_now_ms() + 3000;;) {
+	for (int64_t end = harness_now_ms() + HARNESS_START_MS;;) {
 		rxnet_xdp_prog(name, sizeof(name));
 		if (!strcmp(name, PROG_NAME) == want || harness_now_ms() > end)
 			return !strcmp(name, PROG_NAME) == want;
