@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -43,6 +45,7 @@ static int dma_map(struct region *r)
 int region_map(int fd, uint64_t len, struct quota_acct *acct, struct region **ret_region)
 {
 	struct region *r;
+	struct statfs sfs;
 	struct stat st;
 	void *va;
 	int seals;
@@ -54,6 +57,12 @@ int region_map(int fd, uint64_t len, struct quota_acct *acct, struct region **re
 	if (seals < 0 || !(seals & F_SEAL_SHRINK))
 		return -EINVAL;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < len)
+		return -EINVAL;
+	/* Hugetlbfs (MFD_HUGETLB): no seal that lets us write keeps its owner
+	 * from punching a hole that only the shared pool can refill; once the
+	 * pool is taken, a copy into the hole is SIGBUS, and DPDK's handler
+	 * then waits for the faulting lcore itself: dmad hangs. */
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type == HUGETLBFS_MAGIC)
 		return -EINVAL;
 	if (rte_eal_iova_mode() != RTE_IOVA_VA)
 		return -ENOTSUP;

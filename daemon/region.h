@@ -10,10 +10,12 @@
 /*
  * region_map() - map the first @len bytes of @fd MAP_SHARED, after checking
  * it is a memfd sealed against shrinking (a shrink under a live mapping is
- * SIGBUS in the daemon) and at least @len long. The caller keeps @fd.
+ * SIGBUS in the daemon), not on hugetlbfs (a punched hole there is refilled
+ * only from the shared pool: SIGBUS once it is empty), and at least @len
+ * long. The caller keeps @fd.
  * The mapping, and a duplicate of @fd kept for a restart's handover, are
  * charged to @acct (NULL: dmad's own) until region_unmap().
- * Returns 0, -EINVAL (not a sealed memfd, too short, len 0), -EDQUOT (over
+ * Returns 0, -EINVAL (not a sealed memfd, hugetlbfs, too short, len 0), -EDQUOT (over
  * a limit of @acct's user or of dmad), -ENOTSUP (no IOVA for it on these
  * devices), -ENOMEM.
  */

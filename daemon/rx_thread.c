@@ -377,7 +377,9 @@ static unsigned reap(struct rx_sock *s, struct rx_flow *f, struct recycle *r)
 {
 	/* Acquire: the engine's writes are visible once the cookie says so. */
 	uint32_t done = __atomic_load_n(&f->ch->ring->completed, __ATOMIC_ACQUIRE);
-	struct dmad_rx_rec *rec = (struct dmad_rx_rec *)((uint8_t *)f->area + f->area->rec_offset);
+	/* Where area_map() put the records, never the header's rec_offset:
+	 * the client maps the area writable, and could aim our writes anywhere. */
+	struct dmad_rx_rec *rec = (struct dmad_rx_rec *)(f->area + 1);
 	unsigned n = 0;
 	bool show;
 

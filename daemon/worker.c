@@ -278,8 +278,11 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 			break;
 		ret = validate_desc(&desc, t, &x);
 		if (unlikely(lim && lim->done)) {
-			/* Its first bytes were copied in chunks: the rest only. */
-			if (!ret)
+			/* Its first bytes were copied in chunks: the rest only. This
+			 * is a second read of the slot: rewritten no longer than what
+			 * is done, the rest would wrap to nearly 4 GiB; it is done
+			 * whole, again. */
+			if (!ret && x.len > lim->done)
 				worker_chunk_rest(&x, lim->done);
 			lim->done = 0;
 		} else if (unlikely(x.len >= dmad.stripe_min) && !ret) {

@@ -218,8 +218,8 @@ void *dmac_region_alloc(struct dmac_client *c, size_t len);
  * memfd: @memfd must carry F_SEAL_SHRINK, and [@addr, @addr+@len) must be
  * the caller's MAP_SHARED mapping of its first @len bytes. The library keeps
  * no reference to @memfd after the call. Blocks, allocates, system calls.
- * Returns 0, -EINVAL (not a sealed memfd, or shorter than @len), -ENODEV,
- * -EDQUOT, -ENOMEM.
+ * Returns 0, -EINVAL (not a sealed memfd, a hugetlbfs one, or shorter than
+ * @len), -ENODEV, -EDQUOT, -ENOMEM.
  */
 int dmac_region_register(struct dmac_client *c, int memfd, void *addr, size_t len);
 
