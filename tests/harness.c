@@ -303,6 +303,40 @@ struct harness_dmad *harness_dmad_start(const char *arg, ...)
 	return d;
 }
 
+/* Does @path hold @needle? Reads at most the first 64 KiB. */
+static bool file_has(const char *path, const char *needle)
+{
+	static char buf[64 << 10];
+	size_t len = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+void harness_dmad_wait_ready(struct harness_dmad *d)
+{
+	int64_t end = harness_now_ms() + HARNESS_START_MS;
+
+	while (!file_has(d->log, "ready on ")) {
+		if (!harness_dmad_alive(d)) {
+			dump_log(d);
+			tap_bail("dmad exited during start-up (status %d)", decode(d->status));
+		}
+		if (harness_now_ms() > end) {
+			dump_log(d);
+			tap_bail("dmad did not say it was ready within %d ms", HARNESS_START_MS);
+		}
+		sleep_ms(20);
+	}
+}
+
 bool harness_dmad_alive(struct harness_dmad *d)
 {
 	if (d->pid > 0 && waitpid(d->pid, &d->status, WNOHANG) == d->pid) {

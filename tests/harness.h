@@ -40,6 +40,14 @@ struct harness_dmad {
  */
 struct harness_dmad *harness_dmad_start(const char *arg, ...);
 
+/*
+ * harness_dmad_wait_ready() - wait until dmad logged "ready on": its socket
+ * accepts (into the backlog) while EAL still starts, so a test that acts on
+ * the process itself (its limits, its fds) waits for this. Bails out as
+ * harness_dmad_start() does.
+ */
+void harness_dmad_wait_ready(struct harness_dmad *d);
+
 /* Is the daemon still running (not exited, not killed)? */
 bool harness_dmad_alive(struct harness_dmad *d);
 

@@ -41,6 +41,8 @@ static struct harness_dmad *start_limited(void)
 	const struct rlimit low = {DAEMON_NOFILE, DAEMON_NOFILE};
 	struct harness_dmad *d = harness_dmad_start("--", "--no-telemetry", NULL);
 
+	/* EAL opens its drivers and memory with the limit it found. */
+	harness_dmad_wait_ready(d);
 	if (prlimit(d->pid, RLIMIT_NOFILE, &low, NULL) < 0)
 		tap_bail("prlimit: %s", strerror(errno));
 	return d;
