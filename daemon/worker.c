@@ -278,8 +278,11 @@ unsigned worker_poll_chan(struct device *d, struct chan *ch, bool stopping, stru
 			break;
 		ret = validate_desc(&desc, t, &x);
 		if (unlikely(lim && lim->done)) {
-			/* Its first bytes were copied in chunks: the rest only. */
-			if (!ret)
+			/* Its first bytes were copied in chunks: the rest only. Read
+			 * again since, the slot may have been rewritten no longer
+			 * than that: its rest would wrap, so it is done whole, as
+			 * worker_chunk_head() does a head rewritten shorter. */
+			if (!ret && x.len > lim->done)
 				worker_chunk_rest(&x, lim->done);
 			lim->done = 0;
 		} else if (unlikely(x.len >= dmad.stripe_min) && !ret) {
