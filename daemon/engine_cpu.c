@@ -22,7 +22,8 @@ void engine_cpu_fill(uint8_t *dst, uint64_t pattern, uint32_t len)
 {
 	uint32_t i = 0;
 
-	for (; i + 8 <= len; i += 8)
+	/* Bounded by what is left: i + 8 wraps for a fill of nearly 4 GiB. */
+	for (; len - i >= 8; i += 8)
 		memcpy(dst + i, &pattern, 8);
 	memcpy(dst + i, &pattern, len - i);
 }
