@@ -135,9 +135,10 @@ static unsigned visit(struct device *d, struct chan *ch, struct round *r, uint64
 	}
 	ch->deficit += (int64_t)(mult * quantum);
 	lim.deficit = ch->deficit;
-	/* Copies inline, shared: a large head goes a chunk at a time, as
-	 * many as its credit covers, so that its neighbours' turns come. */
-	while (d->copies_inline && r->nactive > 1 && (c = worker_chunk_head(d, ch, &lim)) > 0)
+	/* Copies inline, shared, or a fill the worker makes: a large head
+	 * goes a piece at a time, as many as its credit covers, so that its
+	 * neighbours' turns come. */
+	while ((c = worker_chunk_head(d, ch, &lim, r->nactive > 1)) > 0)
 		chunks++;
 	if (c < 0) {
 		ch->deficit = lim.deficit;

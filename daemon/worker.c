@@ -396,7 +396,7 @@ int worker_main(void *arg)
 				if (fair_needed(a))
 					work += fair_serve(d, a, now, &w->resume_tsc);
 				else
-					work += worker_poll_chan(d, a->c[0], false, NULL);
+					work += worker_poll_lone(d, a->c[0]);
 			}
 			/* Stopping: serve what was issued before, finish what engines hold. */
 			for (uint32_t j = 0; stop && a && j < a->n; j++) {

@@ -51,18 +51,29 @@ void worker_cpu_redo(const struct inflight *e);
 unsigned worker_retire_inline(struct device *d);
 
 /*
- * worker_chunk_head() - on an engine whose worker copies inline, shared
- * with other channels: copy the next CHUNK of @ch's head when more than a
- * chunk of it is left (charged to @lim's deficit; the head stays in the
- * ring, so order and region lifetime are as for any queued copy), and
- * return 1. Return 0 when the head is not chunked or has at most a chunk
- * left; then @lim->done says how much of it is done for worker_poll_chan(),
- * and @lim->deficit is credited with it: a take that does not reach the
- * head leaves @lim->done as it was, and the caller takes the credit back.
- * Return -ENOBUFS, copying nothing, when the deficit does not cover a
- * chunk (@lim->need says how much would). The owning worker only.
+ * worker_chunk_head() - make the next piece of @ch's head on @d when the
+ * worker makes that op itself in pieces: on an engine whose worker copies
+ * inline, any op in chunks of CHUNK while the engine is @shared with other
+ * channels; a fill the worker makes itself (no fill on the engine) in
+ * pieces of FILL_PIECE even alone. The piece is charged to @lim's deficit;
+ * the head stays in the ring, so order and region lifetime are as for any
+ * queued copy. Returns 1 after a piece. Returns 0 when the head is not made
+ * in pieces or has at most one left; then @lim->done says how much of it is
+ * done for worker_poll_chan(), and @lim->deficit is credited with it: a
+ * take that does not reach the head leaves @lim->done as it was, and the
+ * caller takes the credit back. Returns -ENOBUFS, making nothing, when the
+ * deficit does not cover a piece (@lim->need says how much would). The
+ * owning worker only.
  */
-int worker_chunk_head(struct device *d, struct chan *ch, struct worker_take *lim);
+int worker_chunk_head(struct device *d, struct chan *ch, struct worker_take *lim, bool shared);
+
+/*
+ * worker_poll_lone() - worker_poll_chan() for a channel alone on @d and
+ * without limits: a fill the worker makes itself goes a piece per call, so
+ * that the worker's other devices are served in between. Returns as
+ * worker_poll_chan() does, 1 after a piece. The owning worker only.
+ */
+unsigned worker_poll_lone(struct device *d, struct chan *ch);
 
 /* worker_chunk_rest() - @x less its first @done bytes. */
 void worker_chunk_rest(struct xfer *x, uint32_t done);

@@ -74,8 +74,8 @@ int main(int argc, char **argv)
 					  .src_region = src_id,
 					  .dst_region = dst_id,
 					  .dst_off = AT});
-	ok(worker_chunk_head(dmad.cpu, ch, &lim) == 1, "the first chunk is copied");
-	c = worker_chunk_head(dmad.cpu, ch, &lim);
+	ok(worker_chunk_head(dmad.cpu, ch, &lim, true) == 1, "the first chunk is copied");
+	c = worker_chunk_head(dmad.cpu, ch, &lim, true);
 	ok(c == 0 && lim.done == CHUNK,
 	   "with a chunk or less left, the take is told %u bytes are done (%d, %u)", CHUNK, c,
 	   lim.done);
