@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <rte_dev.h>
+#include <rte_eal.h>
 
 #include "chan.h"
 #include "device.h"
@@ -131,9 +132,15 @@ int hotplug_monitor_start(int *ret_fd)
 	ret = rte_dev_event_monitor_start();
 	if (ret < 0)
 		return ret;
-	ret = rte_dev_hotplug_handle_enable();
-	if (ret < 0)
-		return ret;
+	/* DPDK's SIGBUS handler for a removed PCI device's registers: without
+	 * PCI it claims no fault, and for any other it calls rte_exit(), which
+	 * waits for the faulting thread itself: dmad hung rather than died
+	 * (and was restarted). Only where there is PCI to handle. */
+	if (rte_eal_has_pci()) {
+		ret = rte_dev_hotplug_handle_enable();
+		if (ret < 0)
+			return ret;
+	}
 	*ret_fd = monitor_pipe[0];
 	return 0;
 }
