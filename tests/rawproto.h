@@ -85,6 +85,17 @@ void raw_chan_unmap(struct raw_chan *ch);
  * Returns 0 or as raw_chan_get(). */
 int raw_ring_flags(const char *socket, const char *name, uint32_t *ret_flags);
 
+/* A copy from region 0 to region 1, the layout the raw tests register. */
+static inline struct dmad_proto_desc raw_copy_01(uint64_t src_off, uint64_t dst_off, uint32_t len)
+{
+	return (struct dmad_proto_desc){.op = DMAD_PROTO_OP_COPY,
+					.src_region = 0,
+					.dst_region = 1,
+					.src_off = src_off,
+					.dst_off = dst_off,
+					.len = len};
+}
+
 /* Write @d at the next slot with the next cookie; returns the cookie. */
 uint32_t raw_chan_push(struct raw_chan *ch, struct dmad_proto_desc d);
 /* Publish sq_tail and ring the doorbell. */

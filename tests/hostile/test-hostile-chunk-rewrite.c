@@ -44,16 +44,6 @@ static void *flipper(void *arg)
 	return NULL;
 }
 
-static struct dmad_proto_desc copy(uint64_t src_off, uint64_t dst_off, uint32_t len)
-{
-	return (struct dmad_proto_desc){.op = DMAD_PROTO_OP_COPY,
-					.src_region = 0,
-					.dst_region = 1,
-					.src_off = src_off,
-					.dst_off = dst_off,
-					.len = len};
-}
-
 /* Each byte of [0, BIG) is the source's or untouched; nothing else moved. */
 static bool memory_intact(const uint8_t *src, const uint8_t *dst)
 {
@@ -111,8 +101,8 @@ int main(void)
 
 		if (a.tail - head < DMAD_PROTO_SQ_ENTRIES / 2) {
 			for (; a.tail - head < DMAD_PROTO_SQ_ENTRIES && n < TRIALS; n++)
-				raw_chan_push(&a, copy(0, 0, BIG));
-			raw_chan_push(&o, copy(0, OTHER_OFF, OTHER_LEN));
+				raw_chan_push(&a, raw_copy_01(0, 0, BIG));
+			raw_chan_push(&o, raw_copy_01(0, OTHER_OFF, OTHER_LEN));
 			raw_chan_issue(&o);
 			raw_chan_issue(&a);
 		}

@@ -58,16 +58,6 @@ static void detach(struct conn *k)
 	close(k->fd);
 }
 
-static struct dmad_proto_desc copy(uint64_t src_off, uint64_t dst_off, uint32_t len)
-{
-	return (struct dmad_proto_desc){.op = DMAD_PROTO_OP_COPY,
-					.src_region = 0,
-					.dst_region = 1,
-					.src_off = src_off,
-					.dst_off = dst_off,
-					.len = len};
-}
-
 /* Mostly near-valid, so that validation is tried field by field. */
 static struct dmad_proto_desc random_desc(uint32_t *rng)
 {
@@ -122,7 +112,7 @@ static void check_random(void)
 	ok(all, "%u random descriptors consumed", n);
 	/* With honest cookies again, completion still works. */
 	k.ch.cookie = 100;
-	last = raw_chan_push(&k.ch, copy(0, 0, 4096));
+	last = raw_chan_push(&k.ch, raw_copy_01(0, 0, 4096));
 	raw_chan_issue(&k.ch);
 	all = raw_chan_wait(&k.ch, last, COPIER_WAIT_MS);
 	ok(all, "a good copy after them completes (completed %u, want %u)", k.ch.ring->completed,
@@ -147,8 +137,8 @@ static void check_tail(int32_t delta, const char *what)
 	uint32_t last;
 
 	attach(&k, what);
-	raw_chan_push(&k.ch, copy(0, 0, 4096));
-	last = raw_chan_push(&k.ch, copy(4096, 4096, 4096));
+	raw_chan_push(&k.ch, raw_copy_01(0, 0, 4096));
+	last = raw_chan_push(&k.ch, raw_copy_01(4096, 4096, 4096));
 	raw_chan_issue(&k.ch);
 	if (!ok(raw_chan_wait(&k.ch, last, COPIER_WAIT_MS), "%s: two good copies first", what))
 		return;
@@ -167,7 +157,7 @@ static void check_full_ring(void)
 
 	attach(&k, "full-ring");
 	for (uint32_t i = 0; i < DMAD_PROTO_SQ_ENTRIES; i++)
-		last = raw_chan_push(&k.ch, copy((uint64_t)i * 512, (uint64_t)i * 512, 512));
+		last = raw_chan_push(&k.ch, raw_copy_01((uint64_t)i * 512, (uint64_t)i * 512, 512));
 	raw_chan_issue(&k.ch);
 	ok(raw_chan_wait(&k.ch, last, COPIER_WAIT_MS),
 	   "a ring filled exactly (%u descriptors) is served", DMAD_PROTO_SQ_ENTRIES);
@@ -183,7 +173,7 @@ static void check_region_changes(void)
 
 	attach(&k, "truncate");
 	for (uint32_t i = 0; i < 256; i++)
-		last = raw_chan_push(&k.ch, copy(0, 0, LEN));
+		last = raw_chan_push(&k.ch, raw_copy_01(0, 0, LEN));
 	raw_chan_issue(&k.ch);
 	shrink = ftruncate(fd_a, LEN / 2) < 0 ? errno : 0;
 	ok(shrink == EPERM, "shrinking a registered region fails: %s", strerror(shrink));

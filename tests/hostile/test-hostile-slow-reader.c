@@ -44,13 +44,8 @@ static int dmactl(const char *socket, const char *cmd, const char *arg, int64_t 
 static bool all_copy(struct raw_chan *chans, const uint8_t *dst)
 {
 	for (unsigned i = 0; i < NCHAN; i++) {
-		struct dmad_proto_desc d = {.op = DMAD_PROTO_OP_COPY,
-					    .src_region = 0,
-					    .dst_region = 1,
-					    .src_off = (uint64_t)i * PIECE,
-					    .dst_off = (uint64_t)i * PIECE,
-					    .len = PIECE};
-		uint32_t c = raw_chan_push(&chans[i], d);
+		uint32_t c = raw_chan_push(
+			&chans[i], raw_copy_01((uint64_t)i * PIECE, (uint64_t)i * PIECE, PIECE));
 
 		raw_chan_issue(&chans[i]);
 		if (!raw_chan_wait(&chans[i], c, COPY_WAIT_MS) ||
