@@ -394,6 +394,27 @@ out:
 	sds_clear(st);
 }
 
+/* A client with a region (and, @with_chan, a channel) that says sh->ready,
+ * then on sh->go asks for a channel: sh->result, then sh->called. */
+static pid_t fork_waiting_client(struct sds *st, bool with_chan)
+{
+	pid_t pid = harness_fork();
+	struct dmac_client *c;
+	struct dmac_chan *ch;
+
+	if (pid != 0)
+		return pid;
+	close(st->nfd);
+	if (dmac_connect(sock, "reqcrash", &c) < 0 || !dmac_region_alloc(c, BUF_LEN) ||
+	    (with_chan && dmac_chan_get(c, DMAC_CAP_COPY, &ch) < 0))
+		_exit(2);
+	__atomic_store_n(&sh->ready, 1, __ATOMIC_RELEASE);
+	wait_flag(&sh->go);
+	sh->result = dmac_chan_get(c, DMAC_CAP_COPY, &ch);
+	__atomic_store_n(&sh->called, 1, __ATOMIC_RELEASE);
+	_exit(0);
+}
+
 /* The store stops taking fds in the middle of a session (DMAD_FAULT_STORE:
  * the channel's ring is refused): the journal no longer says the session
  * and is voided, so after a crash the next dmad starts clean and the
@@ -409,21 +430,7 @@ static void store_refused(struct sds *st)
 	unsetenv("DMAD_FAULT_STORE");
 	if (!ok(sds_ready(st, STEP_MS), "store refused: dmad ready"))
 		return;
-	pid = harness_fork();
-	if (pid == 0) {
-		struct dmac_client *c;
-		struct dmac_chan *ch;
-
-		close(st->nfd);
-		if (dmac_connect(sock, "reqcrash", &c) < 0 || !dmac_region_alloc(c, BUF_LEN) ||
-		    dmac_chan_get(c, DMAC_CAP_COPY, &ch) < 0)
-			_exit(2);
-		__atomic_store_n(&sh->ready, 1, __ATOMIC_RELEASE);
-		wait_flag(&sh->go);
-		sh->result = dmac_chan_get(c, DMAC_CAP_COPY, &ch);
-		__atomic_store_n(&sh->called, 1, __ATOMIC_RELEASE);
-		_exit(0);
-	}
+	pid = fork_waiting_client(st, true);
 	ok(hear_until(st, &sh->ready) && sdt_log_has(d0, "the fd store refused"),
 	   "store refused: the client has a region and a channel, dmad logged the refusal");
 	ok(sds_stop(st, d0, SIGKILL, STEP_MS) == -SIGKILL, "store refused: dmad killed");
@@ -496,20 +503,7 @@ static void old_journal(struct sds *st)
 	start(st, d0, "dmad-v2");
 	if (!ok(sds_ready(st, STEP_MS), "old journal: dmad ready"))
 		return;
-	pid = harness_fork();
-	if (pid == 0) {
-		struct dmac_client *c;
-		struct dmac_chan *ch;
-
-		close(st->nfd);
-		if (dmac_connect(sock, "reqcrash", &c) < 0 || !dmac_region_alloc(c, BUF_LEN))
-			_exit(2);
-		__atomic_store_n(&sh->ready, 1, __ATOMIC_RELEASE);
-		wait_flag(&sh->go);
-		sh->result = dmac_chan_get(c, DMAC_CAP_COPY, &ch);
-		__atomic_store_n(&sh->called, 1, __ATOMIC_RELEASE);
-		_exit(0);
-	}
+	pid = fork_waiting_client(st, false);
 	hear_until(st, &sh->ready);
 	ok(sds_stop(st, d0, SIGKILL, STEP_MS) == -SIGKILL, "old journal: dmad killed");
 	for (unsigned i = 0; i < st->n; i++)
