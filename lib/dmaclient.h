@@ -206,7 +206,8 @@ int dmac_set_restart_timeout(struct dmac_client *c, int timeout_ms);
  * dmac_region_alloc() - allocate @len bytes of memory the daemon can copy
  * from and to: a memfd, sealed against shrinking, mapped MAP_SHARED here and
  * in the daemon. Blocks (one request/reply), allocates, makes system calls.
- * Returns the mapping, or NULL with errno: EINVAL (len 0), ENOMEM, ENODEV,
+ * Returns the mapping, or NULL with errno: EINVAL (len 0, or the mapping
+ * lands on a region the caller unmapped without dmac_region_free()), ENOMEM, ENODEV,
  * EDQUOT (a quota is reached: this client's, its user's, or the daemon's
  * mappings or bytes in all; a region freed counts until the copies that
  * use it have completed).
