@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "closer.h"
 #include "handover_live.h"
 #include "log.h"
 
@@ -137,7 +138,7 @@ static unsigned take_fds(struct msghdr *msg, int *fds)
 			if (n < CLIENT_FDS_MAX)
 				fds[n++] = fd;
 			else
-				close(fd);
+				closer_close(fd);
 		}
 	}
 	return n;
@@ -282,7 +283,8 @@ void client_handle(struct client *c, ssize_t n)
 	 * One over the client limit has had its answer: its slot is not kept. */
 	if (ret == -EAGAIN || ret == -EPIPE || ret == -ECONNRESET || c->refused)
 		shutdown(c->fd, SHUT_RDWR);
-	/* Whatever fds came along, the daemon keeps none: regions hold mappings. */
+	/* Whatever fds came along, the daemon keeps none: regions hold mappings
+	 * (and a dup of their memfd). Closed elsewhere: closing may wait. */
 	for (unsigned i = 0; i < nfds; i++)
-		close(fds[i]);
+		closer_close(fds[i]);
 }

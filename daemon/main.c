@@ -20,6 +20,7 @@
 
 #include "admin.h"
 #include "client.h"
+#include "closer.h"
 #include "config.h"
 #include "control.h"
 #include "device.h"
@@ -408,7 +409,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	name_listener(lfd);
-	if (life_init() < 0 || client_init() < 0 || monitor_init() < 0)
+	if (life_init() < 0 || client_init() < 0 || monitor_init() < 0 || closer_start() < 0)
 		goto fail_socket;
 	keep_sessions(lfd, owned);
 	if (eal_start(argv[0], dmad.cfg.workers, dmad.cfg.engines, runtime_dir, argv + eal_at) < 0)

@@ -262,8 +262,9 @@ static void on_conn(struct control_watch *w, int res)
 		if (n > 0)
 			c->req_len += (size_t)n;
 		c->req[c->req_len] = '\0';
-		if (!strstr(c->req, "\r\n\r\n") && !strstr(c->req, "\n\n") &&
-		    c->req_len < REQ_MAX - 1) {
+		/* memmem: a NUL in the request must not hide its end (it is then a 4xx). */
+		if (!memmem(c->req, c->req_len, "\r\n\r\n", 4) &&
+		    !memmem(c->req, c->req_len, "\n\n", 2) && c->req_len < REQ_MAX - 1) {
 			control_watch(c->fd, POLLIN, &c->w);
 			return;
 		}

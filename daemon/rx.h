@@ -17,7 +17,8 @@
  * area and eventfd. Returns 0, or the -errno to reply with: -EBADMSG,
  * -EINVAL (port 0, slot count, flags), -EMSGSIZE (slot too small or too
  * large), -EPROTONOSUPPORT (not UDP), -ENXIO (no such interface or queue),
- * -EADDRINUSE (the port has a flow on that interface), -EACCES (a port
+ * -EADDRINUSE (the port has a flow on that interface, or, for a client
+ * that is not an admin, a socket has it), -EACCES (a port
  * below 1024 without the admin credential), -EDQUOT (too many flows, or an
  * area over DMAD_RX_AREA_MAX), -EPERM (dmad lacks CAP_NET_ADMIN/CAP_BPF),
  * -ENOMEM, or what the kernel said.

@@ -5,6 +5,7 @@
  * request is checked here, each refusal with its own errno.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,6 +22,31 @@
 static bool is_pow2(uint32_t x)
 {
 	return x && !(x & (x - 1));
+}
+
+/*
+ * Has a socket in dmad's network namespace UDP @port as its own, on any
+ * address, bound or connected? As the kernel lists them: reading has no
+ * effect on anyone (a probing bind() would hold the port meanwhile).
+ * Flows bind nothing, so they are not seen here.
+ */
+static bool port_bound(uint16_t port)
+{
+	static const char *const tables[] = {"/proc/self/net/udp", "/proc/self/net/udp6"};
+	char line[512];
+	bool bound = false;
+
+	for (size_t i = 0; i < 2 && !bound; i++) {
+		FILE *f = fopen(tables[i], "re");
+		unsigned p;
+
+		/* "   0: 0100007F:1388 ...": the local port is the hex after the address. */
+		while (f && !bound && fgets(line, sizeof(line), f))
+			bound = sscanf(line, "%*u: %*[0-9A-Fa-f]:%x", &p) == 1 && p == port;
+		if (f)
+			fclose(f);
+	}
+	return bound;
 }
 
 static int check_spec(struct client *c, const struct dmad_proto_rx_open_req *req,
@@ -56,6 +82,11 @@ static int check_spec(struct client *c, const struct dmad_proto_rx_open_req *req
 	}
 	if (mine >= MAX_FLOWS_PER_CLIENT)
 		return -EDQUOT;
+	/* A flow takes the datagrams before the stack does: on a port that a
+	 * socket has bound, that socket's, whoever it is. bind() would refuse
+	 * it, so a client does too; an admin may take them knowingly. */
+	if (!c->admin && port_bound(req->port))
+		return -EADDRINUSE;
 
 	*spec = (struct rx_flow_spec){
 		.ifname = req->ifname,

@@ -407,8 +407,10 @@ struct dmac_rx_stats {
  * of two, unknown flags), -EMSGSIZE (slot_size outside 64..65536),
  * -EPROTONOSUPPORT (not DMAC_RX_UDP), -ENXIO (no such interface or queue
  * in the daemon's namespace), -EADDRINUSE (another flow has the port on
- * that interface), -EACCES (a port below 1024 needs an admin: root, dmad's
- * user or group dma-admin),
+ * that interface; or, unless the caller is an admin, a socket in the
+ * daemon's namespace has it, bound or connected, as bind() would refuse
+ * it: the flow would take that socket's datagrams), -EACCES (a port
+ * below 1024 needs an admin: root, dmad's user or group dma-admin),
  * -EDQUOT (16 flows per client, or an area over 1 GiB), -EPERM (the daemon
  * lacks CAP_NET_ADMIN/CAP_BPF), -EOPNOTSUPP (this dmad was built without
  * receive offload), -ENOMEM, -ENODEV.

@@ -109,6 +109,20 @@ def main():
     conn = UnixHTTP(path)
     conn.request("GET", "/other")
     tap.ok(conn.getresponse().status == 404, "another path is 404")
+    # A NUL in the request line: an error answer, not a wait for the cut-off.
+    nul = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    nul.connect(path)
+    nul.settimeout(8)
+    nul.sendall(b"GET /met\0rics HTTP/1.0\r\n\r\n")
+    answer = b""
+    try:
+        while chunk := nul.recv(4096):
+            answer += chunk
+    except OSError:
+        pass
+    nul.close()
+    tap.ok(answer.startswith(b"HTTP/1.0 4"), "a request with a NUL in it is answered with an "
+           "error (%r)" % answer[:40])
     stalled.settimeout(8)
     try:
         cut = stalled.recv(1) == b""
