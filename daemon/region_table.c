@@ -74,6 +74,11 @@ struct region *region_table_get(struct client *c, uint32_t id)
 	return r && !r->retired ? r : NULL;
 }
 
+struct region *region_table_held(struct client *c, uint32_t id)
+{
+	return slot(c, id);
+}
+
 int region_table_add(struct client *c, struct region *r)
 {
 	uint32_t id = 0;
