@@ -194,8 +194,14 @@ static bool zombie_ready(struct client *c, const struct region_zombie *z)
 			if (rcu_deref(ch->retired) < z->marks[i].count)
 				return false;
 		} else if (ch->dev || ch->moving) {
-			/* Put channels and faulted rings take nothing more. */
-			if (!rcu_deref(ch->faulted) && rcu_deref(ch->consumed) < z->marks[i].count)
+			/* Put channels and faulted rings take nothing more. After a
+			 * crash the next dmad takes again what had not retired (the
+			 * ring's completed word says where): until then the id must
+			 * still be the region's, in the journal too. */
+			uint64_t n =
+				dmad.crash_safe ? rcu_deref(ch->retired) : rcu_deref(ch->consumed);
+
+			if (!rcu_deref(ch->faulted) && n < z->marks[i].count)
 				return false;
 		}
 	}
