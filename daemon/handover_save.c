@@ -17,6 +17,7 @@
 
 #include <rte_common.h>
 
+#include "chan.h"
 #include "client.h"
 #include "device.h"
 #include "handover_sessions.h"
@@ -96,8 +97,9 @@ static void add_client(struct writer *w, struct client *c)
 	}
 	for (struct chan *ch = c->chans; ch; ch = ch->next) {
 		struct handover_chan *hch = (struct handover_chan *)&w->v.chans[w->nchans++];
-		/* A channel a removal had taken off its device goes back to an engine. */
-		bool engine = ch->dev || ch->moving;
+		/* A channel a removal or a rebalance had taken off its device goes
+		 * back to an engine: its ring may hold what no library copies. */
+		bool engine = chan_served(ch);
 
 		*hch = (struct handover_chan){
 			.client = ci,
