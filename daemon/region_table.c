@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan.h"
 #include "client.h"
 #include "log.h"
 #include "region.h"
@@ -121,7 +122,7 @@ static uint64_t consumed_target(struct chan *ch)
 	uint64_t consumed = rcu_deref(ch->consumed);
 	uint32_t pending = tail - (uint32_t)consumed;
 
-	if ((!ch->dev && !ch->moving) || pending > DMAD_PROTO_SQ_ENTRIES)
+	if (!chan_served(ch) || pending > DMAD_PROTO_SQ_ENTRIES)
 		return consumed;
 	return consumed + pending;
 }
@@ -193,7 +194,7 @@ static bool zombie_ready(struct client *c, const struct region_zombie *z)
 		if (z->unpublished) {
 			if (rcu_deref(ch->retired) < z->marks[i].count)
 				return false;
-		} else if (ch->dev || ch->moving) {
+		} else if (chan_served(ch)) {
 			/* Put channels and faulted rings take nothing more. After a
 			 * crash the next dmad takes again what had not retired (the
 			 * ring's completed word says where): until then the id must
