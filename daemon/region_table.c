@@ -18,6 +18,7 @@
 
 #include "chan.h"
 #include "client.h"
+#include "handover_live.h"
 #include "log.h"
 #include "region.h"
 #include "region_table.h"
@@ -234,6 +235,10 @@ static void unpublish_ready(struct client *c)
 		}
 		return; /* try again at the next tick */
 	}
+	/* The crash journal hands on what the table holds: it must stop
+	 * naming these before their memfds leave the fd store. */
+	if (any)
+		handover_live_dirty();
 	token = rcu_token();
 	for (struct region_zombie **zp = &c->zombies; *zp; zp = &(*zp)->next) {
 		struct region_zombie *z = *zp, *z2 = z->next_stage;

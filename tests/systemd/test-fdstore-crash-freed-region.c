@@ -14,6 +14,11 @@
  * that got another id) for a while, to give W V's id if dmad lets it go.
  * A dmad that lets an id go while copies that name it may be redone after
  * a crash writes them into W.
+ *
+ * Then a region X registered and freed with nothing in flight: once dmad
+ * unmapped it, its memfd leaves the fd store, and the journal must no
+ * longer name it: after a second SIGKILL the next dmad must take the
+ * sessions back, not refuse a journal that names an fd the store lost.
  */
 #include <errno.h>
 #include <poll.h>
@@ -55,8 +60,9 @@ static __attribute__((noreturn)) void client_main(int in, int out)
 {
 	struct report rep = {0};
 	struct raw_chan ch;
-	uint32_t s_id, last = 0;
-	void *s, *v, *w;
+	uint32_t s_id, x_id, last = 0;
+	void *s, *v, *w, *x;
+	int x_fd;
 	int fd = raw_connect(sock), s_fd, v_fd, w_fd = -1;
 	char b;
 
@@ -100,6 +106,25 @@ static __attribute__((noreturn)) void client_main(int in, int out)
 	rep.v_wrong = (uint32_t)(LEN - pat_check(v, LEN, 0, 5, true));
 	for (size_t i = 0; i < LEN; i++)
 		rep.w_changed += ((uint8_t *)w)[i] != 0;
+	if (write(out, &rep, sizeof(rep)) != sizeof(rep) || read(in, &b, 1) != 1)
+		_exit(2);
+
+	/* X, registered and freed with nothing in flight: it goes for good. */
+	x_fd = raw_memfd(LEN, true, &x);
+	if (raw_region_reg(fd, x_fd, LEN, &x_id) || !unreg(fd, x_id))
+		_exit(2);
+	if (write(out, &rep, sizeof(rep)) != sizeof(rep) || read(in, &b, 1) != 1)
+		_exit(2);
+
+	/* After the next crash: the session still copies, S to W. */
+	memset(w, 0, LEN);
+	last = raw_chan_push(&ch, (struct dmad_proto_desc){.op = DMAD_PROTO_OP_COPY,
+							   .src_region = (uint16_t)s_id,
+							   .dst_region = (uint16_t)rep.w_id,
+							   .len = COPY_LEN});
+	raw_chan_issue(&ch);
+	rep.done = raw_chan_wait(&ch, last, STEP_MS);
+	rep.w_changed = (uint32_t)pat_check(w, COPY_LEN, 0, 5, true);
 	_exit(write(out, &rep, sizeof(rep)) == sizeof(rep) ? 0 : 2);
 }
 
@@ -121,7 +146,9 @@ static bool hear_report(struct sds *st, int fd, struct report *rep)
 int main(void)
 {
 	static const char *const extra[] = {"--fault-injection", "--watchdog-ms", "60000", NULL};
-	struct sdt_proc dmads[2] = {0};
+	struct sdt_proc dmads[3] = {0};
+	char xname[SDS_NAME] = "";
+	unsigned n0;
 	int to_child[2], from_child[2];
 	struct report rep = {0};
 	char out[512];
@@ -158,6 +185,9 @@ int main(void)
 	ok(sds_ready(&st, STEP_MS), "the next dmad, given the store, is ready");
 	ok(sdt_log_has(&dmads[1], "dmad ended without handing over"),
 	   "it took the sessions from the journal");
+	/* It tells the store to forget the dead dmad's names once its own
+	 * journal is there. */
+	sds_hear_for(&st, 200);
 	if (write(to_child[1], "g", 1) != 1)
 		tap_bail("write: %s", strerror(errno));
 	if (!ok(hear_report(&st, from_child[0], &rep), "the client checked its copies"))
@@ -167,9 +197,35 @@ int main(void)
 	ok(!rep.v_wrong, "V, freed before the crash, holds every byte (%u wrong)", rep.v_wrong);
 	ok(!rep.w_changed, "W, registered after V was freed, is untouched (%u bytes changed)",
 	   rep.w_changed);
+
+	/* X registered and freed: once dmad unmapped it, its memfd leaves
+	 * the store, and the journal must not name it any more. */
+	n0 = st.n;
+	if (write(to_child[1], "h", 1) != 1 || !hear_report(&st, from_child[0], &rep))
+		tap_bail("the client did not register and free X");
+	/* X's memfd: the one fd stored since (the journal's is stored once). */
+	for (unsigned i = n0; i < st.n; i++)
+		if (!strstr(st.names[i], "-state"))
+			snprintf(xname, sizeof(xname), "%s", st.names[i]);
+	for (int64_t end = harness_now_ms() + STEP_MS;
+	     xname[0] && sds_has(&st, xname) && harness_now_ms() < end;)
+		sds_hear(&st, 10);
+	ok(xname[0] && !sds_has(&st, xname), "X, freed, left the store (%s)", xname);
+	r = sds_stop(&st, &dmads[1], SIGKILL, STEP_MS);
+	ok(r == -SIGKILL, "dmad SIGKILLed again (%d)", r);
+	sds_start_dmad(&st, &dmads[2], "dmad-2", sock, NULL);
+	ok(sds_ready(&st, STEP_MS), "the next dmad is ready");
+	ok(!sdt_log_has(&dmads[2], "refusing the handover state") &&
+		   sdt_log_has(&dmads[2], "dmad ended without handing over"),
+	   "it took the sessions from the journal, which names no fd the store lost");
+	if (write(to_child[1], "i", 1) != 1 || !hear_report(&st, from_child[0], &rep))
+		tap_bail("the client did not report");
+	ok(rep.done && rep.w_changed == COPY_LEN,
+	   "the client's session still copies after it (done %u, %u bytes right)", rep.done,
+	   rep.w_changed);
 	ok(harness_wait_child(pid, STEP_MS, "the client"), "the client exits 0");
 
-	r = sds_stop(&st, &dmads[1], SIGTERM, STEP_MS);
+	r = sds_stop(&st, &dmads[2], SIGTERM, STEP_MS);
 	ok(r == 0, "the next dmad exits 0 on SIGTERM (%d)", r);
 	sds_clear(&st);
 	return tap_done();
