@@ -35,6 +35,17 @@ int chan_create(const struct chan_owner *o, uint32_t caps, struct chan **ret_cha
 int chan_adopt(const struct chan_owner *o, uint32_t caps, int ring_fd, int doorbell_fd,
 	       uint32_t head, uint32_t err_tail, struct chan **ret_chan);
 
+/*
+ * chan_served() - will a worker take what @ch's ring holds: it is on a
+ * device, or between two (detached by a removal or a rebalance, draining
+ * before it is attached to the next)? Not for the library's CPU fallback,
+ * nor once killed. Control thread.
+ */
+static inline bool chan_served(const struct chan *ch)
+{
+	return ch->dev || ch->moving || (ch->rebalancing && !ch->dead);
+}
+
 /* Every channel not yet destroyed, in no particular order: chan_next(NULL) first. */
 struct chan *chan_next(struct chan *prev);
 

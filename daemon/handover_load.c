@@ -342,6 +342,17 @@ void handover_restore(struct handover_loaded *l)
 			client_close(c);
 		}
 	}
+	/* Retired as in the last dmad, once the channels whose rings may name
+	 * them are back: each keeps its id until they have taken all that. */
+	for (uint32_t i = 0; i < v->h->nregions; i++) {
+		const struct handover_region *hr = &v->regions[i];
+		struct client *c = cs[hr->client];
+		struct region *r;
+
+		if ((hr->flags & HANDOVER_REGION_RETIRED) && c && !c->closing &&
+		    (r = region_table_get(c, hr->id)))
+			region_retire(c, r);
+	}
 	rx_handover_restore(&v->ext, fds, cs);
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);

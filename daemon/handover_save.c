@@ -17,6 +17,7 @@
 
 #include <rte_common.h>
 
+#include "chan.h"
 #include "client.h"
 #include "device.h"
 #include "handover_sessions.h"
@@ -79,8 +80,11 @@ static void add_client(struct writer *w, struct client *c)
 	};
 	memcpy(hc->name, c->name, sizeof(hc->name));
 	handover_client_save(c, (struct handover_client_ext *)&w->v.ext.clients[ci]);
+	/* Retired ones still in the table too: descriptors in the rings name
+	 * them, and the next dmad must resolve those to them, not to a region
+	 * registered after. */
 	for (uint32_t id = 0; c->regions && id < c->regions->n; id++) {
-		struct region *r = region_table_get(c, id);
+		struct region *r = region_table_held(c, id);
 
 		if (r)
 			*(struct handover_region *)&w->v.regions[w->nregions++] =
@@ -88,12 +92,14 @@ static void add_client(struct writer *w, struct client *c)
 					.client = ci,
 					.id = r->id,
 					.len = r->view.len,
-					.fd = add_fd(w, HANDOVER_FD_REGION, r->fd)};
+					.fd = add_fd(w, HANDOVER_FD_REGION, r->fd),
+					.flags = r->retired ? HANDOVER_REGION_RETIRED : 0};
 	}
 	for (struct chan *ch = c->chans; ch; ch = ch->next) {
 		struct handover_chan *hch = (struct handover_chan *)&w->v.chans[w->nchans++];
-		/* A channel a removal had taken off its device goes back to an engine. */
-		bool engine = ch->dev || ch->moving;
+		/* A channel a removal or a rebalance had taken off its device goes
+		 * back to an engine: its ring may hold what no library copies. */
+		bool engine = chan_served(ch);
 
 		*hch = (struct handover_chan){
 			.client = ci,
@@ -166,7 +172,8 @@ static void *build(int lfd, bool owned, struct writer *w, size_t *ret_len)
 		if (!live(c))
 			continue;
 		nclients++;
-		nregions += c->nregions;
+		for (uint32_t id = 0; c->regions && id < c->regions->n; id++)
+			nregions += region_table_held(c, id) != NULL;
 		nchans += c->nchans;
 	}
 	/* The clients in record order, for the flows to name theirs. */

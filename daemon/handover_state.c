@@ -213,6 +213,8 @@ int handover_state_parse(const void *buf, size_t len, struct handover_view *ret_
 
 		if (r->client >= h->nclients || r->id > HANDOVER_MAX_REGION_ID || !r->len)
 			REFUSE("a region with its client, id or length out of range");
+		if (r->flags & ~HANDOVER_REGION_RETIRED)
+			REFUSE("a region with a flag this version does not know");
 		if (!claim(&v, used, r->fd, HANDOVER_FD_REGION))
 			REFUSE("a region whose memfd entry is missing, shared or of another kind");
 		keys[i] = (uint64_t)r->client << 32 | r->id;

@@ -89,8 +89,12 @@ struct handover_region {
 	uint32_t id;	 /* <= HANDOVER_MAX_REGION_ID, unique per client */
 	uint64_t len;	 /* > 0 */
 	uint32_t fd;	 /* fd table index, HANDOVER_FD_REGION */
-	uint32_t rsvd;
+	uint32_t flags;	 /* HANDOVER_REGION_* */
 };
+
+/* Unregistered, but descriptors in a ring may still name it: it keeps its
+ * id until every channel has taken them (region_table.h). */
+#define HANDOVER_REGION_RETIRED (1u << 0)
 
 #define HANDOVER_CHAN_ENGINE (1u << 0) /* served by a worker; else the library copies */
 

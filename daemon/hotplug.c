@@ -313,6 +313,16 @@ bool hotplug_tick(void)
 	return removals != NULL;
 }
 
+void hotplug_settle(void)
+{
+	/* The channels a drain took off wait in it: the copies issued on them
+	 * must still be done, and done after what their device held. */
+	for (struct removal *rm = removals; rm; rm = rm->next)
+		fail(rm->d, "was still draining when dmad stopped");
+	while (hotplug_tick() | hotplug_balance_finish(now_ns() / 1000000u))
+		usleep(1000);
+}
+
 void hotplug_shutdown(void)
 {
 	/* Workers have stopped and drained every device: nothing is in flight. */

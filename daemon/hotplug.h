@@ -69,8 +69,21 @@ int hotplug_fault(const char *name, uint32_t fault);
  */
 void hotplug_balance_tick(uint64_t now_ms);
 
+/*
+ * hotplug_balance_finish() - finish a move hotplug_balance_tick() started
+ * once its channel drained, and start none. Returns true while one waits.
+ */
+bool hotplug_balance_finish(uint64_t now_ms);
 /* hotplug_tick() - watchdog and drain progress. Returns true while a drain runs. */
 bool hotplug_tick(void);
+/*
+ * hotplug_settle() - dmad stops (not a restart: that hands such channels
+ * on as they are): end every drain now, what its device did not complete
+ * redone by the CPU, and finish a rebalance's move, so that every channel
+ * is on a device when the workers finish what was issued. The workers
+ * still run.
+ */
+void hotplug_settle(void);
 
 /* hotplug_shutdown() - drop unfinished drains, after the workers stopped. */
 void hotplug_shutdown(void);

@@ -109,6 +109,18 @@ static struct chan *choose(struct device *d)
 	return best;
 }
 
+bool hotplug_balance_finish(uint64_t now_ms)
+{
+	if (!mv.ch)
+		return false;
+	/* Put meanwhile: its owner has it, nothing moves. */
+	if (mv.ch->dead)
+		mv.ch->rebalancing = false, mv.ch = NULL;
+	else if (chan_drained(mv.ch))
+		arrive(now_ms);
+	return mv.ch != NULL;
+}
+
 void hotplug_balance_tick(uint64_t now_ms)
 {
 	uint64_t sum = 0, load[MAX_DEVICES];
@@ -116,11 +128,7 @@ void hotplug_balance_tick(uint64_t now_ms)
 	unsigned n = 0;
 
 	if (mv.ch) {
-		/* Put meanwhile: its owner has it, nothing moves. */
-		if (mv.ch->dead)
-			mv.ch->rebalancing = false, mv.ch = NULL;
-		else if (chan_drained(mv.ch))
-			arrive(now_ms);
+		hotplug_balance_finish(now_ms);
 		return;
 	}
 	if (now_ms - mv.last_ms < MOVE_MS)

@@ -30,6 +30,7 @@
 #include "handover_fdstore.h"
 #include "handover_live.h"
 #include "handover_sessions.h"
+#include "hotplug.h"
 #include "life.h"
 #include "log.h"
 #include "metrics_http.h"
@@ -446,10 +447,12 @@ int main(int argc, char **argv)
 	rx_sweep();
 	handover_live_start(journal_state, client_replay_journal);
 	ret = control_run(lfd, ready);
-	if (dmad.restart)
+	if (dmad.restart) {
 		control_quiesce();
-	else
+	} else {
 		notify_stopping();
+		hotplug_settle();
+	}
 	/* Flows first: their last copies need the workers. A restart hands them on. */
 	if (dmad.restart)
 		rx_quiesce();

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan.h"
 #include "client.h"
+#include "handover_live.h"
 #include "log.h"
 #include "region.h"
 #include "region_table.h"
@@ -74,6 +76,11 @@ struct region *region_table_get(struct client *c, uint32_t id)
 	return r && !r->retired ? r : NULL;
 }
 
+struct region *region_table_held(struct client *c, uint32_t id)
+{
+	return slot(c, id);
+}
+
 int region_table_add(struct client *c, struct region *r)
 {
 	uint32_t id = 0;
@@ -116,7 +123,7 @@ static uint64_t consumed_target(struct chan *ch)
 	uint64_t consumed = rcu_deref(ch->consumed);
 	uint32_t pending = tail - (uint32_t)consumed;
 
-	if ((!ch->dev && !ch->moving) || pending > DMAD_PROTO_SQ_ENTRIES)
+	if (!chan_served(ch) || pending > DMAD_PROTO_SQ_ENTRIES)
 		return consumed;
 	return consumed + pending;
 }
@@ -188,9 +195,15 @@ static bool zombie_ready(struct client *c, const struct region_zombie *z)
 		if (z->unpublished) {
 			if (rcu_deref(ch->retired) < z->marks[i].count)
 				return false;
-		} else if (ch->dev || ch->moving) {
-			/* Put channels and faulted rings take nothing more. */
-			if (!rcu_deref(ch->faulted) && rcu_deref(ch->consumed) < z->marks[i].count)
+		} else if (chan_served(ch)) {
+			/* Put channels and faulted rings take nothing more. After a
+			 * crash the next dmad takes again what had not retired (the
+			 * ring's completed word says where): until then the id must
+			 * still be the region's, in the journal too. */
+			uint64_t n =
+				dmad.crash_safe ? rcu_deref(ch->retired) : rcu_deref(ch->consumed);
+
+			if (!rcu_deref(ch->faulted) && n < z->marks[i].count)
 				return false;
 		}
 	}
@@ -222,6 +235,10 @@ static void unpublish_ready(struct client *c)
 		}
 		return; /* try again at the next tick */
 	}
+	/* The crash journal hands on what the table holds: it must stop
+	 * naming these before their memfds leave the fd store. */
+	if (any)
+		handover_live_dirty();
 	token = rcu_token();
 	for (struct region_zombie **zp = &c->zombies; *zp; zp = &(*zp)->next) {
 		struct region_zombie *z = *zp, *z2 = z->next_stage;

@@ -13,6 +13,12 @@ struct region;
 struct region *region_table_get(struct client *c, uint32_t id);
 
 /*
+ * region_table_held() - the region that holds id @id, registered or
+ * retired but still resolved by workers (a restart hands both on), or NULL.
+ */
+struct region *region_table_held(struct client *c, uint32_t id);
+
+/*
  * region_table_add() - give @r the lowest free id and publish it to workers.
  * Returns the id, -EDQUOT (no 16-bit id left), -ENOMEM.
  */

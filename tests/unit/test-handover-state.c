@@ -157,7 +157,7 @@ int main(void)
 	uint32_t at;
 	int pipefd[2], other;
 
-	tap_plan(25);
+	tap_plan(26);
 	open_fds(&f);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		tap_bail("pipe: %s", strerror(errno));
@@ -188,6 +188,8 @@ int main(void)
 	tap_ok(PARSE_REFUSED(&f, rg->id = HANDOVER_MAX_REGION_ID + 1),
 	       "a region id past 16 bits: refused");
 	tap_ok(PARSE_REFUSED(&f, rg->client = 1), "a region of a client out of range: refused");
+	tap_ok(PARSE_REFUSED(&f, rg->flags = HANDOVER_REGION_RETIRED << 1),
+	       "a region flag this version does not know: refused");
 	tap_ok(PARSE_REFUSED(&f, ch->ring = 5),
 	       "a channel naming an fd entry out of range: refused");
 	tap_ok(PARSE_REFUSED(&f, ch->id = 2), "a channel id past its client's last: refused");
