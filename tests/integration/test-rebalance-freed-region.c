@@ -13,7 +13,7 @@
  * it on no device, the victim queues its copies into V, frees V and
  * allocates W. That moment depends on timing: it is tried up to TRIES
  * times, until the channel is still between engines after the free, and
- * the test can only pass, not fail, when that never happens.
+ * the test fails if that never happened: such a run tested nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -229,6 +229,6 @@ int main(void)
 	harness_watchdog(240);
 	for (unsigned n = 0; n < TRIES && !hits; n++)
 		hits += run(n);
-	tap_diag("the victim freed V while its channel moved: %s", hits ? "yes" : "not seen");
+	ok(hits, "the victim freed V while its channel moved, within %u runs", TRIES);
 	return tap_done();
 }
