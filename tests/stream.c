@@ -185,6 +185,22 @@ long sharing_client_id(const char *socket, const char *name)
 	return id;
 }
 
+int sharing_chan_detached(const char *socket, long id)
+{
+	const struct jv *chans, *dev;
+	struct jv *v = harness_status_json(socket);
+	int r = -1;
+
+	chans = v ? jv_get(v, "channels") : NULL;
+	for (size_t i = 0; chans && i < chans->n; i++)
+		if (jv_num(jv_get(jv_at(chans, i), "client"), -1) == (double)id) {
+			dev = jv_get(jv_at(chans, i), "device");
+			r = !dev || !jv_str(dev, NULL);
+		}
+	jv_free(v);
+	return r;
+}
+
 int sharing_set(const char *socket, const char *who, const char *what, const char *value)
 {
 	char out[1024];

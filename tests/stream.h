@@ -63,6 +63,13 @@ void stream_close(struct stream *s);
  */
 long sharing_client_id(const char *socket, const char *name);
 
+/*
+ * sharing_chan_detached() - is client @id's channel on no device in `dmactl
+ * status` on @socket (a removal or a rebalance moving it)? 1 yes, 0 no,
+ * -1 the client has no channel listed.
+ */
+int sharing_chan_detached(const char *socket, long id);
+
 /* sharing_set() - `dmactl set WHO WHAT VALUE` on @socket; its exit status. */
 int sharing_set(const char *socket, const char *who, const char *what, const char *value);
 

@@ -25,7 +25,6 @@
 
 #include "copier.h"
 #include "harness.h"
-#include "jsonread.h"
 #include "stream.h"
 
 #define TRIES	 5
@@ -44,29 +43,12 @@ struct watch {
 	bool stop;
 };
 
-/* Is client @id's channel on no device (null in the status)? */
-static bool detached(const char *socket, long id)
-{
-	const struct jv *chans, *dev;
-	struct jv *v = harness_status_json(socket);
-	bool r = false;
-
-	chans = v ? jv_get(v, "channels") : NULL;
-	for (size_t i = 0; chans && i < chans->n; i++)
-		if (jv_num(jv_get(jv_at(chans, i), "client"), -1) == (double)id) {
-			dev = jv_get(jv_at(chans, i), "device");
-			r = !dev || !jv_str(dev, NULL);
-		}
-	jv_free(v);
-	return r;
-}
-
 static void *watch_main(void *arg)
 {
 	struct watch *w = arg;
 
 	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED))
-		if (detached(w->socket, w->id)) {
+		if (sharing_chan_detached(w->socket, w->id) == 1) {
 			__atomic_store_n(&w->seen, true, __ATOMIC_RELEASE);
 			break;
 		}
@@ -143,7 +125,7 @@ static bool victim_free(struct victim *x, const struct watch *wt, unsigned n)
 		k[i] = dmac_memcpy(x->ch, x->v + i * COPY_LEN, x->src + i * COPY_LEN, COPY_LEN, 0);
 	r = dmac_region_free(x->c, x->v);
 	w = dmac_region_alloc(x->c, V_LEN);
-	inside = detached(wt->socket, wt->id);
+	inside = sharing_chan_detached(wt->socket, wt->id) == 1;
 	ok(r == 0 && w, "run %u: V freed with copies into it queued, W allocated (%d)%s", n, r,
 	   inside ? "; the channel was still between engines" : "");
 	if (!w)

@@ -19,28 +19,10 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "jsonread.h"
 #include "stream.h"
 
 #define NSTREAMS 4
 #define TRIES	 5
-
-/* Is client @id's channel on no device (null in the status)? -1: not listed. */
-static int detached(const char *socket, long id)
-{
-	const struct jv *chans, *dev;
-	struct jv *v = harness_status_json(socket);
-	int r = -1;
-
-	chans = v ? jv_get(v, "channels") : NULL;
-	for (size_t i = 0; chans && i < chans->n; i++)
-		if (jv_num(jv_get(jv_at(chans, i), "client"), -1) == (double)id) {
-			dev = jv_get(jv_at(chans, i), "device");
-			r = !dev || !jv_str(dev, NULL);
-		}
-	jv_free(v);
-	return r;
-}
 
 static int restart(const char *socket)
 {
@@ -90,7 +72,7 @@ static bool run(unsigned n)
 	/* Hot for 2 s, looked at every second: a move within some seconds. */
 	for (int64_t end = harness_now_ms() + 20000; !hit && harness_now_ms() < end;)
 		for (int k = 0; k < 2 && !hit; k++)
-			if (detached(d->socket, ids[k]) == 1) {
+			if (sharing_chan_detached(d->socket, ids[k]) == 1) {
 				r = restart(d->socket);
 				ok(r == 0, "run %u: dmactl restart with %s between engines (%d)", n,
 				   names[k ? b : a], r);
