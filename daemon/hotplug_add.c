@@ -16,6 +16,7 @@
 #include "device.h"
 #include "engine.h"
 #include "events.h"
+#include "handover_live.h"
 #include "hotplug.h"
 #include "log.h"
 #include "log_dpdk.h"
@@ -62,6 +63,11 @@ static uint32_t bring_back(struct device *d)
 		events_emit(&ev);
 		moved++;
 	}
+	/* A channel the library copied for now has an engine: the crash
+	 * journal must say so before a crash could make the next dmad leave
+	 * what its ring holds to no one. */
+	if (moved)
+		handover_live_dirty();
 	return moved;
 }
 
