@@ -319,6 +319,18 @@ void hotplug_settle(void)
 	 * must still be done, and done after what their device held. */
 	for (struct removal *rm = removals; rm; rm = rm->next)
 		fail(rm->d, "was still draining when dmad stopped");
+	/* An injected hang never ends: the watchdog would fail it only after
+	 * its bound, and a rebalance's move off it waits until then. Failed
+	 * now, as the watchdog would, its channels move off it too. */
+	for (unsigned i = 0; i < dmad.ndev; i++) {
+		struct device *d = dmad.devs[i];
+
+		if (!d->fault_hang || d->failed || fifo_empty(d))
+			continue;
+		fail(d, "was hung when dmad stopped");
+		if (!d->removal && start(d, dmad.cfg.drain_timeout_ms, NULL, NULL, 0) < 0)
+			log_error("cannot start removing %s: out of memory", d->name);
+	}
 	while (hotplug_tick() | hotplug_balance_finish(now_ns() / 1000000u))
 		usleep(1000);
 }
