@@ -44,8 +44,10 @@ struct client {
 	bool admin;
 	bool refused; /* over the client limit: every request gets -EDQUOT, then it goes */
 	bool hello;
-	bool closing;	   /* socket gone: waiting for in-flight copies to retire */
-	bool recv_pending; /* an io_uring recvmsg points into this struct */
+	bool closing;		/* socket gone: waiting for in-flight copies to retire */
+	bool recv_pending;	/* an io_uring recvmsg points into this struct */
+	bool recv_held;		/* not read until the closer has closed its fds */
+	uint64_t closer_ticket; /* the last fd it sent that waits there (closer.h) */
 	char name[DMAD_PROTO_NAME_MAX];
 	int sndbuf;		 /* SO_SNDBUF: events leave room for replies */
 	uint64_t events_dropped; /* unread events pile up: the newest are dropped */

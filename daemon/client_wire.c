@@ -121,11 +121,19 @@ static int dispatch(struct client *c, const struct client_req *rq, unsigned nfds
 	return t->handler(c, rq, rep);
 }
 
-static unsigned take_fds(struct msghdr *msg, int *fds)
+static void hand_to_closer(struct client *c, int fd)
+{
+	uint64_t ticket = closer_close(fd);
+
+	if (ticket)
+		c->closer_ticket = ticket;
+}
+
+static unsigned take_fds(struct client *c, int *fds)
 {
 	unsigned n = 0;
 
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&c->msg); cm; cm = CMSG_NXTHDR(&c->msg, cm)) {
 		size_t k;
 
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
@@ -138,7 +146,7 @@ static unsigned take_fds(struct msghdr *msg, int *fds)
 			if (n < CLIENT_FDS_MAX)
 				fds[n++] = fd;
 			else
-				closer_close(fd);
+				hand_to_closer(c, fd);
 		}
 	}
 	return n;
@@ -248,7 +256,7 @@ void client_handle(struct client *c, ssize_t n)
 	struct dmad_proto_hdr h = {0};
 	struct client_rep rep = {0};
 	int fds[CLIENT_FDS_MAX];
-	unsigned nfds = take_fds(&c->msg, fds);
+	unsigned nfds = take_fds(c, fds);
 	bool whole = false;
 	int ret = 0;
 
@@ -286,5 +294,5 @@ void client_handle(struct client *c, ssize_t n)
 	/* Whatever fds came along, the daemon keeps none: regions hold mappings
 	 * (and a dup of their memfd). Closed elsewhere: closing may wait. */
 	for (unsigned i = 0; i < nfds; i++)
-		closer_close(fds[i]);
+		hand_to_closer(c, fds[i]);
 }

@@ -23,6 +23,7 @@
 #include "admin.h"
 #include "chan.h"
 #include "client.h"
+#include "closer.h"
 #include "control.h"
 #include "handover_fdstore.h"
 #include "hotplug.h"
@@ -164,7 +165,11 @@ static void on_recv(struct client *c, int res)
 		return;
 	}
 	client_handle(c, res);
-	arm_recv(c);
+	/* Its fds still wait to be closed: it sends no more meanwhile. */
+	if (closer_done(c->closer_ticket))
+		arm_recv(c);
+	else
+		c->recv_held = true;
 	/* RESTART was answered: serve no more, hand every session over. */
 	if (dmad.restart)
 		ctl.stop = true;
@@ -221,6 +226,10 @@ static void on_tick(void)
 	metrics_tick();
 	for (; c; c = next) {
 		next = c->next;
+		if (c->recv_held && !c->closing && closer_done(c->closer_ticket)) {
+			c->recv_held = false;
+			arm_recv(c);
+		}
 		if (c->refused && !c->closing && now - c->refused_ms > REFUSED_LINGER_MS)
 			shutdown(c->fd, SHUT_RDWR);
 		for (struct chan *ch = c->chans; ch && !c->closing; ch = ch->next) {
